@@ -1,0 +1,70 @@
+//! The batch of work a node hands its host, and the persistence contract.
+//!
+//! # The persistence contract
+//!
+//! After any input (`step`, `tick`, `propose`, `on_persisted`), the host takes
+//! a [`Ready`] and handles it in this order:
+//!
+//! 1. **Write** `entries` to the log, then `hard_state`. The first entry's
+//!    index may be at or below the last index already written: everything
+//!    written from that index on is replaced (a conflict was resolved).
+//!    Writes of successive batches are made durable in the order they were
+//!    handed out (a sync covers every earlier write).
+//! 2. **Send** `messages` at any time, even before the write is durable: they
+//!    are the leader's `AppendEntries` and `Heartbeat`s, which depend on
+//!    nothing this batch persists (the leader's term became durable before it
+//!    could win the election, and the leader counts its own entries only once
+//!    [`RaftNode::on_persisted`] reports them durable).
+//! 3. **Send** `persisted_messages` only once step 1 is durable. They are
+//!    votes, vote requests and append acknowledgements: a vote sent before its
+//!    term and vote are durable could be cast twice after a crash, and an ack
+//!    sent before its entries are durable could count a lost entry toward a
+//!    commit.
+//! 4. **Report** durability with [`RaftNode::on_persisted`] (the last entry's
+//!    index and term). Until then the node neither applies these entries nor,
+//!    as a leader, counts them toward a commit.
+//! 5. **Apply** `committed_entries` in order. They are committed and already
+//!    durable on this node.
+//!
+//! A crash may happen between any two steps. A node rebuilt with
+//! [`RaftNode::restore`] from what was durable (hard state, log) resumes
+//! correctly: it re-applies committed entries from the start of its log.
+
+use crate::types::{Entry, HardState, Message};
+
+/// Everything a node asks of its host after an input. See the module docs
+/// for the order in which the host must handle it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ready {
+    /// The hard state to write, if it changed since the last batch.
+    pub hard_state: Option<HardState>,
+    /// Entries to write, replacing any written entry at or after the first's index.
+    pub entries: Vec<Entry>,
+    /// Messages that may leave immediately.
+    pub messages: Vec<Message>,
+    /// Messages that may leave only once `hard_state` and `entries` are durable.
+    pub persisted_messages: Vec<Message>,
+    /// Committed, locally durable entries to apply, in log order.
+    pub committed_entries: Vec<Entry>,
+}
+
+impl Ready {
+    /// Whether there is nothing to do.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.hard_state.is_none()
+            && self.entries.is_empty()
+            && self.messages.is_empty()
+            && self.persisted_messages.is_empty()
+            && self.committed_entries.is_empty()
+    }
+
+    /// Empties the batch, keeping the allocations for reuse.
+    pub fn clear(&mut self) {
+        self.hard_state = None;
+        self.entries.clear();
+        self.messages.clear();
+        self.persisted_messages.clear();
+        self.committed_entries.clear();
+    }
+}
