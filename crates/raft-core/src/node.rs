@@ -736,7 +736,14 @@ impl RaftNode {
         pr.recent_active = true;
         pr.probe_sent = false;
         if pr.match_index < self.log.last_index() {
-            self.send_append(slot, false);
+            // The follower is alive but behind. A full window that it never
+            // acknowledged was lost: probe from the match point again.
+            if pr.state == ProgressState::Replicate && pr.inflights.is_full() {
+                pr.become_probe();
+            }
+            // Send even if nothing new is left to send: if the pipelined
+            // appends were lost, the follower's rejection restarts probing.
+            self.send_append(slot, true);
         }
     }
 

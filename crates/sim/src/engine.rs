@@ -1,0 +1,1238 @@
+//! The discrete-event engine: one seeded run of a simulated cluster.
+//!
+//! Events sit in a queue ordered by (virtual time, insertion sequence), so
+//! ties resolve first-in-first-out and a run is a pure function of its seed
+//! and configuration. No wall clock is read anywhere in a run.
+//!
+//! Each node host follows raft-core's persistence contract exactly: a
+//! `Ready` is written to the simulated disk, the leader's replication
+//! messages leave at once, every other message waits until a sync covers
+//! the batch, durability is reported with `on_persisted`, and committed
+//! entries are applied to the node's kv store.
+
+use crate::disk::Disk;
+use crate::faults::{self, Fault, Partition, Target, TimedFault};
+use crate::profile::SimConfig;
+use crate::rng::{self, Stream};
+use crate::stats::{RunResult, RunStats, Verdict};
+use crate::workload::{Client, HistoryOp, Reply};
+use bytes::Bytes;
+use kv::{Applied, KvStore};
+use raft_core::{
+    Config, Entry, LogIndex, Message, NodeId, ProposeError, RaftNode, Ready, Role, Term,
+};
+use rand::Rng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+
+/// Most items a paused node's inbox holds; later ones are dropped.
+const INBOX_CAPACITY: usize = 10_000;
+/// Most missed ticks replayed when a paused node resumes.
+const MISSED_TICKS_MAX: u32 = 1_000;
+/// Hard cap on events per run: a run that needs more is a bug.
+pub const EVENTS_MAX: u64 = 5_000_000;
+/// Client backoff after a refusal without a leader hint.
+const CLIENT_BACKOFF_US: u64 = 20_000;
+
+/// What happens at a point of simulated time.
+#[derive(Clone, Debug)]
+enum Event {
+    Tick {
+        node: usize,
+        incarnation: u64,
+    },
+    Deliver(Message),
+    SyncDone {
+        node: usize,
+        incarnation: u64,
+        upto_seq: u64,
+    },
+    ClientStart {
+        client: usize,
+    },
+    ClientRequest {
+        node: usize,
+        client: usize,
+        attempt: u32,
+    },
+    ClientReply {
+        client: usize,
+        attempt: u32,
+        reply: Reply,
+    },
+    ClientTimeout {
+        client: usize,
+        attempt: u32,
+    },
+    Fault(usize),
+    Restart {
+        node: usize,
+    },
+    Resume {
+        node: usize,
+    },
+    Heal,
+    LivenessDeadline,
+}
+
+struct Queued {
+    at_us: u64,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at_us, self.seq) == (o.at_us, o.seq)
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.at_us, self.seq).cmp(&(o.at_us, o.seq))
+    }
+}
+
+/// Work a paused node has not seen yet.
+#[derive(Clone, Debug)]
+enum Inbound {
+    Raft(Message),
+    Client { client: usize, attempt: u32 },
+    Synced,
+}
+
+/// A proposal this node made for a client, awaiting its index's application.
+#[derive(Clone, Copy, Debug)]
+struct PendingProposal {
+    index: LogIndex,
+    term: Term,
+    client: usize,
+    attempt: u32,
+}
+
+/// One simulated server: a raft-core node, its disk and its kv store.
+struct Host {
+    raft: Option<RaftNode>,
+    disk: Disk,
+    kv: KvStore,
+    incarnation: u64,
+    tick_us: u64,
+    paused: bool,
+    missed_ticks: u32,
+    inbox: VecDeque<Inbound>,
+    /// Messages waiting for the disk batch they depend on: (batch seq, message).
+    waiting_messages: VecDeque<(u64, Message)>,
+    /// Durability reports waiting for their batch: (batch seq, index, term).
+    waiting_persisted: VecDeque<(u64, LogIndex, Term)>,
+    sync_in_flight: bool,
+    crash_after_sync: Option<u64>,
+    pending: Vec<PendingProposal>,
+    ready: Ready,
+    role: Role,
+    term: Term,
+    commit: LogIndex,
+}
+
+/// Final observable state of one node, for `--dump`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct NodeDump {
+    /// Node index.
+    pub node: usize,
+    /// Whether it was up at the end.
+    pub alive: bool,
+    /// Role at the end.
+    pub role: String,
+    /// Term at the end.
+    pub term: u64,
+    /// Commit index at the end.
+    pub commit: u64,
+    /// (index, term, command) of each log entry.
+    pub log: Vec<(u64, u64, String)>,
+    /// The kv store's contents.
+    pub kv: Vec<(String, String)>,
+    /// The kv digest.
+    pub digest: u64,
+}
+
+/// A seeded simulation of one cluster run.
+pub struct Simulation {
+    seed: u64,
+    config: SimConfig,
+    now_us: u64,
+    queue: BinaryHeap<Reverse<Queued>>,
+    next_seq: u64,
+    hosts: Vec<Host>,
+    clients: Vec<Client>,
+    history: Vec<HistoryOp>,
+    schedule: Vec<TimedFault>,
+    net_rng: Xoshiro256PlusPlus,
+    disk_rng: Xoshiro256PlusPlus,
+    work_rng: Xoshiro256PlusPlus,
+    fault_rng: Xoshiro256PlusPlus,
+    /// blocked[from] has bit `to` set when from -> to is cut.
+    blocked: Vec<u32>,
+    chaos: bool,
+    heal_at_us: Option<u64>,
+    leader_after_heal: bool,
+    done: bool,
+    stats: RunStats,
+    verdict: Verdict,
+    leaders_by_term: BTreeMap<u64, usize>,
+    applied_by_index: Vec<(Term, u64)>,
+    events: u64,
+    trace_hash: u64,
+    trace: Option<Vec<String>>,
+}
+
+fn fnv_bytes(data: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in data {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+impl Simulation {
+    /// Builds the run of `seed` with the given configuration and fault schedule.
+    #[must_use]
+    pub fn new(seed: u64, config: SimConfig, schedule: Vec<TimedFault>) -> Simulation {
+        let hosts = (0..config.nodes)
+            .map(|i| Host {
+                raft: None,
+                disk: Disk::default(),
+                kv: KvStore::new(),
+                incarnation: 0,
+                tick_us: config
+                    .node_tick_us
+                    .get(i)
+                    .copied()
+                    .unwrap_or(config.tick_us)
+                    .max(1),
+                paused: false,
+                missed_ticks: 0,
+                inbox: VecDeque::new(),
+                waiting_messages: VecDeque::new(),
+                waiting_persisted: VecDeque::new(),
+                sync_in_flight: false,
+                crash_after_sync: None,
+                pending: Vec::new(),
+                ready: Ready::default(),
+                role: Role::Follower,
+                term: Term(0),
+                commit: LogIndex(0),
+            })
+            .collect();
+        let clients = (0..config.clients)
+            .map(|i| Client::new(i as u64 + 1, i % config.nodes))
+            .collect();
+        Simulation {
+            seed,
+            now_us: 0,
+            queue: BinaryHeap::with_capacity(1024),
+            next_seq: 0,
+            hosts,
+            clients,
+            history: Vec::new(),
+            schedule,
+            net_rng: rng::stream(seed, Stream::Network),
+            disk_rng: rng::stream(seed, Stream::Disk),
+            work_rng: rng::stream(seed, Stream::Workload),
+            fault_rng: rng::stream(seed, Stream::Faults),
+            blocked: vec![0; config.nodes],
+            chaos: true,
+            heal_at_us: None,
+            leader_after_heal: false,
+            done: false,
+            stats: RunStats::default(),
+            verdict: Verdict::Pass,
+            leaders_by_term: BTreeMap::new(),
+            applied_by_index: Vec::new(),
+            events: 0,
+            trace_hash: 0,
+            trace: None,
+            config,
+        }
+    }
+
+    /// The run of `seed` in the profile's swarm: configuration and fault
+    /// schedule drawn from the seed's streams.
+    #[must_use]
+    pub fn from_seed(seed: u64, profile: &crate::profile::Profile) -> Simulation {
+        Simulation::from_seed_with_nodes(seed, profile, None)
+    }
+
+    /// Like [`Simulation::from_seed`], with the cluster size forced.
+    #[must_use]
+    pub fn from_seed_with_nodes(
+        seed: u64,
+        profile: &crate::profile::Profile,
+        nodes: Option<usize>,
+    ) -> Simulation {
+        let config = profile.draw(&mut rng::stream(seed, Stream::Swarm), nodes);
+        let schedule = faults::generate(&config, &mut rng::stream(seed, Stream::Faults));
+        Simulation::new(seed, config, schedule)
+    }
+
+    /// Records a readable line per event (for `replay --trace`).
+    pub fn enable_trace(&mut self) {
+        self.trace = Some(Vec::new());
+    }
+
+    /// The recorded trace lines.
+    #[must_use]
+    pub fn trace_lines(&self) -> &[String] {
+        self.trace.as_deref().unwrap_or(&[])
+    }
+
+    /// The configuration in force.
+    #[must_use]
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
+    /// The fault schedule.
+    #[must_use]
+    pub fn schedule(&self) -> &[TimedFault] {
+        &self.schedule
+    }
+
+    /// The client history (for the checker).
+    #[must_use]
+    pub fn history(&self) -> &[HistoryOp] {
+        &self.history
+    }
+
+    // ----- driving ---------------------------------------------------------
+
+    /// Runs to the end and returns the result.
+    pub fn run(&mut self) -> RunResult {
+        self.start();
+        while !self.done {
+            let Some(Reverse(q)) = self.queue.pop() else {
+                break;
+            };
+            self.now_us = q.at_us;
+            self.events += 1;
+            if self.events > EVENTS_MAX {
+                self.fail_liveness(format!(
+                    "more than {EVENTS_MAX} events: the run does not settle"
+                ));
+                break;
+            }
+            self.dispatch(q.event);
+        }
+        self.finish()
+    }
+
+    fn start(&mut self) {
+        for node in 0..self.hosts.len() {
+            self.boot(node);
+        }
+        for client in 0..self.clients.len() {
+            let think = self.work_rng.gen_range(0..=self.config.think_us_max);
+            self.schedule_in(think, Event::ClientStart { client });
+        }
+        for i in 0..self.schedule.len() {
+            let at = self.schedule[i].at_us;
+            self.schedule_at(at, Event::Fault(i));
+        }
+        self.schedule_at(self.config.chaos_us, Event::Heal);
+    }
+
+    fn finish(&mut self) -> RunResult {
+        for c in &self.clients {
+            if c.outstanding() {
+                self.stats.client_ops_indeterminate += 1;
+            }
+        }
+        for h in &self.hosts {
+            self.stats.entries_committed = self.stats.entries_committed.max(h.commit.0);
+        }
+        if self.verdict.passed() && !self.done {
+            self.fail_liveness("the event queue ran dry".into());
+        }
+        RunResult {
+            seed: self.seed,
+            profile: self.config.profile.clone(),
+            verdict: self.verdict.clone(),
+            stats: self.stats.clone(),
+            events: self.events,
+            sim_time_us: self.now_us,
+            trace_hash: self.trace_hash,
+        }
+    }
+
+    fn schedule_at(&mut self, at_us: u64, event: Event) {
+        self.next_seq += 1;
+        self.queue.push(Reverse(Queued {
+            at_us,
+            seq: self.next_seq,
+            event,
+        }));
+    }
+
+    fn schedule_in(&mut self, delay_us: u64, event: Event) {
+        self.schedule_at(self.now_us + delay_us, event);
+    }
+
+    fn hash(&mut self, words: [u64; 4]) {
+        let mut h = self.trace_hash;
+        for w in words {
+            h = rng::mix64(h ^ w);
+        }
+        self.trace_hash = h;
+    }
+
+    fn trace(&mut self, line: impl FnOnce() -> String) {
+        if let Some(t) = self.trace.as_mut() {
+            let ms = self.now_us as f64 / 1_000.0;
+            t.push(format!("{:>6} {:>10.3}ms  {}", self.events, ms, line()));
+        }
+    }
+
+    fn dispatch(&mut self, event: Event) {
+        match event {
+            Event::Tick { node, incarnation } => self.on_tick(node, incarnation),
+            Event::Deliver(m) => self.on_deliver(m),
+            Event::SyncDone {
+                node,
+                incarnation,
+                upto_seq,
+            } => {
+                self.on_sync_done(node, incarnation, upto_seq);
+            }
+            Event::ClientStart { client } => self.on_client_start(client),
+            Event::ClientRequest {
+                node,
+                client,
+                attempt,
+            } => {
+                self.on_client_request(node, client, attempt);
+            }
+            Event::ClientReply {
+                client,
+                attempt,
+                reply,
+            } => {
+                self.on_client_reply(client, attempt, reply);
+            }
+            Event::ClientTimeout { client, attempt } => self.on_client_timeout(client, attempt),
+            Event::Fault(i) => self.on_fault(i),
+            Event::Restart { node } => self.restart(node),
+            Event::Resume { node } => self.resume(node),
+            Event::Heal => self.on_heal(),
+            Event::LivenessDeadline => self.on_liveness_deadline(),
+        }
+    }
+
+    // ----- nodes -----------------------------------------------------------
+
+    fn raft_config(&self, node: usize) -> Config {
+        let voters = (0..self.config.nodes as u64).map(NodeId).collect();
+        let k = &self.config.raft;
+        Config {
+            election_timeout_ticks_min: k.election_timeout_ticks_min,
+            heartbeat_interval_ticks: k.heartbeat_interval_ticks,
+            max_entries_per_message: k.max_entries_per_message,
+            max_inflight_messages: k.max_inflight_messages,
+            pre_vote: k.pre_vote,
+            check_quorum: k.check_quorum,
+            ..Config::new(NodeId(node as u64), voters)
+        }
+    }
+
+    /// (Re)builds a node from its disk alone and starts its clock.
+    fn boot(&mut self, node: usize) {
+        let config = self.raft_config(node);
+        let host = &mut self.hosts[node];
+        host.incarnation += 1;
+        let rng = rng::node_stream(self.seed, node as u64, host.incarnation);
+        let durable = host.disk.durable_state();
+        let raft = match RaftNode::restore(config, durable, rng) {
+            Ok(r) => r,
+            Err(e) => {
+                let msg = format!("node {node} cannot restart from its disk: {e}");
+                self.fail_safety("durable-state", msg);
+                return;
+            }
+        };
+        let host = &mut self.hosts[node];
+        host.role = raft.role();
+        host.term = raft.term();
+        host.commit = raft.log().committed();
+        host.raft = Some(raft);
+        host.kv = KvStore::new();
+        host.paused = false;
+        host.missed_ticks = 0;
+        let (tick_us, incarnation) = (host.tick_us, host.incarnation);
+        // Stagger the first tick so nodes do not tick in lockstep.
+        let offset = self.disk_rng.gen_range(0..tick_us);
+        self.schedule_in(offset, Event::Tick { node, incarnation });
+    }
+
+    fn on_tick(&mut self, node: usize, incarnation: u64) {
+        let host = &mut self.hosts[node];
+        if host.raft.is_none() || host.incarnation != incarnation {
+            return;
+        }
+        let tick_us = host.tick_us;
+        self.schedule_in(tick_us, Event::Tick { node, incarnation });
+        let host = &mut self.hosts[node];
+        if host.paused {
+            host.missed_ticks = (host.missed_ticks + 1).min(MISSED_TICKS_MAX);
+            return;
+        }
+        if let Some(raft) = host.raft.as_mut() {
+            raft.tick();
+        }
+        self.pump(node);
+    }
+
+    fn on_deliver(&mut self, m: Message) {
+        let node = m.to.0 as usize;
+        let Some(host) = self.hosts.get_mut(node) else {
+            return;
+        };
+        if host.raft.is_none() {
+            self.stats.messages_dropped += 1;
+            return;
+        }
+        if host.paused {
+            if host.inbox.len() < INBOX_CAPACITY {
+                host.inbox.push_back(Inbound::Raft(m));
+            } else {
+                self.stats.messages_dropped += 1;
+            }
+            return;
+        }
+        self.stats.messages_delivered += 1;
+        self.hash([1, m.from.0, m.to.0, m.term.0]);
+        self.trace(|| describe_message("recv", &m));
+        if let Some(raft) = self.hosts[node].raft.as_mut() {
+            raft.step(m);
+        }
+        self.pump(node);
+    }
+
+    /// The host loop: drain every Ready the node has.
+    fn pump(&mut self, node: usize) {
+        loop {
+            let host = &mut self.hosts[node];
+            let Some(raft) = host.raft.as_mut() else {
+                return;
+            };
+            if !raft.has_ready() {
+                break;
+            }
+            let mut ready = std::mem::take(&mut host.ready);
+            raft.take_ready(&mut ready);
+            self.handle_ready(node, &mut ready);
+            ready.clear();
+            self.hosts[node].ready = ready;
+            if self.done {
+                return;
+            }
+        }
+        self.observe(node);
+        self.start_sync(node);
+    }
+
+    fn handle_ready(&mut self, node: usize, ready: &mut Ready) {
+        let host = &mut self.hosts[node];
+        let seq = host.disk.write(&ready.entries, ready.hard_state);
+        let synced = seq <= host.disk.synced_seq();
+        if !synced {
+            for m in ready.persisted_messages.drain(..) {
+                host.waiting_messages.push_back((seq, m));
+            }
+            if let Some(last) = ready.entries.last() {
+                host.waiting_persisted
+                    .push_back((seq, last.index, last.term));
+            }
+        }
+        for m in ready.messages.drain(..) {
+            self.send(m);
+        }
+        if synced {
+            for m in ready.persisted_messages.drain(..) {
+                self.send(m);
+            }
+            if let (Some(last), Some(raft)) = (ready.entries.last(), self.hosts[node].raft.as_mut())
+            {
+                raft.on_persisted(last.index, last.term);
+            }
+        }
+        for e in ready.committed_entries.drain(..) {
+            self.apply(node, &e);
+            if self.done {
+                return;
+            }
+        }
+    }
+
+    fn start_sync(&mut self, node: usize) {
+        let host = &mut self.hosts[node];
+        if host.raft.is_none() || host.sync_in_flight || !host.disk.has_unsynced() {
+            return;
+        }
+        host.sync_in_flight = true;
+        let (incarnation, upto_seq) = (host.incarnation, host.disk.issued_seq());
+        let (lo, hi) = (
+            self.config.sync_us_min,
+            self.config.sync_us_max.max(self.config.sync_us_min),
+        );
+        let latency = self.disk_rng.gen_range(lo..=hi);
+        self.schedule_in(
+            latency,
+            Event::SyncDone {
+                node,
+                incarnation,
+                upto_seq,
+            },
+        );
+    }
+
+    fn on_sync_done(&mut self, node: usize, incarnation: u64, upto_seq: u64) {
+        let host = &mut self.hosts[node];
+        if host.raft.is_none() || host.incarnation != incarnation {
+            return;
+        }
+        host.disk.sync_to(upto_seq);
+        host.sync_in_flight = false;
+        if let Some(restart_after_us) = host.crash_after_sync.take() {
+            self.trace(|| format!("n{node} crash after sync, before send"));
+            self.crash(node, restart_after_us);
+            return;
+        }
+        if host.paused {
+            host.inbox.push_back(Inbound::Synced);
+            return;
+        }
+        self.release_synced(node);
+        self.pump(node);
+    }
+
+    /// Sends what waited for durability and reports it to the node.
+    fn release_synced(&mut self, node: usize) {
+        let synced = self.hosts[node].disk.synced_seq();
+        while let Some(&(seq, _)) = self.hosts[node].waiting_messages.front() {
+            if seq > synced {
+                break;
+            }
+            if let Some((_, m)) = self.hosts[node].waiting_messages.pop_front() {
+                self.send(m);
+            }
+        }
+        let host = &mut self.hosts[node];
+        while let Some(&(seq, index, term)) = host.waiting_persisted.front() {
+            if seq > synced {
+                break;
+            }
+            host.waiting_persisted.pop_front();
+            if let Some(raft) = host.raft.as_mut() {
+                raft.on_persisted(index, term);
+            }
+        }
+    }
+
+    fn apply(&mut self, node: usize, e: &Entry) {
+        let i = e.index.0 as usize;
+        let fingerprint = (e.term, fnv_bytes(&e.data));
+        if self.applied_by_index.len() < i {
+            self.applied_by_index.resize(i, (Term(0), 0));
+        }
+        let slot = &mut self.applied_by_index[i - 1];
+        if slot.0 == Term(0) {
+            *slot = fingerprint;
+        } else if *slot != fingerprint {
+            let msg = format!(
+                "n{node} applied {}@{} but another node applied term {} there",
+                e.index, e.term, slot.0
+            );
+            self.fail_safety("state-machine-safety", msg);
+            return;
+        }
+        let host = &mut self.hosts[node];
+        let applied = match host.kv.apply(e.index.0, &e.data) {
+            Ok(a) => a,
+            Err(kv::KvError::Decode(_)) => Applied::Noop,
+            Err(err) => {
+                self.fail_safety("state-machine-safety", format!("n{node}: {err}"));
+                return;
+            }
+        };
+        let pending = host.pending.iter().position(|p| p.index == e.index);
+        let pending = pending.map(|pos| host.pending.swap_remove(pos));
+        self.hash([2, node as u64, e.index.0, e.term.0]);
+        let Some(p) = pending else { return };
+        let reply = if p.term != e.term {
+            Reply::Lost
+        } else {
+            match applied {
+                Applied::Fresh { result, .. } | Applied::Duplicate { result, .. } => {
+                    Reply::Ok(result)
+                }
+                Applied::Stale { .. } | Applied::Noop => Reply::Lost,
+            }
+        };
+        self.reply(p.client, p.attempt, reply);
+    }
+
+    /// Notes role, term and commit changes after the node handled an input.
+    fn observe(&mut self, node: usize) {
+        let host = &mut self.hosts[node];
+        let Some(raft) = host.raft.as_ref() else {
+            return;
+        };
+        let (role, term, commit) = (raft.role(), raft.term(), raft.log().committed());
+        let (old_role, old_term) = (host.role, host.term);
+        host.commit = commit;
+        if role == old_role && term == old_term {
+            return;
+        }
+        host.role = role;
+        host.term = term;
+        self.stats.max_term = self.stats.max_term.max(term.0);
+        self.hash([3, node as u64, role as u64, term.0]);
+        self.trace(|| format!("n{node} {old_role:?}@{old_term} -> {role:?}@{term}"));
+        if role == Role::Candidate && (old_role != Role::Candidate || old_term != term) {
+            self.stats.elections += 1;
+        }
+        if role == Role::Leader && old_role != Role::Leader {
+            self.stats.leaders_elected += 1;
+            if self.heal_at_us.is_some() {
+                self.leader_after_heal = true;
+            }
+            match self.leaders_by_term.get(&term.0) {
+                Some(&other) if other != node => {
+                    let msg = format!("n{other} and n{node} both led term {}", term.0);
+                    self.fail_safety("election-safety", msg);
+                }
+                _ => {
+                    self.leaders_by_term.insert(term.0, node);
+                }
+            }
+        }
+    }
+
+    // ----- network ---------------------------------------------------------
+
+    fn send(&mut self, m: Message) {
+        self.stats.messages_sent += 1;
+        let (from, to) = (m.from.0 as usize, m.to.0 as usize);
+        if to >= self.hosts.len() || self.blocked[from] & (1 << to) != 0 {
+            self.stats.messages_dropped += 1;
+            return;
+        }
+        if self.chaos
+            && self.config.drop_probability > 0.0
+            && self.net_rng.gen_bool(self.config.drop_probability)
+        {
+            self.stats.messages_dropped += 1;
+            return;
+        }
+        if self.chaos
+            && self.config.duplicate_probability > 0.0
+            && self.net_rng.gen_bool(self.config.duplicate_probability)
+        {
+            self.stats.messages_duplicated += 1;
+            let delay = self.delay_us();
+            self.schedule_in(delay, Event::Deliver(m.clone()));
+        }
+        let delay = self.delay_us();
+        self.schedule_in(delay, Event::Deliver(m));
+    }
+
+    fn delay_us(&mut self) -> u64 {
+        let (lo, hi) = (
+            self.config.delay_us_min,
+            self.config.delay_us_max.max(self.config.delay_us_min),
+        );
+        let base = self.net_rng.gen_range(lo..=hi);
+        let p = self.config.delay_tail_probability;
+        if self.chaos && p > 0.0 && self.net_rng.gen_bool(p) {
+            let factor = self
+                .net_rng
+                .gen_range(1.0..=self.config.delay_tail_factor_max.max(1.0));
+            return (base as f64 * factor) as u64;
+        }
+        base
+    }
+
+    fn client_delay_us(&mut self) -> u64 {
+        let (lo, hi) = (
+            self.config.delay_us_min,
+            self.config.delay_us_max.max(self.config.delay_us_min),
+        );
+        self.work_rng.gen_range(lo..=hi)
+    }
+
+    // ----- clients ---------------------------------------------------------
+
+    fn on_client_start(&mut self, client: usize) {
+        if self.done {
+            return;
+        }
+        let keys = self.config.keys;
+        let op = self.clients[client].next_op(&mut self.work_rng, keys);
+        let history_index = self.history.len();
+        self.history
+            .push(HistoryOp::invoked(&self.clients[client], op, self.now_us));
+        self.clients[client].begin(history_index, self.now_us);
+        self.stats.client_ops_invoked += 1;
+        self.client_attempt(client, 0);
+    }
+
+    fn client_attempt(&mut self, client: usize, backoff_us: u64) {
+        let (node, attempt) = self.clients[client].new_attempt();
+        let delay = backoff_us + self.client_delay_us();
+        self.schedule_in(
+            delay,
+            Event::ClientRequest {
+                node,
+                client,
+                attempt,
+            },
+        );
+        let timeout = backoff_us + self.config.client_timeout_us;
+        self.schedule_in(timeout, Event::ClientTimeout { client, attempt });
+    }
+
+    fn on_client_request(&mut self, node: usize, client: usize, attempt: u32) {
+        let host = &mut self.hosts[node];
+        if host.raft.is_none() {
+            return; // lost; the client times out
+        }
+        if host.paused {
+            if host.inbox.len() < INBOX_CAPACITY {
+                host.inbox.push_back(Inbound::Client { client, attempt });
+            }
+            return;
+        }
+        self.handle_client_request(node, client, attempt);
+    }
+
+    fn handle_client_request(&mut self, node: usize, client: usize, attempt: u32) {
+        let data: Bytes = self.clients[client].encoded();
+        let Some(raft) = self.hosts[node].raft.as_mut() else {
+            return;
+        };
+        let result = raft.propose(data);
+        let reply = match result {
+            Ok((index, term)) => {
+                self.hosts[node].pending.push(PendingProposal {
+                    index,
+                    term,
+                    client,
+                    attempt,
+                });
+                self.trace(|| format!("n{node} propose c{client} -> {index}@{term}"));
+                self.pump(node);
+                return;
+            }
+            Err(ProposeError::NotLeader { leader }) => {
+                Reply::Redirect(leader.map(|l| l.0 as usize))
+            }
+            Err(ProposeError::TooManyUncommitted) => Reply::Busy,
+        };
+        self.reply(client, attempt, reply);
+    }
+
+    fn reply(&mut self, client: usize, attempt: u32, reply: Reply) {
+        let delay = self.client_delay_us();
+        self.schedule_in(
+            delay,
+            Event::ClientReply {
+                client,
+                attempt,
+                reply,
+            },
+        );
+    }
+
+    fn on_client_reply(&mut self, client: usize, attempt: u32, reply: Reply) {
+        if !self.clients[client].is_current(attempt) {
+            return;
+        }
+        self.hash([4, client as u64, attempt as u64, 0]);
+        match reply {
+            Reply::Ok(result) => {
+                let c = &mut self.clients[client];
+                let Some(index) = c.complete() else { return };
+                self.trace(|| format!("c{client} ok {result:?}"));
+                self.history[index].complete(result, self.now_us);
+                self.stats.client_ops_ok += 1;
+                if let Some(heal) = self.heal_at_us {
+                    self.clients[client].note_completion(self.history[index].invoke_us >= heal);
+                    self.check_recovered();
+                }
+                let think = self.work_rng.gen_range(0..=self.config.think_us_max);
+                self.schedule_in(think, Event::ClientStart { client });
+            }
+            Reply::Redirect(Some(leader)) if leader < self.hosts.len() => {
+                self.stats.client_ops_failed += 1;
+                self.clients[client].set_leader_guess(leader);
+                self.client_attempt(client, 0);
+            }
+            Reply::Redirect(_) | Reply::Lost | Reply::Busy => {
+                self.stats.client_ops_failed += 1;
+                self.clients[client].rotate_guess(self.hosts.len());
+                self.client_attempt(client, CLIENT_BACKOFF_US);
+            }
+        }
+    }
+
+    fn on_client_timeout(&mut self, client: usize, attempt: u32) {
+        if self.done || !self.clients[client].is_current(attempt) {
+            return;
+        }
+        self.stats.client_timeouts += 1;
+        self.clients[client].rotate_guess(self.hosts.len());
+        self.client_attempt(client, 0);
+    }
+
+    // ----- faults ----------------------------------------------------------
+
+    fn resolve(&mut self, target: Target) -> usize {
+        match target {
+            Target::Node(n) => n.min(self.hosts.len() - 1),
+            Target::Leader => self
+                .hosts
+                .iter()
+                .position(|h| h.raft.is_some() && h.role == Role::Leader)
+                .unwrap_or_else(|| self.fault_rng.gen_range(0..self.hosts.len())),
+        }
+    }
+
+    fn on_fault(&mut self, i: usize) {
+        if !self.chaos {
+            return;
+        }
+        let fault = self.schedule[i].fault;
+        self.hash([5, i as u64, 0, 0]);
+        match fault {
+            Fault::Partition(p) => self.partition(p),
+            Fault::HealPartition => {
+                self.trace(|| "net heal partition".into());
+                self.blocked.iter_mut().for_each(|b| *b = 0);
+            }
+            Fault::Crash {
+                target,
+                restart_after_us,
+                after_sync,
+            } => {
+                let node = self.resolve(target);
+                if self.hosts[node].raft.is_none() {
+                    return;
+                }
+                if after_sync {
+                    self.hosts[node].crash_after_sync = Some(restart_after_us);
+                } else {
+                    self.crash(node, restart_after_us);
+                }
+            }
+            Fault::Pause {
+                target,
+                resume_after_us,
+            } => {
+                let node = self.resolve(target);
+                let host = &mut self.hosts[node];
+                if host.raft.is_none() || host.paused {
+                    return;
+                }
+                host.paused = true;
+                self.stats.pauses += 1;
+                self.trace(|| format!("n{node} pause"));
+                self.schedule_in(resume_after_us, Event::Resume { node });
+            }
+        }
+    }
+
+    fn partition(&mut self, p: Partition) {
+        let n = self.hosts.len();
+        let all = (1u32 << n) - 1;
+        self.blocked.iter_mut().for_each(|b| *b = 0);
+        match p {
+            Partition::Split { side } => self.cut(side & all, all & !side),
+            Partition::IsolateLeader => {
+                let leader = self.resolve(Target::Leader);
+                self.cut(1 << leader, all & !(1 << leader));
+            }
+            Partition::OneWay { from } => {
+                for a in 0..n {
+                    if from & (1 << a) != 0 {
+                        self.blocked[a] |= all & !from;
+                    }
+                }
+            }
+            Partition::Bridge { bridge, side } => {
+                let side = side & all & !(1 << bridge);
+                let rest = all & !side & !(1 << bridge);
+                self.cut(side, rest);
+            }
+        }
+        self.stats.partitions += 1;
+        let blocked = self.blocked.clone();
+        self.trace(|| format!("net partition {p:?} blocked={blocked:?}"));
+    }
+
+    /// Cuts every link between `a` and `b`, both ways.
+    fn cut(&mut self, a: u32, b: u32) {
+        for x in 0..self.hosts.len() {
+            if a & (1 << x) != 0 {
+                self.blocked[x] |= b;
+            }
+            if b & (1 << x) != 0 {
+                self.blocked[x] |= a;
+            }
+        }
+    }
+
+    fn crash(&mut self, node: usize, restart_after_us: u64) {
+        let keep = if self.config.torn_tail_probability > 0.0
+            && self.disk_rng.gen_bool(self.config.torn_tail_probability)
+        {
+            let unsynced = self.hosts[node].disk.unsynced_writes();
+            self.disk_rng.gen_range(0..=unsynced)
+        } else {
+            0
+        };
+        let host = &mut self.hosts[node];
+        let lost = host.disk.crash(keep);
+        host.raft = None;
+        host.paused = false;
+        host.inbox.clear();
+        host.waiting_messages.clear();
+        host.waiting_persisted.clear();
+        host.pending.clear();
+        host.sync_in_flight = false;
+        host.crash_after_sync = None;
+        host.role = Role::Follower;
+        self.stats.crashes += 1;
+        self.stats.unsynced_writes_lost += lost;
+        self.hash([6, node as u64, lost, 0]);
+        self.trace(|| format!("n{node} CRASH (lost {lost} unsynced writes, kept {keep})"));
+        self.schedule_in(restart_after_us, Event::Restart { node });
+    }
+
+    fn restart(&mut self, node: usize) {
+        if self.hosts[node].raft.is_some() || self.done {
+            return;
+        }
+        self.stats.restarts += 1;
+        self.boot(node);
+        let term = self.hosts[node].term;
+        self.trace(|| format!("n{node} RESTART from disk at {term}"));
+    }
+
+    fn resume(&mut self, node: usize) {
+        let host = &mut self.hosts[node];
+        if !host.paused || host.raft.is_none() {
+            return;
+        }
+        host.paused = false;
+        let ticks = std::mem::take(&mut host.missed_ticks);
+        self.trace(|| format!("n{node} resume ({ticks} missed ticks)"));
+        for _ in 0..ticks {
+            if let Some(raft) = self.hosts[node].raft.as_mut() {
+                raft.tick();
+            }
+            self.pump(node);
+        }
+        while let Some(item) = self.hosts[node].inbox.pop_front() {
+            match item {
+                Inbound::Raft(m) => {
+                    self.stats.messages_delivered += 1;
+                    if let Some(raft) = self.hosts[node].raft.as_mut() {
+                        raft.step(m);
+                    }
+                    self.pump(node);
+                }
+                Inbound::Client { client, attempt } => {
+                    self.handle_client_request(node, client, attempt)
+                }
+                Inbound::Synced => {
+                    self.release_synced(node);
+                    self.pump(node);
+                }
+            }
+            if self.done {
+                return;
+            }
+        }
+    }
+
+    // ----- phases ----------------------------------------------------------
+
+    fn on_heal(&mut self) {
+        self.chaos = false;
+        self.heal_at_us = Some(self.now_us);
+        self.trace(|| "HEAL: partitions repaired, loss off, crashed nodes restarted".into());
+        self.blocked.iter_mut().for_each(|b| *b = 0);
+        for node in 0..self.hosts.len() {
+            self.hosts[node].crash_after_sync = None;
+            if self.hosts[node].raft.is_none() {
+                self.restart(node);
+            } else {
+                self.resume(node);
+            }
+        }
+        self.leader_after_heal = self
+            .hosts
+            .iter()
+            .any(|h| h.raft.is_some() && h.role == Role::Leader);
+        for c in &mut self.clients {
+            c.mark_heal();
+        }
+        self.schedule_in(self.config.liveness_window_us, Event::LivenessDeadline);
+        self.check_recovered();
+    }
+
+    fn check_recovered(&mut self) {
+        if self.done || !self.leader_after_heal || !self.clients.iter().all(Client::recovered) {
+            return;
+        }
+        self.stats.liveness_checks_passed += 1;
+        self.trace(|| "LIVENESS ok: a leader and every client op completed after the heal".into());
+        self.done = true;
+    }
+
+    fn on_liveness_deadline(&mut self) {
+        if self.done {
+            return;
+        }
+        let stuck: Vec<usize> = (0..self.clients.len())
+            .filter(|&c| !self.clients[c].recovered())
+            .collect();
+        let msg = if self.leader_after_heal {
+            format!("clients {stuck:?} did not complete an op within the liveness window")
+        } else {
+            "no leader elected within the liveness window".to_string()
+        };
+        self.fail_liveness(msg);
+    }
+
+    fn fail_safety(&mut self, invariant: &str, message: String) {
+        if !self.verdict.passed() {
+            return;
+        }
+        self.trace(|| format!("VIOLATION {invariant}: {message}"));
+        self.verdict = Verdict::Safety {
+            invariant: invariant.into(),
+            message,
+            event_index: self.events,
+        };
+        self.done = true;
+    }
+
+    fn fail_liveness(&mut self, message: String) {
+        if !self.verdict.passed() {
+            return;
+        }
+        self.trace(|| format!("LIVENESS FAILURE: {message}"));
+        self.verdict = Verdict::Liveness {
+            message,
+            event_index: self.events,
+        };
+        self.done = true;
+    }
+
+    // ----- inspection ------------------------------------------------------
+
+    /// Each node's final log and kv state.
+    #[must_use]
+    pub fn dump(&self) -> Vec<NodeDump> {
+        self.hosts
+            .iter()
+            .enumerate()
+            .map(|(node, h)| {
+                let (role, term, commit, entries): (String, u64, u64, Vec<Entry>) = match &h.raft {
+                    Some(r) => (
+                        format!("{:?}", r.role()),
+                        r.term().0,
+                        r.log().committed().0,
+                        r.log().entries().to_vec(),
+                    ),
+                    None => (
+                        "Crashed".into(),
+                        h.disk.hard_state().term.0,
+                        h.disk.hard_state().commit.0,
+                        h.disk.log().to_vec(),
+                    ),
+                };
+                let log = entries
+                    .iter()
+                    .map(|e| (e.index.0, e.term.0, describe_command(&e.data)))
+                    .collect();
+                NodeDump {
+                    node,
+                    alive: h.raft.is_some(),
+                    role,
+                    term,
+                    commit,
+                    log,
+                    kv: h
+                        .kv
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                    digest: h.kv.digest(),
+                }
+            })
+            .collect()
+    }
+}
+
+fn describe_command(data: &[u8]) -> String {
+    if data.is_empty() {
+        return "(no-op)".into();
+    }
+    match kv::Command::decode(data) {
+        Ok(c) => format!("c{}#{} {:?}", c.client_id, c.seq, c.op),
+        Err(_) => format!("({} bytes)", data.len()),
+    }
+}
+
+/// A message's key fields, for traces.
+fn describe_message(verb: &str, m: &Message) -> String {
+    use raft_core::MessageBody as B;
+    let detail = match &m.body {
+        B::RequestVote {
+            last_log_index,
+            last_log_term,
+            ..
+        } => format!("last={last_log_index}@{last_log_term}"),
+        B::RequestVoteResponse { granted, .. } => format!("granted={granted}"),
+        B::AppendEntries {
+            prev_log_index,
+            prev_log_term,
+            entries,
+            leader_commit,
+        } => {
+            format!(
+                "prev={prev_log_index}@{prev_log_term} n={} commit={leader_commit}",
+                entries.len()
+            )
+        }
+        B::AppendEntriesResponse { index, reject } => match reject {
+            None => format!("ok index={index}"),
+            Some(h) => format!("reject index={index} hint={}@{}", h.index, h.term),
+        },
+        B::Heartbeat { commit } => format!("commit={commit}"),
+        B::HeartbeatResponse => String::new(),
+    };
+    format!(
+        "{} {verb} {} from {} {}: {detail}",
+        m.to,
+        m.body.name(),
+        m.from,
+        m.term
+    )
+}

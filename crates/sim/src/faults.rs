@@ -1,0 +1,189 @@
+//! The fault schedule: data, drawn up front from the fault stream.
+//!
+//! A schedule is a list of timed [`Fault`]s. Targets that depend on the run
+//! (the current leader) are resolved when the fault fires, so the same
+//! schedule means the same thing in a replay. Keeping faults as data is what
+//! lets a schedule be recorded, edited and shrunk.
+
+use crate::profile::SimConfig;
+use rand::Rng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
+
+/// Which node a fault hits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Target {
+    /// A fixed node (0-based).
+    Node(usize),
+    /// Whoever leads when the fault fires (any node if none does).
+    Leader,
+}
+
+/// A network partition shape. Sides are bit masks over node indexes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Partition {
+    /// Nodes in `side` and the rest cannot talk either way.
+    Split {
+        /// One side's nodes.
+        side: u32,
+    },
+    /// The current leader is cut off from everyone.
+    IsolateLeader,
+    /// Messages from `from` to everyone else are lost; the reverse still works.
+    OneWay {
+        /// The nodes whose outgoing messages are blocked.
+        from: u32,
+    },
+    /// `side` and the rest cannot talk, except through `bridge`, which sees both.
+    Bridge {
+        /// The node connected to both sides.
+        bridge: usize,
+        /// One side's nodes (without the bridge).
+        side: u32,
+    },
+}
+
+/// One fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Fault {
+    /// Install a partition (replacing any other).
+    Partition(Partition),
+    /// Repair every partition.
+    HealPartition,
+    /// Crash a node; it restarts after `restart_after_us`. With `after_sync`,
+    /// the crash waits for the node's next completed sync and hits after the
+    /// write is durable but before the messages it released are sent.
+    Crash {
+        /// Which node.
+        target: Target,
+        /// Downtime.
+        restart_after_us: u64,
+        /// Crash between persisting and sending.
+        after_sync: bool,
+    },
+    /// Freeze a node; timers and messages pile up until it resumes.
+    Pause {
+        /// Which node.
+        target: Target,
+        /// Pause length.
+        resume_after_us: u64,
+    },
+}
+
+/// A fault at a simulated time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimedFault {
+    /// When, in simulated microseconds.
+    pub at_us: u64,
+    /// What.
+    pub fault: Fault,
+}
+
+fn exp_gap(rng: &mut Xoshiro256PlusPlus, mean_us: u64) -> u64 {
+    let u: f64 = rng.gen_range(f64::EPSILON..1.0);
+    (-(u.ln()) * mean_us as f64) as u64 + 1
+}
+
+fn random_side(rng: &mut Xoshiro256PlusPlus, nodes: usize) -> u32 {
+    let all = (1u32 << nodes) - 1;
+    loop {
+        let side = rng.gen_range(1..all);
+        if side != 0 && side != all {
+            return side;
+        }
+    }
+}
+
+fn random_partition(rng: &mut Xoshiro256PlusPlus, nodes: usize) -> Partition {
+    match rng.gen_range(0..4) {
+        0 => Partition::Split {
+            side: random_side(rng, nodes),
+        },
+        1 => Partition::IsolateLeader,
+        2 => Partition::OneWay {
+            from: 1 << rng.gen_range(0..nodes),
+        },
+        _ => {
+            let bridge = rng.gen_range(0..nodes);
+            let others = ((1u32 << nodes) - 1) & !(1 << bridge);
+            // A non-empty proper subset of the others.
+            let mut side = random_side(rng, nodes) & others;
+            if side == 0 || side == others {
+                side = others & others.wrapping_neg(); // lowest other node alone
+            }
+            Partition::Bridge { bridge, side }
+        }
+    }
+}
+
+fn target(rng: &mut Xoshiro256PlusPlus, nodes: usize) -> Target {
+    if rng.gen_bool(0.3) {
+        Target::Leader
+    } else {
+        Target::Node(rng.gen_range(0..nodes))
+    }
+}
+
+/// Draws the fault schedule of the chaos phase, sorted by time.
+#[must_use]
+pub fn generate(config: &SimConfig, rng: &mut Xoshiro256PlusPlus) -> Vec<TimedFault> {
+    let mut out = Vec::new();
+    let end = config.chaos_us;
+    if config.partition_interval_us > 0 {
+        let mut t = exp_gap(rng, config.partition_interval_us);
+        while t < end {
+            let duration = rng.gen_range(1..=config.partition_us_max.max(1));
+            if rng.gen_bool(0.15) {
+                // Flapping: the same cut toggled quickly, several times.
+                let cut = random_partition(rng, config.nodes);
+                let flaps = rng.gen_range(2..=6);
+                let period = (duration / flaps).max(1_000);
+                for k in 0..flaps {
+                    let at = t + k * period;
+                    out.push(TimedFault {
+                        at_us: at,
+                        fault: Fault::Partition(cut),
+                    });
+                    out.push(TimedFault {
+                        at_us: at + period / 2,
+                        fault: Fault::HealPartition,
+                    });
+                }
+            } else {
+                let fault = Fault::Partition(random_partition(rng, config.nodes));
+                out.push(TimedFault { at_us: t, fault });
+                out.push(TimedFault {
+                    at_us: t + duration,
+                    fault: Fault::HealPartition,
+                });
+            }
+            t += duration + exp_gap(rng, config.partition_interval_us);
+        }
+    }
+    if config.crash_interval_us > 0 {
+        let mut t = exp_gap(rng, config.crash_interval_us);
+        while t < end {
+            let fault = Fault::Crash {
+                target: target(rng, config.nodes),
+                restart_after_us: rng.gen_range(1..=config.restart_delay_us_max.max(1)),
+                after_sync: rng.gen_bool(config.crash_after_sync_probability),
+            };
+            out.push(TimedFault { at_us: t, fault });
+            t += exp_gap(rng, config.crash_interval_us);
+        }
+    }
+    if config.pause_interval_us > 0 {
+        let mut t = exp_gap(rng, config.pause_interval_us);
+        while t < end {
+            let fault = Fault::Pause {
+                target: target(rng, config.nodes),
+                resume_after_us: rng.gen_range(1..=config.pause_us_max.max(1)),
+            };
+            out.push(TimedFault { at_us: t, fault });
+            t += exp_gap(rng, config.pause_interval_us);
+        }
+    }
+    out.retain(|f| f.at_us < end);
+    out.sort_by_key(|f| f.at_us);
+    out
+}

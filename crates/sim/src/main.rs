@@ -1,0 +1,345 @@
+//! `sim`: the command line of the deterministic Raft simulator.
+//!
+//! Exit codes: 0 every seed passed, 1 a seed failed, 2 bad usage or input.
+
+use clap::{Args, Parser, Subcommand};
+use sim::engine::Simulation;
+use sim::profile::{self, Profile, DEFAULT_PROFILE, NODES_MAX, PROFILES};
+use sim::sweep::{self, replay_command, Summary, SweepOptions};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "sim",
+    version,
+    about = "Deterministic simulation testing for raft-core"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a sweep of seeds (in parallel) and summarize.
+    Run(RunArgs),
+    /// Rerun one seed and show what happened.
+    Replay(ReplayArgs),
+    /// List the fault profiles and their ranges.
+    Profiles,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Seed range A..B (B exclusive).
+    #[arg(long, value_parser = parse_range, conflicts_with = "seed")]
+    seeds: Option<(u64, u64)>,
+    /// A single seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Fault profile (see `sim profiles`).
+    #[arg(long, default_value = DEFAULT_PROFILE)]
+    profile: String,
+    /// Force the cluster size (otherwise drawn per seed: 3 or 5).
+    #[arg(long)]
+    nodes: Option<usize>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Run only seeds with seed % N == K, given as K/N.
+    #[arg(long, value_parser = parse_shard)]
+    shard: Option<(u64, u64)>,
+    /// Print only the JSON summary on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Run each seed twice and compare trace hashes.
+    #[arg(long)]
+    check_determinism: bool,
+    /// Stop after this many failing seeds.
+    #[arg(long)]
+    max_failures: Option<u64>,
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    /// The seed to replay.
+    #[arg(long)]
+    seed: u64,
+    /// Fault profile the seed ran under.
+    #[arg(long, default_value = DEFAULT_PROFILE)]
+    profile: String,
+    /// Force the cluster size, as in the sweep.
+    #[arg(long)]
+    nodes: Option<usize>,
+    /// Print an event-by-event timeline.
+    #[arg(long)]
+    trace: bool,
+    /// Print each node's final log and kv state.
+    #[arg(long)]
+    dump: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_range(s: &str) -> Result<(u64, u64), String> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("'{s}' is not a range: expected A..B, e.g. 0..1000"))?;
+    let a: u64 = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{a}' is not a seed number"))?;
+    let b: u64 = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{b}' is not a seed number"))?;
+    if a >= b {
+        return Err(format!(
+            "empty range {a}..{b}: the end is exclusive and must exceed the start"
+        ));
+    }
+    Ok((a, b))
+}
+
+fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let (k, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("'{s}' is not a shard: expected K/N, e.g. 0/4"))?;
+    let k: u64 = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("shard index '{k}' is not a number"))?;
+    let n: u64 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("shard count '{n}' is not a number"))?;
+    if n == 0 || k >= n {
+        return Err(format!("shard {k}/{n}: need 0 <= K < N"));
+    }
+    Ok((k, n))
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn find_profile(name: &str) -> Result<&'static Profile, String> {
+    profile::profile(name).ok_or_else(|| {
+        format!(
+            "unknown profile '{name}'; known: {}",
+            profile::profile_names()
+        )
+    })
+}
+
+fn check_nodes(nodes: Option<usize>) -> Result<(), String> {
+    match nodes {
+        Some(n) if n == 0 || n > NODES_MAX => {
+            Err(format!("--nodes {n}: must be in 1..={NODES_MAX}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::Replay(args) => replay(args),
+        Command::Profiles => {
+            print_profiles();
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let profile = match find_profile(&args.profile) {
+        Ok(p) => p,
+        Err(e) => return usage_error(&e),
+    };
+    if let Err(e) = check_nodes(args.nodes) {
+        return usage_error(&e);
+    }
+    let (seed_start, seed_end) = match (args.seeds, args.seed) {
+        (Some(range), _) => range,
+        (None, Some(s)) if s < u64::MAX => (s, s + 1),
+        _ => return usage_error("give --seeds A..B or --seed N"),
+    };
+    if args.threads == Some(0) {
+        return usage_error("--threads must be at least 1");
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let opts = SweepOptions {
+        seed_start,
+        seed_end,
+        profile,
+        threads,
+        shard: args.shard,
+        check_determinism: args.check_determinism,
+        max_failures: args.max_failures,
+        progress: std::io::stderr().is_terminal(),
+        nodes: args.nodes,
+    };
+    let summary = sweep::sweep(&opts);
+    if args.json {
+        match serde_json::to_string_pretty(&summary) {
+            Ok(s) => println!("{s}"),
+            Err(e) => eprintln!("error: cannot encode the summary: {e}"),
+        }
+    } else {
+        print_summary(&summary);
+    }
+    if summary.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_summary(s: &Summary) {
+    let st = &s.stats;
+    println!(
+        "profile {}  seeds {}  passed {}  failed {}",
+        s.profile, s.seeds, s.passed, s.failed
+    );
+    println!(
+        "wall {:.1}s on {} threads  {:.0} seeds/s  {:.0} events/s  mean {:.2} sim-s and {:.0} events per seed",
+        s.wall_ms as f64 / 1000.0,
+        s.threads,
+        s.seeds_per_sec,
+        s.events_per_sec,
+        s.mean_sim_seconds_per_seed,
+        s.mean_events_per_seed
+    );
+    let rows: [(&str, u64); 19] = [
+        ("elections", st.elections),
+        ("leaders elected", st.leaders_elected),
+        ("max term", st.max_term),
+        ("entries committed", st.entries_committed),
+        ("client ops invoked", st.client_ops_invoked),
+        ("client ops ok", st.client_ops_ok),
+        ("client attempts refused", st.client_ops_failed),
+        ("client ops indeterminate", st.client_ops_indeterminate),
+        ("client timeouts", st.client_timeouts),
+        ("crashes", st.crashes),
+        ("restarts", st.restarts),
+        ("pauses", st.pauses),
+        ("partitions", st.partitions),
+        ("messages sent", st.messages_sent),
+        ("messages delivered", st.messages_delivered),
+        ("messages dropped", st.messages_dropped),
+        ("messages duplicated", st.messages_duplicated),
+        ("unsynced writes lost", st.unsynced_writes_lost),
+        ("liveness checks passed", st.liveness_checks_passed),
+    ];
+    for (name, value) in rows {
+        println!("  {name:<26} {value:>14}");
+    }
+    for f in &s.failures {
+        println!(
+            "FAIL seed {} [{}] {}\n  replay: {}",
+            f.seed, f.invariant, f.message, f.replay
+        );
+    }
+}
+
+fn replay(args: ReplayArgs) -> ExitCode {
+    let profile = match find_profile(&args.profile) {
+        Ok(p) => p,
+        Err(e) => return usage_error(&e),
+    };
+    if let Err(e) = check_nodes(args.nodes) {
+        return usage_error(&e);
+    }
+    let mut sim = Simulation::from_seed_with_nodes(args.seed, profile, args.nodes);
+    if args.trace {
+        sim.enable_trace();
+    }
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run()));
+    let Ok(result) = result else {
+        println!("seed {} PANICKED in node code (message above)", args.seed);
+        return ExitCode::from(1);
+    };
+    if args.json {
+        let out = serde_json::json!({ "result": result, "config": sim.config(), "faults": sim.schedule() });
+        println!("{out:#}");
+    } else {
+        println!(
+            "seed {} profile {}: {:?}",
+            args.seed,
+            profile.name,
+            sim.config()
+        );
+        for f in sim.schedule() {
+            println!("  fault t={:.3}ms {:?}", f.at_us as f64 / 1000.0, f.fault);
+        }
+        for line in sim.trace_lines() {
+            println!("{line}");
+        }
+        println!(
+            "verdict: {:?}\nevents {}  sim time {:.3}s  trace hash {:#018x}\nstats: {:?}",
+            result.verdict,
+            result.events,
+            result.sim_time_us as f64 / 1e6,
+            result.trace_hash,
+            result.stats
+        );
+    }
+    if args.dump {
+        for d in sim.dump() {
+            println!(
+                "n{} {} term {} commit {} alive {} digest {:#018x}",
+                d.node, d.role, d.term, d.commit, d.alive, d.digest
+            );
+            for (i, t, c) in &d.log {
+                println!("  log {i:>5} t{t:<4} {c}");
+            }
+            for (k, v) in &d.kv {
+                println!("  kv  {k} = {v}");
+            }
+        }
+    }
+    if result.verdict.passed() {
+        ExitCode::SUCCESS
+    } else {
+        println!(
+            "replay: {}",
+            replay_command(args.seed, profile.name, args.nodes)
+        );
+        ExitCode::from(1)
+    }
+}
+
+fn print_profiles() {
+    for p in &PROFILES {
+        let default = if p.name == DEFAULT_PROFILE {
+            " (default)"
+        } else {
+            ""
+        };
+        println!("{}{default}: {}", p.name, p.description);
+        match serde_json::to_value(p) {
+            Ok(serde_json::Value::Object(fields)) => {
+                for (k, v) in fields {
+                    if k != "name" && k != "description" {
+                        println!("    {k:<30} {v}");
+                    }
+                }
+            }
+            _ => println!("    (cannot list ranges)"),
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! Fault profiles and the per-seed configuration drawn from them.
+//!
+//! A [`Profile`] is a set of ranges; every seed draws its own [`SimConfig`]
+//! within them (swarm testing: each seed also switches whole fault kinds
+//! off at random, so rare combinations get explored without tuning). The
+//! fault model is data: everything the engine does differently per seed is
+//! in the `SimConfig`.
+
+use rand::Rng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
+
+/// An inclusive range a per-seed value is drawn from.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Range {
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+const fn r(min: f64, max: f64) -> Range {
+    Range { min, max }
+}
+
+impl Range {
+    fn draw(&self, rng: &mut Xoshiro256PlusPlus) -> f64 {
+        if self.max <= self.min {
+            return self.min;
+        }
+        rng.gen_range(self.min..=self.max)
+    }
+}
+
+/// Named ranges for every knob of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Profile {
+    /// The profile's name on the command line.
+    pub name: &'static str,
+    /// One line on what it targets.
+    pub description: &'static str,
+    /// Probability that a seed runs 5 nodes rather than 3.
+    pub five_nodes_probability: f64,
+    /// Length of the fault phase, in milliseconds.
+    pub chaos_ms: Range,
+    /// Probability each message is dropped.
+    pub drop_probability: Range,
+    /// Probability each message is delivered twice.
+    pub duplicate_probability: Range,
+    /// Base one-way delay, in microseconds.
+    pub delay_us: Range,
+    /// Probability a message takes the heavy tail (hence reordering).
+    pub delay_tail_probability: Range,
+    /// Largest multiple of the base delay on the heavy tail.
+    pub delay_tail_factor_max: Range,
+    /// Partitions per simulated second.
+    pub partitions_per_sec: Range,
+    /// How long a partition lasts, in milliseconds.
+    pub partition_ms: Range,
+    /// Crashes per simulated second.
+    pub crashes_per_sec: Range,
+    /// Downtime before a restart, in milliseconds.
+    pub restart_delay_ms: Range,
+    /// Probability a crash waits for the node's next completed sync (a crash
+    /// after persisting, before sending).
+    pub crash_after_sync_probability: f64,
+    /// Probability a crash keeps a random prefix of the unsynced writes.
+    pub torn_tail_probability: Range,
+    /// Pauses per simulated second.
+    pub pauses_per_sec: Range,
+    /// How long a pause lasts, in milliseconds.
+    pub pause_ms: Range,
+    /// Time a sync takes, in microseconds.
+    pub sync_us: Range,
+    /// Largest clock skew, in percent of the tick interval.
+    pub clock_skew_percent_max: Range,
+    /// Probability that a fault kind present in the profile is switched off for a seed.
+    pub swarm_off_probability: f64,
+    /// Probability of extreme replication knobs (batch of 1 entry, 1 message in flight).
+    pub tiny_knobs_probability: f64,
+    /// Probability pre-vote is off.
+    pub pre_vote_off_probability: f64,
+    /// Probability check-quorum is off.
+    pub check_quorum_off_probability: f64,
+}
+
+const BASE: Profile = Profile {
+    name: "calm",
+    description: "no faults beyond ordinary delay jitter: the baseline",
+    five_nodes_probability: 0.3,
+    chaos_ms: r(4_000.0, 6_000.0),
+    drop_probability: r(0.0, 0.0),
+    duplicate_probability: r(0.0, 0.0),
+    delay_us: r(200.0, 2_000.0),
+    delay_tail_probability: r(0.0, 0.0),
+    delay_tail_factor_max: r(1.0, 1.0),
+    partitions_per_sec: r(0.0, 0.0),
+    partition_ms: r(100.0, 1_000.0),
+    crashes_per_sec: r(0.0, 0.0),
+    restart_delay_ms: r(10.0, 500.0),
+    crash_after_sync_probability: 0.0,
+    torn_tail_probability: r(0.0, 0.0),
+    pauses_per_sec: r(0.0, 0.0),
+    pause_ms: r(50.0, 500.0),
+    sync_us: r(50.0, 2_000.0),
+    clock_skew_percent_max: r(0.0, 0.0),
+    swarm_off_probability: 0.0,
+    tiny_knobs_probability: 0.0,
+    pre_vote_off_probability: 0.0,
+    check_quorum_off_probability: 0.0,
+};
+
+/// Every profile, the default (`chaos`) last.
+pub const PROFILES: [Profile; 5] = [
+    BASE,
+    Profile {
+        name: "lossy",
+        description: "message loss, duplication and heavy-tailed delay (reordering)",
+        drop_probability: r(0.0, 0.3),
+        duplicate_probability: r(0.0, 0.2),
+        delay_tail_probability: r(0.0, 0.2),
+        delay_tail_factor_max: r(5.0, 100.0),
+        swarm_off_probability: 0.2,
+        tiny_knobs_probability: 0.3,
+        ..BASE
+    },
+    Profile {
+        name: "partitions",
+        description: "splits, leader isolation, one-way links, bridges and flapping",
+        partitions_per_sec: r(0.5, 3.0),
+        drop_probability: r(0.0, 0.02),
+        swarm_off_probability: 0.1,
+        pre_vote_off_probability: 0.3,
+        check_quorum_off_probability: 0.3,
+        ..BASE
+    },
+    Profile {
+        name: "crashes",
+        description: "crash-restarts losing unsynced writes, torn tails, pauses, clock skew",
+        crashes_per_sec: r(0.5, 3.0),
+        crash_after_sync_probability: 0.3,
+        torn_tail_probability: r(0.0, 0.5),
+        pauses_per_sec: r(0.0, 1.0),
+        sync_us: r(100.0, 10_000.0),
+        clock_skew_percent_max: r(0.0, 20.0),
+        swarm_off_probability: 0.1,
+        ..BASE
+    },
+    Profile {
+        name: "chaos",
+        description: "everything at once (the default)",
+        drop_probability: r(0.0, 0.2),
+        duplicate_probability: r(0.0, 0.1),
+        delay_tail_probability: r(0.0, 0.1),
+        delay_tail_factor_max: r(5.0, 50.0),
+        partitions_per_sec: r(0.0, 2.0),
+        crashes_per_sec: r(0.0, 1.5),
+        crash_after_sync_probability: 0.3,
+        torn_tail_probability: r(0.0, 0.5),
+        pauses_per_sec: r(0.0, 0.5),
+        sync_us: r(100.0, 5_000.0),
+        clock_skew_percent_max: r(0.0, 20.0),
+        swarm_off_probability: 0.25,
+        tiny_knobs_probability: 0.2,
+        pre_vote_off_probability: 0.25,
+        check_quorum_off_probability: 0.25,
+        ..BASE
+    },
+];
+
+/// Largest cluster the simulator runs (partitions are bit masks).
+pub const NODES_MAX: usize = 9;
+
+/// The profile used when none is named.
+pub const DEFAULT_PROFILE: &str = "chaos";
+
+/// Looks up a profile by name.
+#[must_use]
+pub fn profile(name: &str) -> Option<&'static Profile> {
+    PROFILES.iter().find(|p| p.name == name)
+}
+
+/// The comma-separated profile names, for error messages.
+#[must_use]
+pub fn profile_names() -> String {
+    PROFILES
+        .iter()
+        .map(|p| p.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The concrete configuration of one run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimConfig {
+    /// Profile the values were drawn from.
+    pub profile: String,
+    /// Cluster size.
+    pub nodes: usize,
+    /// Client count, one outstanding op each.
+    pub clients: usize,
+    /// Keys the clients contend on.
+    pub keys: usize,
+    /// Length of the fault phase.
+    pub chaos_us: u64,
+    /// After the heal, how long the cluster has to recover.
+    pub liveness_window_us: u64,
+    /// Bound on electing a leader after the heal.
+    pub liveness_leader_us: u64,
+    /// Nominal tick interval.
+    pub tick_us: u64,
+    /// Per node tick interval after skew.
+    pub node_tick_us: Vec<u64>,
+    /// Message drop probability.
+    pub drop_probability: f64,
+    /// Message duplication probability.
+    pub duplicate_probability: f64,
+    /// Uniform base delay bounds.
+    pub delay_us_min: u64,
+    /// Uniform base delay bounds.
+    pub delay_us_max: u64,
+    /// Heavy-tail probability.
+    pub delay_tail_probability: f64,
+    /// Heavy-tail maximum factor.
+    pub delay_tail_factor_max: f64,
+    /// Mean time between partitions (0 = none).
+    pub partition_interval_us: u64,
+    /// Partition duration bounds.
+    pub partition_us_max: u64,
+    /// Mean time between crashes (0 = none).
+    pub crash_interval_us: u64,
+    /// Restart delay bound.
+    pub restart_delay_us_max: u64,
+    /// Crash after the next sync instead of at once.
+    pub crash_after_sync_probability: f64,
+    /// Torn-tail probability on crash.
+    pub torn_tail_probability: f64,
+    /// Mean time between pauses (0 = none).
+    pub pause_interval_us: u64,
+    /// Pause duration bound.
+    pub pause_us_max: u64,
+    /// Sync latency bounds.
+    pub sync_us_min: u64,
+    /// Sync latency bounds.
+    pub sync_us_max: u64,
+    /// Client think time bound between ops.
+    pub think_us_max: u64,
+    /// Client retry timeout.
+    pub client_timeout_us: u64,
+    /// Raft knobs.
+    pub raft: RaftKnobs,
+}
+
+/// The raft-core configuration knobs a seed draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RaftKnobs {
+    /// Minimum election timeout in ticks.
+    pub election_timeout_ticks_min: u32,
+    /// Heartbeat interval in ticks.
+    pub heartbeat_interval_ticks: u32,
+    /// Entries per AppendEntries.
+    pub max_entries_per_message: u32,
+    /// In-flight AppendEntries per follower.
+    pub max_inflight_messages: u32,
+    /// Pre-vote on.
+    pub pre_vote: bool,
+    /// Check-quorum on.
+    pub check_quorum: bool,
+}
+
+const MS: f64 = 1_000.0;
+
+fn interval_us(per_sec: f64) -> u64 {
+    if per_sec <= 0.0 {
+        0
+    } else {
+        (1_000_000.0 / per_sec) as u64
+    }
+}
+
+impl Profile {
+    /// Draws one seed's configuration from the swarm stream; `nodes` forces
+    /// the cluster size (the draw for it still happens, so other values stay).
+    #[must_use]
+    pub fn draw(&self, rng: &mut Xoshiro256PlusPlus, nodes: Option<usize>) -> SimConfig {
+        let on = |rng: &mut Xoshiro256PlusPlus| !rng.gen_bool(self.swarm_off_probability);
+        let drawn_nodes = if rng.gen_bool(self.five_nodes_probability) {
+            5
+        } else {
+            3
+        };
+        let nodes = nodes.unwrap_or(drawn_nodes);
+        let drop_on = on(rng);
+        let dup_on = on(rng);
+        let tail_on = on(rng);
+        let partitions_on = on(rng);
+        let crashes_on = on(rng);
+        let pauses_on = on(rng);
+        let skew_on = on(rng);
+        let keep = |flag: bool, v: f64| if flag { v } else { 0.0 };
+        let tick_us = 20_000;
+        let skew = keep(skew_on, self.clock_skew_percent_max.draw(rng));
+        let node_tick_us = (0..nodes)
+            .map(|_| {
+                let pct = if skew > 0.0 {
+                    rng.gen_range(-skew..=skew)
+                } else {
+                    0.0
+                };
+                (tick_us as f64 * (1.0 + pct / 100.0)) as u64
+            })
+            .collect();
+        let delay_a = self.delay_us.draw(rng) as u64;
+        let delay_b = self.delay_us.draw(rng) as u64;
+        let sync_a = self.sync_us.draw(rng) as u64;
+        let sync_b = self.sync_us.draw(rng) as u64;
+        let tiny = rng.gen_bool(self.tiny_knobs_probability);
+        SimConfig {
+            profile: self.name.to_string(),
+            nodes,
+            clients: 3,
+            keys: rng.gen_range(2..=5),
+            chaos_us: (self.chaos_ms.draw(rng) * MS) as u64,
+            liveness_window_us: 5_000_000,
+            liveness_leader_us: 2_000_000,
+            tick_us,
+            node_tick_us,
+            drop_probability: keep(drop_on, self.drop_probability.draw(rng)),
+            duplicate_probability: keep(dup_on, self.duplicate_probability.draw(rng)),
+            delay_us_min: delay_a.min(delay_b),
+            delay_us_max: delay_a.max(delay_b),
+            delay_tail_probability: keep(tail_on, self.delay_tail_probability.draw(rng)),
+            delay_tail_factor_max: self.delay_tail_factor_max.draw(rng),
+            partition_interval_us: interval_us(keep(
+                partitions_on,
+                self.partitions_per_sec.draw(rng),
+            )),
+            partition_us_max: (self.partition_ms.draw(rng) * MS) as u64,
+            crash_interval_us: interval_us(keep(crashes_on, self.crashes_per_sec.draw(rng))),
+            restart_delay_us_max: (self.restart_delay_ms.draw(rng) * MS) as u64,
+            crash_after_sync_probability: self.crash_after_sync_probability,
+            torn_tail_probability: self.torn_tail_probability.draw(rng),
+            pause_interval_us: interval_us(keep(pauses_on, self.pauses_per_sec.draw(rng))),
+            pause_us_max: (self.pause_ms.draw(rng) * MS) as u64,
+            sync_us_min: sync_a.min(sync_b),
+            sync_us_max: sync_a.max(sync_b),
+            think_us_max: rng.gen_range(150_000..=250_000),
+            client_timeout_us: 500_000,
+            raft: RaftKnobs {
+                election_timeout_ticks_min: 10,
+                heartbeat_interval_ticks: 2,
+                max_entries_per_message: if tiny { 1 } else { rng.gen_range(4..=64) },
+                max_inflight_messages: if tiny { 1 } else { rng.gen_range(2..=16) },
+                pre_vote: !rng.gen_bool(self.pre_vote_off_probability),
+                check_quorum: !rng.gen_bool(self.check_quorum_off_probability),
+            },
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Seed sweeps: many independent runs spread over threads, summarized.
+//!
+//! Seeds are handed out in small chunks from a shared counter; each run is
+//! independent of which thread ran it, and the summary only adds counters
+//! (commutative), so the summary is the same for any thread count. Wall
+//! time is measured here, around the runs, never inside one.
+
+use crate::engine::Simulation;
+use crate::profile::Profile;
+use crate::stats::{RunResult, RunStats, Verdict};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Seeds handed to a worker at a time.
+const CHUNK_SEEDS: u64 = 16;
+
+/// What to sweep.
+#[derive(Clone, Debug)]
+pub struct SweepOptions {
+    /// First seed (inclusive).
+    pub seed_start: u64,
+    /// Last seed (exclusive).
+    pub seed_end: u64,
+    /// The profile.
+    pub profile: &'static Profile,
+    /// Worker threads (at least 1).
+    pub threads: usize,
+    /// Run only seeds with `seed % shard_count == shard_index`.
+    pub shard: Option<(u64, u64)>,
+    /// Run each seed twice and compare trace hashes.
+    pub check_determinism: bool,
+    /// Stop taking new seeds after this many failures.
+    pub max_failures: Option<u64>,
+    /// Draw a progress bar on stderr (only if it is a terminal).
+    pub progress: bool,
+    /// Force the cluster size.
+    pub nodes: Option<usize>,
+}
+
+/// A failing seed, with the command that replays it.
+#[derive(Clone, Debug, Serialize)]
+pub struct FailureReport {
+    /// The seed.
+    pub seed: u64,
+    /// The profile.
+    pub profile: String,
+    /// The property that failed.
+    pub invariant: String,
+    /// What happened.
+    pub message: String,
+    /// Where in the run it was detected.
+    pub event_index: Option<u64>,
+    /// The exact command to replay it.
+    pub replay: String,
+}
+
+/// The result of a sweep (the `--json` object).
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// Seeds run.
+    pub seeds: u64,
+    /// Seeds that passed.
+    pub passed: u64,
+    /// Seeds that failed.
+    pub failed: u64,
+    /// The profile.
+    pub profile: String,
+    /// Worker threads.
+    pub threads: usize,
+    /// Wall-clock time of the sweep.
+    pub wall_ms: u64,
+    /// Seeds per wall-clock second.
+    pub seeds_per_sec: f64,
+    /// Events processed over all seeds.
+    pub events: u64,
+    /// Events per wall-clock second.
+    pub events_per_sec: f64,
+    /// Simulated time over all seeds, in milliseconds.
+    pub sim_time_ms: u64,
+    /// Mean simulated seconds per seed.
+    pub mean_sim_seconds_per_seed: f64,
+    /// Mean events per seed.
+    pub mean_events_per_seed: f64,
+    /// Counters summed over all seeds.
+    pub stats: RunStats,
+    /// Failing seeds, by seed.
+    pub failures: Vec<FailureReport>,
+}
+
+/// The replay command of a seed.
+#[must_use]
+pub fn replay_command(seed: u64, profile: &str, nodes: Option<usize>) -> String {
+    let nodes = nodes.map(|n| format!(" --nodes {n}")).unwrap_or_default();
+    format!("cargo run --release -p sim -- replay --seed {seed} --profile {profile}{nodes} --trace")
+}
+
+/// Runs one seed, turning a panic in node code into a failing verdict.
+#[must_use]
+pub fn run_seed(seed: u64, profile: &'static Profile, nodes: Option<usize>) -> RunResult {
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        Simulation::from_seed_with_nodes(seed, profile, nodes).run()
+    }));
+    outcome.unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic with a non-string payload".into());
+        RunResult {
+            seed,
+            profile: profile.name.into(),
+            verdict: Verdict::Panic { message },
+            stats: RunStats::default(),
+            events: 0,
+            sim_time_us: 0,
+            trace_hash: 0,
+        }
+    })
+}
+
+fn run_checked(seed: u64, opts: &SweepOptions) -> RunResult {
+    let first = run_seed(seed, opts.profile, opts.nodes);
+    if !opts.check_determinism || !first.verdict.passed() {
+        return first;
+    }
+    let second = run_seed(seed, opts.profile, opts.nodes);
+    if second.trace_hash == first.trace_hash && second.verdict == first.verdict {
+        return first;
+    }
+    RunResult {
+        verdict: Verdict::Safety {
+            invariant: "determinism".into(),
+            message: format!(
+                "trace hash {:#x} then {:#x}",
+                first.trace_hash, second.trace_hash
+            ),
+            event_index: 0,
+        },
+        ..first
+    }
+}
+
+#[derive(Default)]
+struct Totals {
+    seeds: u64,
+    failed: u64,
+    events: u64,
+    sim_time_us: u64,
+    stats: RunStats,
+    failures: Vec<FailureReport>,
+}
+
+impl Totals {
+    fn add(&mut self, r: &RunResult, nodes: Option<usize>) {
+        self.seeds += 1;
+        self.events += r.events;
+        self.sim_time_us += r.sim_time_us;
+        self.stats.add(&r.stats);
+        if !r.verdict.passed() {
+            self.failed += 1;
+            self.failures.push(FailureReport {
+                seed: r.seed,
+                profile: r.profile.clone(),
+                invariant: r.verdict.invariant().into(),
+                message: r.verdict.message().into(),
+                event_index: r.verdict.event_index(),
+                replay: replay_command(r.seed, &r.profile, nodes),
+            });
+        }
+    }
+
+    fn merge(&mut self, o: Totals) {
+        self.seeds += o.seeds;
+        self.failed += o.failed;
+        self.events += o.events;
+        self.sim_time_us += o.sim_time_us;
+        self.stats.add(&o.stats);
+        self.failures.extend(o.failures);
+    }
+}
+
+fn progress_bar(opts: &SweepOptions, total: u64) -> ProgressBar {
+    if !opts.progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    let template =
+        "{elapsed_precise} [{bar:30}] {pos}/{len} seeds  {per_sec}  failures: {msg}  ETA {eta}";
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message("0");
+    bar
+}
+
+/// Runs every seed of the options and summarizes.
+#[must_use]
+pub fn sweep(opts: &SweepOptions) -> Summary {
+    let wall_start = std::time::Instant::now();
+    let (shard_index, shard_count) = opts.shard.unwrap_or((0, 1));
+    let span = opts.seed_end.saturating_sub(opts.seed_start);
+    let total = (opts.seed_start..opts.seed_end)
+        .filter(|s| s % shard_count == shard_index)
+        .count() as u64;
+    let bar = progress_bar(opts, total);
+    let next = AtomicU64::new(0);
+    let failures = AtomicU64::new(0);
+    let merged = Mutex::new(Totals::default());
+    let threads = opts.threads.max(1);
+    let previous_hook = panic::take_hook();
+    panic::set_hook(Box::new(|_| {})); // panics become failing verdicts, reported once
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let mut totals = Totals::default();
+                loop {
+                    if opts
+                        .max_failures
+                        .is_some_and(|m| failures.load(Ordering::Relaxed) >= m)
+                    {
+                        break;
+                    }
+                    let from = next.fetch_add(CHUNK_SEEDS, Ordering::Relaxed);
+                    if from >= span {
+                        break;
+                    }
+                    let mut done = 0;
+                    for offset in from..(from + CHUNK_SEEDS).min(span) {
+                        let seed = opts.seed_start + offset;
+                        if seed % shard_count != shard_index {
+                            continue;
+                        }
+                        let r = run_checked(seed, opts);
+                        if !r.verdict.passed() {
+                            let f = failures.fetch_add(1, Ordering::Relaxed) + 1;
+                            bar.set_message(f.to_string());
+                        }
+                        totals.add(&r, opts.nodes);
+                        done += 1;
+                    }
+                    bar.inc(done);
+                }
+                if let Ok(mut m) = merged.lock() {
+                    m.merge(totals);
+                }
+            });
+        }
+    });
+    panic::set_hook(previous_hook);
+    bar.finish_and_clear();
+    let mut totals = merged.into_inner().unwrap_or_else(|e| e.into_inner());
+    totals.failures.sort_by_key(|f| f.seed);
+    if let Some(m) = opts.max_failures {
+        totals.failures.truncate(m as usize);
+    }
+    let wall_ms = wall_start.elapsed().as_millis() as u64;
+    let secs = (wall_ms as f64 / 1000.0).max(1e-3);
+    let per_seed = |x: f64| {
+        if totals.seeds == 0 {
+            0.0
+        } else {
+            x / totals.seeds as f64
+        }
+    };
+    Summary {
+        seeds: totals.seeds,
+        passed: totals.seeds - totals.failed,
+        failed: totals.failed,
+        profile: opts.profile.name.into(),
+        threads,
+        wall_ms,
+        seeds_per_sec: totals.seeds as f64 / secs,
+        events: totals.events,
+        events_per_sec: totals.events as f64 / secs,
+        sim_time_ms: totals.sim_time_us / 1_000,
+        mean_sim_seconds_per_seed: per_seed(totals.sim_time_us as f64 / 1e6),
+        mean_events_per_seed: per_seed(totals.events as f64),
+        stats: totals.stats,
+        failures: totals.failures,
+    }
+}

@@ -1,0 +1,200 @@
+//! Clients and their history.
+//!
+//! Each client has one outstanding operation on a small, contended key
+//! space. It sends to the node it believes leads, follows leader hints,
+//! and on timeout retries the same (client, seq) elsewhere, so the kv
+//! sessions must apply a retried command once. The history of invocations
+//! and completions is what a linearizability checker reads.
+
+use bytes::Bytes;
+use kv::{Command, Op, OpResult};
+use rand::Rng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
+
+/// What a node answered a client attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// Applied; the op's result.
+    Ok(OpResult),
+    /// Not the leader; maybe a hint.
+    Redirect(Option<usize>),
+    /// The proposal's index was taken by another term's entry.
+    Lost,
+    /// The leader refused new proposals for now.
+    Busy,
+}
+
+/// One operation in the client history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryOp {
+    /// The client.
+    pub client_id: u64,
+    /// The client's sequence number.
+    pub seq: u64,
+    /// What was asked.
+    pub op: Op,
+    /// When it was invoked.
+    pub invoke_us: u64,
+    /// When the result arrived (None: indeterminate).
+    pub complete_us: Option<u64>,
+    /// The result (None: indeterminate, may or may not have taken effect).
+    pub result: Option<OpResult>,
+}
+
+impl HistoryOp {
+    /// A newly invoked op of `client`.
+    #[must_use]
+    pub fn invoked(client: &Client, op: Op, now_us: u64) -> HistoryOp {
+        HistoryOp {
+            client_id: client.id,
+            seq: client.seq,
+            op,
+            invoke_us: now_us,
+            complete_us: None,
+            result: None,
+        }
+    }
+
+    /// Records the completion.
+    pub fn complete(&mut self, result: OpResult, now_us: u64) {
+        self.result = Some(result);
+        self.complete_us = Some(now_us);
+    }
+}
+
+/// A client's state.
+#[derive(Clone, Debug)]
+pub struct Client {
+    id: u64,
+    seq: u64,
+    encoded: Bytes,
+    history_index: Option<usize>,
+    attempt: u32,
+    leader_guess: usize,
+    outstanding_at_heal: bool,
+    completed_after_heal: bool,
+    healed: bool,
+}
+
+impl Client {
+    /// A client with the given id that first tries node `first_guess`.
+    #[must_use]
+    pub fn new(id: u64, first_guess: usize) -> Client {
+        Client {
+            id,
+            seq: 0,
+            encoded: Bytes::new(),
+            history_index: None,
+            attempt: 0,
+            leader_guess: first_guess,
+            outstanding_at_heal: false,
+            completed_after_heal: false,
+            healed: false,
+        }
+    }
+
+    /// Draws the next operation and encodes it as this client's command.
+    pub fn next_op(&mut self, rng: &mut Xoshiro256PlusPlus, keys: usize) -> Op {
+        self.seq += 1;
+        let key = format!("k{}", rng.gen_range(0..keys.max(1)));
+        let value = format!("{}.{}", self.id, self.seq);
+        let op = match rng.gen_range(0..10) {
+            0..=2 => Op::Put { key, value },
+            3..=4 => Op::Get { key },
+            5..=7 => Op::Append {
+                key,
+                value: format!("{value};"),
+            },
+            _ => {
+                let expected = if rng.gen_bool(0.3) {
+                    None
+                } else {
+                    Some(format!(
+                        "{}.{}",
+                        rng.gen_range(1..=3),
+                        rng.gen_range(1..=self.seq)
+                    ))
+                };
+                Op::Cas {
+                    key,
+                    expected,
+                    new: value,
+                }
+            }
+        };
+        let command = Command {
+            client_id: self.id,
+            seq: self.seq,
+            op: op.clone(),
+        };
+        self.encoded = Bytes::from(command.encode());
+        op
+    }
+
+    /// Starts tracking the op at `history_index`.
+    pub fn begin(&mut self, history_index: usize, _now_us: u64) {
+        self.history_index = Some(history_index);
+    }
+
+    /// A new attempt of the current op: (node to send to, attempt number).
+    pub fn new_attempt(&mut self) -> (usize, u32) {
+        self.attempt += 1;
+        (self.leader_guess, self.attempt)
+    }
+
+    /// Whether `attempt` is the latest attempt of an outstanding op.
+    #[must_use]
+    pub fn is_current(&self, attempt: u32) -> bool {
+        self.history_index.is_some() && attempt == self.attempt
+    }
+
+    /// The current op's encoded command (cheap to clone).
+    #[must_use]
+    pub fn encoded(&self) -> Bytes {
+        self.encoded.clone()
+    }
+
+    /// Ends the outstanding op; returns its history index.
+    pub fn complete(&mut self) -> Option<usize> {
+        self.history_index.take()
+    }
+
+    /// Whether an op is outstanding.
+    #[must_use]
+    pub fn outstanding(&self) -> bool {
+        self.history_index.is_some()
+    }
+
+    /// Follows a leader hint.
+    pub fn set_leader_guess(&mut self, node: usize) {
+        self.leader_guess = node;
+    }
+
+    /// Tries the next node.
+    pub fn rotate_guess(&mut self, nodes: usize) {
+        self.leader_guess = (self.leader_guess + 1) % nodes.max(1);
+    }
+
+    /// The heal happened: the op outstanding now must complete.
+    pub fn mark_heal(&mut self) {
+        self.healed = true;
+        self.outstanding_at_heal = self.outstanding();
+    }
+
+    /// An op completed after the heal; `invoked_after_heal` tells which kind.
+    pub fn note_completion(&mut self, invoked_after_heal: bool) {
+        if invoked_after_heal {
+            self.completed_after_heal = true;
+        } else {
+            self.outstanding_at_heal = false;
+        }
+    }
+
+    /// After the heal: the op outstanding at the heal completed, and one op
+    /// invoked after it completed too.
+    #[must_use]
+    pub fn recovered(&self) -> bool {
+        self.healed && !self.outstanding_at_heal && self.completed_after_heal
+    }
+}
