@@ -2,7 +2,7 @@
 //!
 //! This crate owns:
 //! - the client operations ([`Op`]) and their results ([`OpResult`]);
-//! - the replicated command format ([`Command`], encoded as JSON bytes in a log entry);
+//! - the replicated command format ([`Command`], encoded with serde as compact postcard bytes in a log entry);
 //! - the state machine itself ([`KvStore`]): string keys and values, per-client sessions
 //!   that make retried commands run exactly once, strict in-order application by log index,
 //!   and a platform-stable [`digest`](KvStore::digest) for comparing replicas.
