@@ -77,6 +77,12 @@ impl Config {
                 "election_timeout_ticks_min must be at least 2".into(),
             ));
         }
+        if self.election_timeout_ticks_min > u32::MAX / 2 {
+            // Timeouts are drawn from [min, 2 * min), which must fit a u32.
+            return Err(ConfigError(
+                "election_timeout_ticks_min must be at most u32::MAX / 2".into(),
+            ));
+        }
         if self.heartbeat_interval_ticks == 0
             || self.heartbeat_interval_ticks >= self.election_timeout_ticks_min
         {

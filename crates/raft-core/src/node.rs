@@ -856,3 +856,7 @@ impl RaftNode {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "node_tests.rs"]
+mod tests;

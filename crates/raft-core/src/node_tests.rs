@@ -307,7 +307,12 @@ fn election_timeout_is_randomized_within_min_and_twice_min() {
             seen.insert(t);
         }
         let all: BTreeSet<u32> = (min..2 * min).collect();
-        assert_eq!(seen, all, "300 seeds draw every timeout of [{min}, {})", 2 * min);
+        assert_eq!(
+            seen,
+            all,
+            "300 seeds draw every timeout of [{min}, {})",
+            2 * min
+        );
     }
     // The same seed always gives the same timeout (determinism).
     let a = RaftNode::new(cfg(1, &[1, 2, 3]), rng(42)).expect("valid config");
@@ -340,7 +345,11 @@ fn timeout_with_pre_vote_sends_pre_votes_without_raising_term() {
     tick_until_campaign(&mut node);
     assert_eq!(node.role(), Role::PreCandidate);
     assert_eq!(node.term(), Term(3), "a pre-candidate keeps its term");
-    assert_eq!(node.vote(), Some(NodeId(2)), "a pre-candidate keeps its vote");
+    assert_eq!(
+        node.vote(),
+        Some(NodeId(2)),
+        "a pre-candidate keeps its vote"
+    );
     let ready = node.ready();
     assert_eq!(ready.hard_state, None, "nothing durable changed");
     assert!(ready.messages.is_empty());
@@ -430,7 +439,10 @@ fn candidate_with_majority_becomes_leader_and_appends_noop() {
     assert_eq!(node.role(), Role::Leader);
     assert_eq!(node.leader(), Some(NodeId(1)));
     assert_eq!(terms_of(&node), vec![1, 1, 2]);
-    let noop = node.log().entry(LogIndex(3)).expect("the no-op is appended");
+    let noop = node
+        .log()
+        .entry(LogIndex(3))
+        .expect("the no-op is appended");
     assert_eq!(noop, &ent(3, 2), "an empty Normal entry of the new term");
     let ready = node.ready();
     assert_eq!(ready.entries.last(), Some(&ent(3, 2)));
@@ -451,7 +463,11 @@ fn lost_election_returns_to_follower() {
     tick_until_campaign(&mut node);
     node.step(vote_response(2, 1, 2, false, false));
     node.step(vote_response(3, 1, 2, false, false));
-    assert_eq!(node.role(), Role::Candidate, "2 refusals of 5 decide nothing");
+    assert_eq!(
+        node.role(),
+        Role::Candidate,
+        "2 refusals of 5 decide nothing"
+    );
     node.step(vote_response(4, 1, 2, false, false));
     assert_eq!(node.role(), Role::Follower);
     assert_eq!(node.term(), Term(2));
@@ -923,13 +939,19 @@ fn batching_caps_entries_per_message() {
     elect(&mut leader);
     let mut follower = new_node(cfg(2, &[1, 2, 3]));
     let delivered = run(&mut [&mut leader, &mut follower]);
-    let to_follower = appends_to(&delivered, 2);
-    let sizes: Vec<usize> = to_follower.iter().map(|a| a.2.len()).collect();
-    assert!(sizes.iter().all(|&n| n <= 2), "message sizes {sizes:?}");
+    let carrying: Vec<Vec<u64>> = appends_to(&delivered, 2)
+        .into_iter()
+        .map(|a| a.2)
+        .filter(|indexes| !indexes.is_empty())
+        .collect();
+    assert!(
+        carrying.iter().all(|indexes| indexes.len() <= 2),
+        "{carrying:?}"
+    );
     assert_eq!(
-        sizes.iter().filter(|&&n| n > 0).count(),
-        3,
-        "5 entries need 3 messages: {to_follower:?}"
+        carrying,
+        vec![vec![5], vec![1, 2], vec![3, 4], vec![5]],
+        "the rejected no-op probe, then the 5 entries in messages of 2"
     );
     assert_eq!(terms_of(&follower), vec![1, 1, 1, 1, 2]);
     assert_eq!(follower.log().committed(), LogIndex(5));
@@ -1122,7 +1144,11 @@ fn figure_8_leader_commits_earlier_terms_only_through_its_own() {
     let mut leader = restored(cfg_no_pre_vote(1, &[1, 2, 3]), 2, None, &[1, 2], 0);
     elect(&mut leader);
     assert_eq!(leader.term(), Term(3));
-    assert_eq!(terms_of(&leader), vec![1, 2, 3], "the no-op lands at index 3");
+    assert_eq!(
+        terms_of(&leader),
+        vec![1, 2, 3],
+        "the no-op lands at index 3"
+    );
     let ready = handle(&mut leader);
     assert_eq!(ready.entries, vec![ent(3, 3)]);
     assert_eq!(leader.log().persisted(), LogIndex(3));
@@ -1136,10 +1162,7 @@ fn figure_8_leader_commits_earlier_terms_only_through_its_own() {
     assert!(handle(&mut leader).committed_entries.is_empty());
     leader.step(ack(2, 1, 3, 3));
     assert_eq!(leader.log().committed(), LogIndex(3));
-    let applied: Vec<u64> = apply_all(&mut leader)
-        .iter()
-        .map(|e| e.term.0)
-        .collect();
+    let applied: Vec<u64> = apply_all(&mut leader).iter().map(|e| e.term.0).collect();
     assert_eq!(applied, vec![1, 2, 3]);
 }
 
@@ -1245,7 +1268,10 @@ fn proposal_lost_to_leader_change_is_detectable() {
     let applied = apply_all(&mut node);
     assert_eq!(applied, vec![replacement]);
     let at_index = node.log().term(index).expect("index 2 is held");
-    assert_ne!(at_index, term, "the proposal's index now holds another term");
+    assert_ne!(
+        at_index, term,
+        "the proposal's index now holds another term"
+    );
 }
 
 // ----- persistence ---------------------------------------------------------
@@ -1309,7 +1335,10 @@ fn restored_node_keeps_term_and_vote_and_reapplies_committed() {
     assert_eq!(node.vote(), Some(NodeId(2)));
     assert_eq!(node.log().committed(), LogIndex(3));
     let ready = node.ready();
-    assert_eq!(ready.hard_state, None, "the durable hard state is unchanged");
+    assert_eq!(
+        ready.hard_state, None,
+        "the durable hard state is unchanged"
+    );
     assert!(ready.entries.is_empty(), "everything restored is durable");
     assert_eq!(ready.committed_entries, ents(1, &[1, 1, 3]));
     assert!(!node.has_ready());
@@ -1349,14 +1378,20 @@ fn invalid_configs_are_errors() {
         c.heartbeat_interval_ticks = c.election_timeout_ticks_min + 1;
     });
     add("zero heartbeat", |c| c.heartbeat_interval_ticks = 0);
-    add("zero election timeout", |c| c.election_timeout_ticks_min = 0);
+    add("zero election timeout", |c| {
+        c.election_timeout_ticks_min = 0
+    });
     add("election timeout range overflows", |c| {
         c.election_timeout_ticks_min = u32::MAX;
     });
-    add("zero entries per message", |c| c.max_entries_per_message = 0);
+    add("zero entries per message", |c| {
+        c.max_entries_per_message = 0
+    });
     add("zero bytes per message", |c| c.max_bytes_per_message = 0);
     add("zero in-flight messages", |c| c.max_inflight_messages = 0);
-    add("zero uncommitted entries", |c| c.max_uncommitted_entries = 0);
+    add("zero uncommitted entries", |c| {
+        c.max_uncommitted_entries = 0
+    });
     for (why, c) in cases {
         match RaftNode::new(c, rng(1)) {
             Err(RestoreError::Config(_)) => {}

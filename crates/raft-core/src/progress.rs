@@ -52,7 +52,7 @@ impl Inflights {
     /// Records a message whose last entry is `last_index`.
     pub fn add(&mut self, last_index: LogIndex) {
         debug_assert!(!self.is_full(), "inflights overflow");
-        debug_assert!(self.last_indexes.back().is_none_or(|&b| b <= last_index));
+        debug_assert!(self.last_indexes.back().map_or(true, |&b| b <= last_index));
         self.last_indexes.push_back(last_index);
     }
 

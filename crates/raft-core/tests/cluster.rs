@@ -8,8 +8,9 @@
 //! "disk", send `messages` and `persisted_messages` (writes are synchronous,
 //! so both may leave after the write), report the last entry durable, and
 //! apply committed entries to the node's `kv::KvStore`. Faults are
-//! isolation (messages to and from a node are dropped), crashes (in-memory
-//! state is lost) and restarts from the disk via `RaftNode::restore`.
+//! isolation (messages to and from a node are dropped), a two-sided
+//! partition, crashes (in-memory state is lost) and restarts from the disk
+//! via `RaftNode::restore`.
 //!
 //! Throughout every test the driver checks, after every input to a node:
 //! * election safety: at most one leader per term, ever;
@@ -19,11 +20,13 @@
 //!
 //! The tests then check: election and replication of 1,000 kv commands
 //! (3 and 5 nodes); re-election after the leader is isolated, and the old
-//! leader stepping down and catching up; pre-vote keeping an isolated
-//! follower from disrupting the cluster (and the disruption without it);
-//! crash and restart from durable state; check-quorum stepping an isolated
-//! leader down; and that the same schedule with the same seeds is replayed
-//! exactly.
+//! leader stepping down and catching up; a minority holding the old leader
+//! discarding its uncommitted entries; pre-vote keeping an isolated follower
+//! from disrupting the cluster (and the disruption without it); crash and
+//! restart from durable state, also of every node in turn; a follower that
+//! lost the leader's last appends catching up from heartbeats alone;
+//! check-quorum stepping an isolated leader down (and not without it); and
+//! that the same schedule with the same seeds is replayed exactly.
 
 use bytes::Bytes;
 use kv::{Command, KvStore, Op};
@@ -67,9 +70,6 @@ struct Member {
     was_candidate: bool,
 }
 
-/// A delivered message, as recorded for the determinism check.
-type TraceItem = (NodeId, NodeId, Term, &'static str);
-
 /// An in-process cluster with a FIFO network.
 struct Cluster {
     seed: u64,
@@ -85,8 +85,8 @@ struct Cluster {
     leader_history: Vec<(Term, NodeId)>,
     /// The entry every node applied at each index (state machine safety).
     applied: BTreeMap<LogIndex, (Term, Bytes)>,
-    /// Every delivered message, in order.
-    trace: Vec<TraceItem>,
+    /// Every delivered message, in order (for the determinism check).
+    trace: Vec<Message>,
     dropped: u64,
 }
 
@@ -337,7 +337,7 @@ impl Cluster {
                 delivered <= MAX_DELIVERIES,
                 "the network is not quiet after {MAX_DELIVERIES} deliveries"
             );
-            self.trace.push((m.from, m.to, m.term, m.body.name()));
+            self.trace.push(m.clone());
             let to = m.to;
             let slot = self.slot(to);
             self.members[slot]
@@ -382,7 +382,7 @@ impl Cluster {
                 continue;
             };
             out.push_str(&format!(
-                "{}: {:?} {} leader={:?} vote={:?} last={} commit={} applied={} isolated={}\n",
+                "{}: {:?} {} leader={:?} vote={:?} last={} commit={} applied={} isolated={} minority={}\n",
                 m.id,
                 node.role(),
                 node.term(),
@@ -392,6 +392,7 @@ impl Cluster {
                 node.log().committed(),
                 m.kv.applied_index(),
                 self.isolated.contains(&m.id),
+                self.minority.contains(&m.id),
             ));
             for peer in self.ids() {
                 if let Some(pr) = node.progress(peer) {
@@ -545,12 +546,8 @@ impl Cluster {
         for &id in &connected {
             let m = self.member(id);
             let node = self.node(id);
-            assert_eq!(m.disk.log, first.disk.log, "{id}: disk log differs");
-            assert_eq!(
-                node.log().entries(),
-                &first.disk.log[..],
-                "{id}: in-memory log differs from the disk log"
-            );
+            assert_same_log(id, "disk log", &m.disk.log, &first.disk.log);
+            assert_same_log(id, "in-memory log", node.log().entries(), &first.disk.log);
             assert_eq!(
                 m.kv.applied_index(),
                 first.disk.log.len() as u64,
@@ -562,6 +559,19 @@ impl Cluster {
                 "{id}: kv digest differs from the model's"
             );
         }
+    }
+}
+
+/// Asserts two logs are equal, naming the first difference (not dumping both).
+fn assert_same_log(id: NodeId, what: &str, log: &[Entry], reference: &[Entry]) {
+    if let Some(i) = (0..log.len().max(reference.len())).find(|&i| log.get(i) != reference.get(i)) {
+        panic!(
+            "{id}: {what} differs at position {i} ({} vs {} entries): {:?} vs {:?}",
+            log.len(),
+            reference.len(),
+            log.get(i),
+            reference.get(i)
+        );
     }
 }
 
@@ -602,11 +612,11 @@ fn check_and_record_applied(
 
 // ----- the workload --------------------------------------------------------
 
-/// The `i`th command of the workload (0-based). Distinct (client_id, seq)
-/// pairs, each client's seqs increasing. Every fourth command is a put, then
-/// an append, then a compare-and-set that succeeds only if every earlier
-/// command was applied in proposal order (it expects the value of the
-/// previous successful CAS on its key), then a CAS that always fails.
+/// The `i`th command of the workload (0-based), with a distinct
+/// (client_id, seq), each client's seqs increasing. Commands cycle through a
+/// put, an append, a compare-and-set that succeeds only if the commands were
+/// applied in proposal order (it expects the value written by the previous
+/// CAS on its key, 12 commands earlier), and a CAS that always fails.
 fn command(i: u64) -> Command {
     let cas_key = format!("c{}", (i / 4) % 3);
     let op = match i % 4 {
@@ -1129,6 +1139,52 @@ fn a_restarted_leader_restores_term_and_vote_and_catches_up() {
     crash_and_restart(5, 7, true);
 }
 
+// ----- rolling faults ----------------------------------------------------------
+
+/// Every node in turn is crashed (leader or not), restarted before it caught
+/// up, and another node isolated, while the cluster keeps committing.
+fn rolling_faults(size: u64, seed: u64) {
+    let mut cluster = Cluster::new(size, seed);
+    let mut workload = Workload::default();
+    let ids = cluster.ids();
+    for round in 0..2 * ids.len() {
+        cluster.wait_for_stable_leader();
+        workload.propose_in_batches(&mut cluster, 10);
+        let victim = ids[round % ids.len()];
+        let before = cluster.node(victim).hard_state();
+        cluster.crash(victim);
+        cluster.wait_for_stable_leader();
+        workload.propose_in_batches(&mut cluster, 20);
+        cluster.restart(victim);
+        assert_eq!(cluster.node(victim).term(), before.term, "round {round}");
+        assert_eq!(cluster.node(victim).vote(), before.vote, "round {round}");
+        cluster.run(3);
+        cluster.isolate(ids[(round + 2) % ids.len()]);
+        cluster.wait_for_stable_leader();
+        workload.propose_in_batches(&mut cluster, 20);
+        cluster.heal();
+        cluster.settle();
+        cluster.assert_replicas_equal(&workload.model);
+    }
+    workload.assert_all_applied(&cluster);
+    workload.assert_cas_chain(&cluster.member(ids[0]).kv);
+    assert_eq!(workload.proposals.len(), 50 * 2 * ids.len());
+    assert!(
+        cluster.leader_history.len() >= 2,
+        "crashing every node in turn crashes a leader"
+    );
+}
+
+#[test]
+fn three_nodes_survive_rolling_crashes_and_isolations() {
+    rolling_faults(3, 14);
+}
+
+#[test]
+fn five_nodes_survive_rolling_crashes_and_isolations() {
+    rolling_faults(5, 15);
+}
+
 // ----- lost appends -----------------------------------------------------------
 
 /// Heartbeats alone (no new proposals) must repair a follower that lost the
@@ -1230,7 +1286,7 @@ struct Outcome {
     disks: Vec<Disk>,
     digests: Vec<u64>,
     leader_history: Vec<(Term, NodeId)>,
-    trace: Vec<TraceItem>,
+    trace: Vec<Message>,
 }
 
 /// A fixed schedule of proposals, an isolation, a crash and a restart.

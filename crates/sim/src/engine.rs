@@ -1239,3 +1239,7 @@ fn describe_message(verb: &str, m: &Message) -> String {
         m.term
     )
 }
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;
