@@ -777,6 +777,17 @@ impl Simulation {
         self.work_rng.gen_range(lo..=hi)
     }
 
+    /// Client links share the chaos phase's loss rate (drawn from the
+    /// workload stream, so client traffic never shifts Raft's network draws).
+    fn client_message_lost(&mut self) -> bool {
+        let p = self.config.drop_probability;
+        let lost = self.chaos && p > 0.0 && self.work_rng.gen_bool(p);
+        if lost {
+            self.stats.messages_dropped += 1;
+        }
+        lost
+    }
+
     // ----- clients ---------------------------------------------------------
 
     fn on_client_start(&mut self, client: usize) {
@@ -796,14 +807,14 @@ impl Simulation {
     fn client_attempt(&mut self, client: usize, backoff_us: u64) {
         let (node, attempt) = self.clients[client].new_attempt();
         let delay = backoff_us + self.client_delay_us();
-        self.schedule_in(
-            delay,
-            Event::ClientRequest {
+        if !self.client_message_lost() {
+            let request = Event::ClientRequest {
                 node,
                 client,
                 attempt,
-            },
-        );
+            };
+            self.schedule_in(delay, request);
+        }
         let timeout = backoff_us + self.config.client_timeout_us;
         self.schedule_in(timeout, Event::ClientTimeout { client, attempt });
     }
@@ -850,6 +861,9 @@ impl Simulation {
 
     fn reply(&mut self, client: usize, attempt: u32, reply: Reply) {
         let delay = self.client_delay_us();
+        if self.client_message_lost() {
+            return;
+        }
         self.schedule_in(
             delay,
             Event::ClientReply {

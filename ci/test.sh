@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The project's test command: formatting, lints, every test, and a short
+# seed sweep of the default profile. Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SWEEP_SEEDS="${SWEEP_SEEDS:-0..5000}"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked
+
+step "seed sweep ($SWEEP_SEEDS, default profile, determinism checked)"
+cargo run --release --locked -p sim -- run --seeds "$SWEEP_SEEDS" --check-determinism
+
+echo
+echo "ci/test.sh: all green"
