@@ -5,8 +5,9 @@
 use clap::{Args, Parser, Subcommand};
 use sim::engine::Simulation;
 use sim::profile::{self, Profile, DEFAULT_PROFILE, NODES_MAX, PROFILES};
+use sim::stats::RunResult;
 use sim::sweep::{self, replay_command, Summary, SweepOptions};
-use std::io::IsTerminal;
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -157,7 +158,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Replay(args) => replay(args),
         Command::Profiles => {
-            print_profiles();
+            emit(print_profiles);
             ExitCode::SUCCESS
         }
     }
@@ -196,11 +197,11 @@ fn run(args: RunArgs) -> ExitCode {
     let summary = sweep::sweep(&opts);
     if args.json {
         match serde_json::to_string_pretty(&summary) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => emit(|out| writeln!(out, "{s}")),
             Err(e) => eprintln!("error: cannot encode the summary: {e}"),
         }
     } else {
-        print_summary(&summary);
+        emit(|out| print_summary(out, &summary));
     }
     if summary.failed > 0 {
         ExitCode::from(1)
@@ -209,13 +210,15 @@ fn run(args: RunArgs) -> ExitCode {
     }
 }
 
-fn print_summary(s: &Summary) {
+fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
     let st = &s.stats;
-    println!(
+    writeln!(
+        out,
         "profile {}  seeds {}  passed {}  failed {}",
         s.profile, s.seeds, s.passed, s.failed
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "wall {:.1}s on {} threads  {:.0} seeds/s  {:.0} events/s  mean {:.2} sim-s and {:.0} events per seed",
         s.wall_ms as f64 / 1000.0,
         s.threads,
@@ -223,7 +226,7 @@ fn print_summary(s: &Summary) {
         s.events_per_sec,
         s.mean_sim_seconds_per_seed,
         s.mean_events_per_seed
-    );
+    )?;
     let rows: [(&str, u64); 19] = [
         ("elections", st.elections),
         ("leaders elected", st.leaders_elected),
@@ -246,14 +249,16 @@ fn print_summary(s: &Summary) {
         ("liveness checks passed", st.liveness_checks_passed),
     ];
     for (name, value) in rows {
-        println!("  {name:<26} {value:>14}");
+        writeln!(out, "  {name:<26} {value:>14}")?;
     }
     for f in &s.failures {
-        println!(
+        writeln!(
+            out,
             "FAIL seed {} [{}] {}\n  replay: {}",
             f.seed, f.invariant, f.message, f.replay
-        );
+        )?;
     }
+    Ok(())
 }
 
 fn replay(args: ReplayArgs) -> ExitCode {
@@ -273,73 +278,111 @@ fn replay(args: ReplayArgs) -> ExitCode {
         println!("seed {} PANICKED in node code (message above)", args.seed);
         return ExitCode::from(1);
     };
-    if args.json {
-        let out = serde_json::json!({ "result": result, "config": sim.config(), "faults": sim.schedule() });
-        println!("{out:#}");
+    let printed = print_replay(&mut io::stdout().lock(), &args, profile, &sim, &result);
+    if let Err(e) = printed {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            eprintln!("error: cannot write the replay: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if result.verdict.passed() {
+        ExitCode::SUCCESS
     } else {
-        println!(
+        ExitCode::from(1)
+    }
+}
+
+fn print_replay(
+    out: &mut impl Write,
+    args: &ReplayArgs,
+    profile: &Profile,
+    sim: &Simulation,
+    result: &RunResult,
+) -> io::Result<()> {
+    if args.json {
+        let json = serde_json::json!({ "result": result, "config": sim.config(), "faults": sim.schedule() });
+        writeln!(out, "{json:#}")?;
+    } else {
+        writeln!(
+            out,
             "seed {} profile {}: {:?}",
             args.seed,
             profile.name,
             sim.config()
-        );
+        )?;
         for f in sim.schedule() {
-            println!("  fault t={:.3}ms {:?}", f.at_us as f64 / 1000.0, f.fault);
+            writeln!(
+                out,
+                "  fault t={:.3}ms {:?}",
+                f.at_us as f64 / 1000.0,
+                f.fault
+            )?;
         }
         for line in sim.trace_lines() {
-            println!("{line}");
+            writeln!(out, "{line}")?;
         }
-        println!(
+        writeln!(
+            out,
             "verdict: {:?}\nevents {}  sim time {:.3}s  trace hash {:#018x}\nstats: {:?}",
             result.verdict,
             result.events,
             result.sim_time_us as f64 / 1e6,
             result.trace_hash,
             result.stats
-        );
+        )?;
     }
     if args.dump {
         for d in sim.dump() {
-            println!(
+            writeln!(
+                out,
                 "n{} {} term {} commit {} alive {} digest {:#018x}",
                 d.node, d.role, d.term, d.commit, d.alive, d.digest
-            );
+            )?;
             for (i, t, c) in &d.log {
-                println!("  log {i:>5} t{t:<4} {c}");
+                writeln!(out, "  log {i:>5} t{t:<4} {c}")?;
             }
             for (k, v) in &d.kv {
-                println!("  kv  {k} = {v}");
+                writeln!(out, "  kv  {k} = {v}")?;
             }
         }
     }
-    if result.verdict.passed() {
-        ExitCode::SUCCESS
-    } else {
-        println!(
+    if !result.verdict.passed() {
+        writeln!(
+            out,
             "replay: {}",
             replay_command(args.seed, profile.name, args.nodes)
-        );
-        ExitCode::from(1)
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes through `print`, treating a closed pipe (e.g. `| head`) as success.
+fn emit(print: impl FnOnce(&mut io::StdoutLock<'static>) -> io::Result<()>) {
+    if let Err(e) = print(&mut io::stdout().lock()) {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            eprintln!("error: cannot write to stdout: {e}");
+        }
     }
 }
 
-fn print_profiles() {
+fn print_profiles(out: &mut impl Write) -> io::Result<()> {
     for p in &PROFILES {
         let default = if p.name == DEFAULT_PROFILE {
             " (default)"
         } else {
             ""
         };
-        println!("{}{default}: {}", p.name, p.description);
+        writeln!(out, "{}{default}: {}", p.name, p.description)?;
         match serde_json::to_value(p) {
             Ok(serde_json::Value::Object(fields)) => {
                 for (k, v) in fields {
                     if k != "name" && k != "description" {
-                        println!("    {k:<30} {v}");
+                        writeln!(out, "    {k:<30} {v}")?;
                     }
                 }
             }
-            _ => println!("    (cannot list ranges)"),
+            _ => writeln!(out, "    (cannot list ranges)")?,
         }
     }
+    Ok(())
 }

@@ -100,10 +100,14 @@ pub fn replay_command(seed: u64, profile: &str, nodes: Option<usize>) -> String 
 /// Runs one seed, turning a panic in node code into a failing verdict.
 #[must_use]
 pub fn run_seed(seed: u64, profile: &'static Profile, nodes: Option<usize>) -> RunResult {
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+    guarded(seed, profile.name, || {
         Simulation::from_seed_with_nodes(seed, profile, nodes).run()
-    }));
-    outcome.unwrap_or_else(|payload| {
+    })
+}
+
+/// Runs `run`, reporting a panic as the seed's failure instead of unwinding.
+fn guarded(seed: u64, profile: &str, run: impl FnOnce() -> RunResult) -> RunResult {
+    panic::catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|payload| {
         let message = payload
             .downcast_ref::<&str>()
             .map(|s| (*s).to_string())
@@ -111,7 +115,7 @@ pub fn run_seed(seed: u64, profile: &'static Profile, nodes: Option<usize>) -> R
             .unwrap_or_else(|| "panic with a non-string payload".into());
         RunResult {
             seed,
-            profile: profile.name.into(),
+            profile: profile.into(),
             verdict: Verdict::Panic { message },
             stats: RunStats::default(),
             events: 0,
@@ -280,5 +284,36 @@ pub fn sweep(opts: &SweepOptions) -> Summary {
         mean_events_per_seed: per_seed(totals.events as f64),
         stats: totals.stats,
         failures: totals.failures,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_a_run_becomes_that_seed_failure() {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(|_| {}));
+        let r = guarded(42, "chaos", || {
+            panic!("entry 7 conflicts with committed index 9")
+        });
+        panic::set_hook(previous);
+        assert_eq!(r.seed, 42);
+        assert_eq!(r.verdict.invariant(), "panic");
+        assert_eq!(
+            r.verdict.message(),
+            "entry 7 conflicts with committed index 9"
+        );
+        let formatted = guarded(1, "chaos", || panic!("index {}", 3));
+        assert_eq!(formatted.verdict.message(), "index 3");
+    }
+
+    #[test]
+    fn replay_command_names_seed_profile_and_forced_size() {
+        assert_eq!(
+            replay_command(9, "lossy", Some(5)),
+            "cargo run --release -p sim -- replay --seed 9 --profile lossy --nodes 5 --trace"
+        );
     }
 }

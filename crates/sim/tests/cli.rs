@@ -3,14 +3,24 @@
 use std::process::{Command, Output};
 
 fn sim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sim")).args(args).output().expect("the sim binary runs")
+    Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(args)
+        .output()
+        .expect("the sim binary runs")
 }
 
 fn assert_usage_error(args: &[&str], needle: &str) {
     let out = sim(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?} should exit 2; stderr: {stderr}");
-    assert!(stderr.contains(needle), "{args:?}: stderr {stderr:?} lacks {needle:?}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?} should exit 2; stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains(needle),
+        "{args:?}: stderr {stderr:?} lacks {needle:?}"
+    );
 }
 
 #[test]
@@ -18,9 +28,18 @@ fn bad_usage_exits_2_with_a_message() {
     assert_usage_error(&["run", "--seeds", "5..3"], "empty range");
     assert_usage_error(&["run", "--seeds", "abc"], "not a range");
     assert_usage_error(&["run", "--seeds", "0..x"], "not a seed number");
-    assert_usage_error(&["run", "--seeds", "0..10", "--profile", "nope"], "unknown profile 'nope'");
-    assert_usage_error(&["run", "--seeds", "0..10", "--shard", "3/3"], "need 0 <= K < N");
-    assert_usage_error(&["run", "--seeds", "0..10", "--shard", "1/0"], "need 0 <= K < N");
+    assert_usage_error(
+        &["run", "--seeds", "0..10", "--profile", "nope"],
+        "unknown profile 'nope'",
+    );
+    assert_usage_error(
+        &["run", "--seeds", "0..10", "--shard", "3/3"],
+        "need 0 <= K < N",
+    );
+    assert_usage_error(
+        &["run", "--seeds", "0..10", "--shard", "1/0"],
+        "need 0 <= K < N",
+    );
     assert_usage_error(&["run", "--seeds", "0..10", "--shard", "x"], "not a shard");
     assert_usage_error(&["run", "--seeds", "0..10", "--threads", "0"], "--threads");
     assert_usage_error(&["run", "--seeds", "0..10", "--nodes", "0"], "--nodes");
@@ -33,20 +52,41 @@ fn bad_usage_exits_2_with_a_message() {
 fn json_prints_only_the_summary_object() {
     let out = sim(&["run", "--seeds", "0..6", "--profile", "calm", "--json"]);
     assert_eq!(out.status.code(), Some(0));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
     assert_eq!(v["seeds"], 6);
     assert_eq!(v["failed"], 0);
-    for field in ["events_per_sec", "seeds_per_sec", "sim_time_ms", "wall_ms", "threads"] {
+    for field in [
+        "events_per_sec",
+        "seeds_per_sec",
+        "sim_time_ms",
+        "wall_ms",
+        "threads",
+    ] {
         assert!(v.get(field).is_some(), "missing {field}");
     }
-    for field in ["leaders_elected", "entries_committed", "client_ops_ok", "unsynced_writes_lost", "liveness_checks_passed"] {
+    for field in [
+        "leaders_elected",
+        "entries_committed",
+        "client_ops_ok",
+        "unsynced_writes_lost",
+        "liveness_checks_passed",
+    ] {
         assert!(v["stats"].get(field).is_some(), "missing stats.{field}");
     }
 }
 
 #[test]
 fn replay_and_profiles_succeed() {
-    let out = sim(&["replay", "--seed", "3", "--profile", "calm", "--trace", "--dump"]);
+    let out = sim(&[
+        "replay",
+        "--seed",
+        "3",
+        "--profile",
+        "calm",
+        "--trace",
+        "--dump",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("-> Leader"), "the trace shows elections");

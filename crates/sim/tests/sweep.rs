@@ -43,7 +43,10 @@ fn the_thread_count_does_not_change_the_summary() {
         serde_json::to_value(&one.stats).expect("json"),
         serde_json::to_value(&two.stats).expect("json")
     );
-    assert_eq!((one.events, one.sim_time_ms, one.failed), (two.events, two.sim_time_ms, two.failed));
+    assert_eq!(
+        (one.events, one.sim_time_ms, one.failed),
+        (two.events, two.sim_time_ms, two.failed)
+    );
 }
 
 #[test]
@@ -73,7 +76,11 @@ fn partitions_profile_partitions() {
     let s = sweep(&options("partitions", 0..40, 2));
     assert_all_passed(&s);
     assert!(s.stats.partitions > 40, "{:?}", s.stats);
-    assert!(s.stats.leaders_elected > 80, "leaders are replaced: {:?}", s.stats);
+    assert!(
+        s.stats.leaders_elected > 80,
+        "leaders are replaced: {:?}",
+        s.stats
+    );
 }
 
 #[test]
@@ -81,7 +88,10 @@ fn crashes_profile_crashes_pauses_and_loses_unsynced_writes() {
     let s = sweep(&options("crashes", 0..40, 2));
     assert_all_passed(&s);
     assert!(s.stats.crashes > 40, "{:?}", s.stats);
-    assert_eq!(s.stats.crashes, s.stats.restarts, "every crashed node restarts");
+    assert_eq!(
+        s.stats.crashes, s.stats.restarts,
+        "every crashed node restarts"
+    );
     assert!(s.stats.unsynced_writes_lost > 0, "{:?}", s.stats);
     assert!(s.stats.pauses > 0, "{:?}", s.stats);
 }
@@ -91,8 +101,19 @@ fn calm_profile_has_no_faults_and_does_real_work() {
     let s = sweep(&options("calm", 0..20, 2));
     assert_all_passed(&s);
     let st = &s.stats;
-    assert_eq!((st.crashes, st.partitions, st.messages_dropped, st.messages_duplicated), (0, 0, 0, 0));
-    assert!(st.leaders_elected >= 20 && st.entries_committed > 20 * 50, "{st:?}");
+    assert_eq!(
+        (
+            st.crashes,
+            st.partitions,
+            st.messages_dropped,
+            st.messages_duplicated
+        ),
+        (0, 0, 0, 0)
+    );
+    assert!(
+        st.leaders_elected >= 20 && st.entries_committed > 20 * 50,
+        "{st:?}"
+    );
     assert!(st.client_ops_ok > 20 * 50, "{st:?}");
     assert_eq!(st.liveness_checks_passed, 20);
 }
