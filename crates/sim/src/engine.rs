@@ -183,6 +183,7 @@ pub struct Simulation {
     net_rng: Xoshiro256PlusPlus,
     disk_rng: Xoshiro256PlusPlus,
     work_rng: Xoshiro256PlusPlus,
+    client_net_rng: Xoshiro256PlusPlus,
     fault_rng: Xoshiro256PlusPlus,
     /// blocked[from] has bit `to` set when from -> to is cut.
     blocked: Vec<u32>,
@@ -252,6 +253,7 @@ impl Simulation {
             net_rng: rng::stream(seed, Stream::Network),
             disk_rng: rng::stream(seed, Stream::Disk),
             work_rng: rng::stream(seed, Stream::Workload),
+            client_net_rng: rng::stream(seed, Stream::ClientNetwork),
             fault_rng: rng::stream(seed, Stream::Faults),
             blocked: vec![0; config.nodes],
             chaos: true,
@@ -774,14 +776,14 @@ impl Simulation {
             self.config.delay_us_min,
             self.config.delay_us_max.max(self.config.delay_us_min),
         );
-        self.work_rng.gen_range(lo..=hi)
+        self.client_net_rng.gen_range(lo..=hi)
     }
 
-    /// Client links share the chaos phase's loss rate (drawn from the
-    /// workload stream, so client traffic never shifts Raft's network draws).
+    /// Client links share the chaos phase's loss rate (drawn from the client
+    /// network stream, so client traffic never shifts Raft's network draws).
     fn client_message_lost(&mut self) -> bool {
         let p = self.config.drop_probability;
-        let lost = self.chaos && p > 0.0 && self.work_rng.gen_bool(p);
+        let lost = self.chaos && p > 0.0 && self.client_net_rng.gen_bool(p);
         if lost {
             self.stats.messages_dropped += 1;
         }

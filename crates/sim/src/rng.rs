@@ -21,12 +21,14 @@ pub enum Stream {
     Disk = 3,
     /// Per-node clock skew.
     Clock = 4,
-    /// Client operations, keys, values, think times, retries.
+    /// Client operations, keys, values and think times.
     Workload = 5,
     /// The fault schedule.
     Faults = 6,
     /// Raft election jitter; combined with node id and incarnation.
     Node = 7,
+    /// Delay and loss of client requests and replies.
+    ClientNetwork = 8,
 }
 
 /// SplitMix64 finalizer: a bijective mix of 64 bits.
