@@ -19,7 +19,7 @@ use crate::workload::{Client, HistoryOp, Reply};
 use bytes::Bytes;
 use kv::{Applied, KvStore};
 use raft_core::{
-    Config, Entry, LogIndex, Message, NodeId, ProposeError, RaftNode, Ready, Role, Term,
+    Config, Entry, HardState, LogIndex, Message, NodeId, ProposeError, RaftNode, Ready, Role, Term,
 };
 use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -147,6 +147,8 @@ struct Host {
     role: Role,
     term: Term,
     commit: LogIndex,
+    /// The hard state last shown in the trace.
+    traced_hard_state: HardState,
 }
 
 /// Final observable state of one node, for `--dump`.
@@ -237,6 +239,7 @@ impl Simulation {
                 role: Role::Follower,
                 term: Term(0),
                 commit: LogIndex(0),
+                traced_hard_state: HardState::default(),
             })
             .collect();
         let clients = (0..config.clients)
@@ -472,6 +475,7 @@ impl Simulation {
         host.role = raft.role();
         host.term = raft.term();
         host.commit = raft.log().committed();
+        host.traced_hard_state = raft.hard_state();
         host.raft = Some(raft);
         host.kv = KvStore::new();
         host.paused = false;
@@ -550,6 +554,9 @@ impl Simulation {
     }
 
     fn handle_ready(&mut self, node: usize, ready: &mut Ready) {
+        if self.trace.is_some() {
+            self.trace_ready(node, ready);
+        }
         let host = &mut self.hosts[node];
         let seq = host.disk.write(&ready.entries, ready.hard_state);
         let synced = seq <= host.disk.synced_seq();
@@ -579,6 +586,40 @@ impl Simulation {
             if self.done {
                 return;
             }
+        }
+    }
+
+    /// One trace line with the log and hard-state changes of a batch.
+    fn trace_ready(&mut self, node: usize, ready: &Ready) {
+        let mut parts = Vec::new();
+        if let (Some(first), Some(last)) = (ready.entries.first(), ready.entries.last()) {
+            parts.push(format!(
+                "log +[{}..{}] terms {}..{}",
+                first.index, last.index, first.term, last.term
+            ));
+        }
+        if let Some(hs) = ready.hard_state {
+            let old = self.hosts[node].traced_hard_state;
+            if hs.term != old.term {
+                parts.push(format!("term {}->{}", old.term, hs.term));
+            }
+            if hs.vote != old.vote {
+                let show = |v: Option<NodeId>| v.map_or("none".to_string(), |n| n.to_string());
+                parts.push(format!("vote {}->{}", show(old.vote), show(hs.vote)));
+            }
+            if hs.commit != old.commit {
+                parts.push(format!("commit {}->{}", old.commit, hs.commit));
+            }
+            self.hosts[node].traced_hard_state = hs;
+        }
+        if let (Some(first), Some(last)) = (
+            ready.committed_entries.first(),
+            ready.committed_entries.last(),
+        ) {
+            parts.push(format!("apply [{}..{}]", first.index, last.index));
+        }
+        if !parts.is_empty() {
+            self.trace(|| format!("{} {}", NodeId(node as u64), parts.join(", ")));
         }
     }
 
