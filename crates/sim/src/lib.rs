@@ -14,6 +14,7 @@
 //! assert!(result.stats.client_ops_ok > 0);
 //! ```
 
+pub mod case;
 pub mod disk;
 pub mod engine;
 pub mod faults;

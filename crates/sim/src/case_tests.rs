@@ -1,0 +1,126 @@
+//! Case parsing, printing and validation.
+
+use super::*;
+
+const SCRIPT: &str = "\
+# a hand-written scenario
+seed 7
+profile calm
+nodes 5
+chaos 2s
+set raft.pre_vote=off drop_probability=0.05
+t=120ms partition {0,1} | {2,3,4}
+t=200ms c0 put k1=v1 via 4
+t=250ms c1 cas k1 none->v2
+t=260ms c2 append k1+=x
+t=270ms c0 get k1
+t=300ms crash 2 restart=50ms after-sync
+t=310ms pause leader resume=20ms
+t=400ms heal-partition
+t=500ms bridge 2 {0,1} | {3,4}
+t=600ms one-way {3}
+t=700ms isolate-leader
+expect pass
+";
+
+#[test]
+fn a_script_parses_into_an_explicit_case() {
+    let case = Case::parse(SCRIPT).expect("valid script");
+    assert_eq!(case.seed, 7);
+    assert_eq!(case.config.nodes, 5);
+    assert_eq!(case.config.chaos_us, 2_000_000);
+    assert!(!case.config.raft.pre_vote);
+    assert!((case.config.drop_probability - 0.05).abs() < 1e-12);
+    assert_eq!(case.faults.len(), 7);
+    assert_eq!(
+        case.faults[0].fault,
+        Fault::Partition(Partition::Split { side: 0b00011 })
+    );
+    assert_eq!(
+        case.faults[1].fault,
+        Fault::Crash {
+            target: Target::Node(2),
+            restart_after_us: 50_000,
+            after_sync: true
+        }
+    );
+    assert_eq!(case.ops.len(), 4);
+    assert_eq!(case.ops[0].via, Some(4));
+    assert_eq!(
+        case.ops[1].op,
+        Op::Cas {
+            key: "k1".into(),
+            expected: None,
+            new: "v2".into()
+        }
+    );
+}
+
+#[test]
+fn script_and_json_round_trip() {
+    let case = Case::parse(SCRIPT).expect("valid script");
+    let again = Case::parse(&case.to_script()).expect("printed script parses");
+    assert_eq!(again, case, "script:\n{}", case.to_script());
+    let from_json = Case::parse(&case.to_json()).expect("json parses");
+    assert_eq!(from_json, case);
+}
+
+#[test]
+fn printed_script_lists_only_overridden_settings() {
+    let case = Case::parse(SCRIPT).expect("valid script");
+    let text = case.to_script();
+    assert!(text.contains("set raft.pre_vote=off"), "{text}");
+    assert!(text.contains("set drop_probability=0.05"), "{text}");
+    assert!(text.contains("t=120ms partition {0,1} | {2,3,4}"), "{text}");
+    assert!(text.contains("t=200ms c0 put k1=v1 via 4"), "{text}");
+    assert_eq!(text.matches("set ").count(), 2, "{text}");
+}
+
+fn error_of(text: &str) -> CaseError {
+    Case::parse(text).expect_err("must be rejected")
+}
+
+#[test]
+fn bad_cases_name_the_field() {
+    let e = error_of("nodes 3\nt=1ms crash 7\n");
+    assert_eq!(e.field, "faults[0]");
+    assert!(e.message.contains("node 7 does not exist"), "{e}");
+    let e = error_of("nodes 3\nt=1ms partition {0,5} | {1}\n");
+    assert!(e.message.contains("node 5 does not exist"), "{e}");
+    let e = error_of("t=1ms c9 get k\n");
+    assert_eq!(e.field, "ops[0].client");
+    let e = error_of("nodes 3\nt=1ms c0 get k via 3\n");
+    assert_eq!(e.field, "ops[0].via");
+    let e = error_of("profile nope\n");
+    assert!(e.message.contains("unknown profile 'nope'"), "{e}");
+    let e = error_of("t=5 crash 1\n");
+    assert_eq!(e.field, "line 1");
+    assert!(e.message.contains("not a duration"), "{e}");
+    let e = error_of("seed 1\nfrobnicate\n");
+    assert_eq!(e.field, "line 2");
+    let e = error_of("set raft.pre_vote=3\n");
+    assert!(e.message.contains("on/off"), "{e}");
+    let e = error_of("set no_such=1\n");
+    assert!(e.message.contains("unknown setting"), "{e}");
+}
+
+#[test]
+fn bad_json_names_the_problem() {
+    let e = error_of("{\"version\": 9}");
+    assert_eq!(e.field, "version");
+    assert!(e.message.contains("unknown version 9"), "{e}");
+    let e = error_of("{\"version\": 1, \"seed\": 1}");
+    assert!(e.message.contains("missing field"), "{e}");
+    let e = error_of("{ not json");
+    assert_eq!(e.field, "json");
+}
+
+#[test]
+fn load_names_the_file() {
+    let e = Case::load(Path::new("/nonexistent/case.json")).expect_err("missing file");
+    assert_eq!(e.file, "/nonexistent/case.json");
+    assert!(
+        e.to_string().starts_with("/nonexistent/case.json: file:"),
+        "{e}"
+    );
+}
