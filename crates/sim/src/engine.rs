@@ -10,6 +10,7 @@
 //! the batch, durability is reported with `on_persisted`, and committed
 //! entries are applied to the node's kv store.
 
+use crate::case::{Case, Expect, ScriptedOp, CASE_VERSION};
 use crate::disk::Disk;
 use crate::faults::{self, Fault, Partition, Target, TimedFault};
 use crate::profile::SimConfig;
@@ -181,6 +182,10 @@ pub struct Simulation {
     hosts: Vec<Host>,
     clients: Vec<Client>,
     history: Vec<HistoryOp>,
+    /// The node each history op was first sent to (for recording a case).
+    history_via: Vec<usize>,
+    /// Scripted operations per client (a case); `None` draws them from the seed.
+    script: Option<Vec<VecDeque<ScriptedOp>>>,
     schedule: Vec<TimedFault>,
     net_rng: Xoshiro256PlusPlus,
     disk_rng: Xoshiro256PlusPlus,
@@ -252,6 +257,8 @@ impl Simulation {
             hosts,
             clients,
             history: Vec::new(),
+            history_via: Vec::new(),
+            script: None,
             schedule,
             net_rng: rng::stream(seed, Stream::Network),
             disk_rng: rng::stream(seed, Stream::Disk),
@@ -291,6 +298,50 @@ impl Simulation {
         let config = profile.draw(&mut rng::stream(seed, Stream::Swarm), nodes);
         let schedule = faults::generate(&config, &mut rng::stream(seed, Stream::Faults));
         Simulation::new(seed, config, schedule)
+    }
+
+    /// The run a case describes: its configuration, faults and client
+    /// operations, with the case's seed for everything else.
+    #[must_use]
+    pub fn from_case(case: &Case) -> Simulation {
+        let mut sim = Simulation::new(case.seed, case.config.clone(), case.faults.clone());
+        let mut per_client = vec![VecDeque::new(); case.config.clients];
+        for op in &case.ops {
+            if let Some(queue) = per_client.get_mut(op.client) {
+                queue.push_back(op.clone());
+            }
+        }
+        sim.script = Some(per_client);
+        sim
+    }
+
+    /// The case that replays this run exactly: its configuration, fault
+    /// schedule and every client operation invoked so far.
+    #[must_use]
+    pub fn record_case(&self) -> Case {
+        let ops = self
+            .history
+            .iter()
+            .zip(&self.history_via)
+            .map(|(h, &via)| ScriptedOp {
+                at_us: h.invoke_us,
+                client: (h.client_id - 1) as usize,
+                op: h.op.clone(),
+                via: Some(via),
+            })
+            .collect();
+        let expect = match &self.verdict {
+            Verdict::Pass => Expect::Pass,
+            v => Expect::Fail(v.invariant().to_string()),
+        };
+        Case {
+            version: CASE_VERSION,
+            seed: self.seed,
+            config: self.config.clone(),
+            faults: self.schedule.clone(),
+            ops,
+            expect,
+        }
     }
 
     /// Records a readable line per event (for `replay --trace`).
@@ -349,8 +400,7 @@ impl Simulation {
             self.boot(node);
         }
         for client in 0..self.clients.len() {
-            let think = self.work_rng.gen_range(0..=self.config.think_us_max);
-            self.schedule_in(think, Event::ClientStart { client });
+            self.schedule_next_op(client);
         }
         for i in 0..self.schedule.len() {
             let at = self.schedule[i].at_us;
@@ -833,12 +883,43 @@ impl Simulation {
 
     // ----- clients ---------------------------------------------------------
 
+    /// Schedules the client's next operation: after a think time drawn
+    /// from the workload stream, or at the script's time for it.
+    fn schedule_next_op(&mut self, client: usize) {
+        let Some(script) = self.script.as_ref() else {
+            let think = self.work_rng.gen_range(0..=self.config.think_us_max);
+            self.schedule_in(think, Event::ClientStart { client });
+            return;
+        };
+        match script[client].front() {
+            Some(next) => {
+                let at = next.at_us.max(self.now_us);
+                self.schedule_at(at, Event::ClientStart { client });
+            }
+            None => self.clients[client].finish_script(),
+        }
+    }
+
     fn on_client_start(&mut self, client: usize) {
         if self.done {
             return;
         }
-        let keys = self.config.keys;
-        let op = self.clients[client].next_op(&mut self.work_rng, keys);
+        let op = match self.script.as_mut() {
+            None => {
+                let keys = self.config.keys;
+                self.clients[client].next_op(&mut self.work_rng, keys)
+            }
+            Some(script) => {
+                let Some(next) = script[client].pop_front() else {
+                    return;
+                };
+                if let Some(via) = next.via.filter(|&v| v < self.hosts.len()) {
+                    self.clients[client].set_leader_guess(via);
+                }
+                self.clients[client].script_op(next.op)
+            }
+        };
+        self.history_via.push(self.clients[client].leader_guess());
         let history_index = self.history.len();
         self.history
             .push(HistoryOp::invoked(&self.clients[client], op, self.now_us));
@@ -933,8 +1014,7 @@ impl Simulation {
                     self.clients[client].note_completion(self.history[index].invoke_us >= heal);
                     self.check_recovered();
                 }
-                let think = self.work_rng.gen_range(0..=self.config.think_us_max);
-                self.schedule_in(think, Event::ClientStart { client });
+                self.schedule_next_op(client);
             }
             Reply::Redirect(Some(leader)) if leader < self.hosts.len() => {
                 self.stats.client_ops_failed += 1;

@@ -3,11 +3,13 @@
 //! Exit codes: 0 every seed passed, 1 a seed failed, 2 bad usage or input.
 
 use clap::{Args, Parser, Subcommand};
+use sim::case::Case;
 use sim::engine::Simulation;
 use sim::profile::{self, Profile, DEFAULT_PROFILE, NODES_MAX, PROFILES};
 use sim::stats::RunResult;
 use sim::sweep::{self, replay_command, Summary, SweepOptions};
 use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -65,8 +67,14 @@ struct RunArgs {
 #[derive(Args)]
 struct ReplayArgs {
     /// The seed to replay.
+    #[arg(long, required_unless_present = "case", conflicts_with = "case")]
+    seed: Option<u64>,
+    /// Replay a case file (JSON or script) instead of a seed.
     #[arg(long)]
-    seed: u64,
+    case: Option<PathBuf>,
+    /// Write the run as a case file (JSON) that replays it exactly.
+    #[arg(long)]
+    record: Option<PathBuf>,
     /// Fault profile the seed ran under.
     #[arg(long, default_value = DEFAULT_PROFILE)]
     profile: String,
@@ -262,23 +270,28 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
 }
 
 fn replay(args: ReplayArgs) -> ExitCode {
-    let profile = match find_profile(&args.profile) {
-        Ok(p) => p,
+    let mut sim = match simulation_for(&args) {
+        Ok(sim) => sim,
         Err(e) => return usage_error(&e),
     };
-    if let Err(e) = check_nodes(args.nodes) {
-        return usage_error(&e);
-    }
-    let mut sim = Simulation::from_seed_with_nodes(args.seed, profile, args.nodes);
     if args.trace {
         sim.enable_trace();
     }
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run()));
     let Ok(result) = result else {
-        println!("seed {} PANICKED in node code (message above)", args.seed);
+        println!(
+            "{} PANICKED in node code (message above)",
+            describe_source(&args)
+        );
         return ExitCode::from(1);
     };
-    let printed = print_replay(&mut io::stdout().lock(), &args, profile, &sim, &result);
+    if let Some(path) = &args.record {
+        if let Err(e) = std::fs::write(path, sim.record_case().to_json()) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    let printed = print_replay(&mut io::stdout().lock(), &args, &sim, &result);
     if let Err(e) = printed {
         if e.kind() != io::ErrorKind::BrokenPipe {
             eprintln!("error: cannot write the replay: {e}");
@@ -292,10 +305,39 @@ fn replay(args: ReplayArgs) -> ExitCode {
     }
 }
 
+/// The run named on the command line: a case file, or a seed of a profile.
+fn simulation_for(args: &ReplayArgs) -> Result<Simulation, String> {
+    if let Some(path) = &args.case {
+        let case = Case::load(path).map_err(|e| e.to_string())?;
+        return Ok(Simulation::from_case(&case));
+    }
+    let profile = find_profile(&args.profile)?;
+    check_nodes(args.nodes)?;
+    let seed = args.seed.ok_or("give --seed N or --case FILE")?;
+    Ok(Simulation::from_seed_with_nodes(seed, profile, args.nodes))
+}
+
+fn describe_source(args: &ReplayArgs) -> String {
+    match (&args.case, args.seed) {
+        (Some(path), _) => format!("case {}", path.display()),
+        (None, Some(seed)) => format!("seed {seed} profile {}", args.profile),
+        (None, None) => "run".into(),
+    }
+}
+
+fn replay_hint(args: &ReplayArgs) -> String {
+    match (&args.case, args.seed) {
+        (Some(path), _) => format!(
+            "cargo run --release -p sim -- replay --case {} --trace",
+            path.display()
+        ),
+        (None, seed) => replay_command(seed.unwrap_or(0), &args.profile, args.nodes),
+    }
+}
+
 fn print_replay(
     out: &mut impl Write,
     args: &ReplayArgs,
-    profile: &Profile,
     sim: &Simulation,
     result: &RunResult,
 ) -> io::Result<()> {
@@ -303,13 +345,7 @@ fn print_replay(
         let json = serde_json::json!({ "result": result, "config": sim.config(), "faults": sim.schedule() });
         writeln!(out, "{json:#}")?;
     } else {
-        writeln!(
-            out,
-            "seed {} profile {}: {:?}",
-            args.seed,
-            profile.name,
-            sim.config()
-        )?;
+        writeln!(out, "{}: {:?}", describe_source(args), sim.config())?;
         for f in sim.schedule() {
             writeln!(
                 out,
@@ -347,11 +383,7 @@ fn print_replay(
         }
     }
     if !result.verdict.passed() {
-        writeln!(
-            out,
-            "replay: {}",
-            replay_command(args.seed, profile.name, args.nodes)
-        )?;
+        writeln!(out, "replay: {}", replay_hint(args))?;
     }
     Ok(())
 }

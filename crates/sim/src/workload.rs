@@ -75,6 +75,7 @@ pub struct Client {
     outstanding_at_heal: bool,
     completed_after_heal: bool,
     healed: bool,
+    script_done: bool,
 }
 
 impl Client {
@@ -91,15 +92,45 @@ impl Client {
             outstanding_at_heal: false,
             completed_after_heal: false,
             healed: false,
+            script_done: false,
         }
     }
 
     /// Draws the next operation and encodes it as this client's command.
     pub fn next_op(&mut self, rng: &mut Xoshiro256PlusPlus, keys: usize) -> Op {
+        let op = self.draw_op(rng, keys);
+        self.script_op(op)
+    }
+
+    /// Takes `op` as the next operation and encodes it as this client's command.
+    pub fn script_op(&mut self, op: Op) -> Op {
         self.seq += 1;
+        let command = Command {
+            client_id: self.id,
+            seq: self.seq,
+            op,
+        };
+        self.encoded = Bytes::from(command.encode());
+        command.op
+    }
+
+    /// A scripted client has no more operations: it counts as recovered
+    /// once nothing it invoked is outstanding.
+    pub fn finish_script(&mut self) {
+        self.script_done = true;
+    }
+
+    /// The node the client sends to next.
+    #[must_use]
+    pub fn leader_guess(&self) -> usize {
+        self.leader_guess
+    }
+
+    fn draw_op(&self, rng: &mut Xoshiro256PlusPlus, keys: usize) -> Op {
+        let seq = self.seq + 1;
         let key = format!("k{}", rng.gen_range(0..keys.max(1)));
-        let value = format!("{}.{}", self.id, self.seq);
-        let op = match rng.gen_range(0..10) {
+        let value = format!("{}.{}", self.id, seq);
+        match rng.gen_range(0..10) {
             0..=2 => Op::Put { key, value },
             3..=4 => Op::Get { key },
             5..=7 => Op::Append {
@@ -113,7 +144,7 @@ impl Client {
                     Some(format!(
                         "{}.{}",
                         rng.gen_range(1..=3),
-                        rng.gen_range(1..=self.seq)
+                        rng.gen_range(1..=seq)
                     ))
                 };
                 Op::Cas {
@@ -122,14 +153,7 @@ impl Client {
                     new: value,
                 }
             }
-        };
-        let command = Command {
-            client_id: self.id,
-            seq: self.seq,
-            op: op.clone(),
-        };
-        self.encoded = Bytes::from(command.encode());
-        op
+        }
     }
 
     /// Starts tracking the op at `history_index`.
@@ -195,6 +219,7 @@ impl Client {
     /// invoked after it completed too.
     #[must_use]
     pub fn recovered(&self) -> bool {
-        self.healed && !self.outstanding_at_heal && self.completed_after_heal
+        let progressed = self.completed_after_heal || (self.script_done && !self.outstanding());
+        self.healed && !self.outstanding_at_heal && progressed
     }
 }
