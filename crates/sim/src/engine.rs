@@ -16,8 +16,12 @@ use crate::faults::{self, Fault, Partition, Target, TimedFault};
 use crate::profile::SimConfig;
 use crate::rng::{self, Stream};
 use crate::stats::{RunResult, RunStats, Verdict};
-use crate::workload::{Client, HistoryOp, Reply};
+use crate::workload::{Client, Reply};
 use bytes::Bytes;
+use checker::{
+    check_durability, check_linearizability, check_liveness, AckedWrite, FinalNode, HistoryOp,
+    LinearizabilityOutcome, LivenessBounds, Property, SafetyChecker, Violation,
+};
 use kv::{Applied, KvStore};
 use raft_core::{
     Config, Entry, HardState, LogIndex, Message, NodeId, ProposeError, RaftNode, Ready, Role, Term,
@@ -25,7 +29,7 @@ use raft_core::{
 use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 
 /// Most items a paused node's inbox holds; later ones are dropped.
 const INBOX_CAPACITY: usize = 10_000;
@@ -33,6 +37,10 @@ const INBOX_CAPACITY: usize = 10_000;
 const MISSED_TICKS_MAX: u32 = 1_000;
 /// Hard cap on events per run: a run that needs more is a bug.
 pub const EVENTS_MAX: u64 = 5_000_000;
+/// Longest the live nodes get, after recovery, to apply every acknowledged write.
+const SETTLE_US_MAX: u64 = 2_000_000;
+/// Linearizability search budget per key.
+const LINEARIZABILITY_STEPS_MAX: u64 = 1_000_000;
 /// Client backoff after a refusal without a leader hint.
 const CLIENT_BACKOFF_US: u64 = 20_000;
 
@@ -75,6 +83,7 @@ enum Event {
     },
     Heal,
     LivenessDeadline,
+    SettleDeadline,
 }
 
 /// The event queue: a heap of small (time, sequence, slot) keys over a slab
@@ -147,6 +156,7 @@ struct Host {
     ready: Ready,
     role: Role,
     term: Term,
+    vote: Option<NodeId>,
     commit: LogIndex,
     /// The hard state last shown in the trace.
     traced_hard_state: HardState,
@@ -196,24 +206,21 @@ pub struct Simulation {
     blocked: Vec<u32>,
     chaos: bool,
     heal_at_us: Option<u64>,
-    leader_after_heal: bool,
     done: bool,
     stats: RunStats,
     verdict: Verdict,
-    leaders_by_term: BTreeMap<u64, usize>,
-    applied_by_index: Vec<(Term, u64)>,
+    /// The incremental safety checker (None: checks off, for measuring cost).
+    checker: Option<SafetyChecker>,
+    /// Acknowledged writes, for the durability check.
+    acked: Vec<AckedWrite>,
+    /// When a leader was first in place after the heal.
+    first_leader_after_heal_us: Option<u64>,
+    /// After recovery: no new client operations; the run ends once every live
+    /// node applied the highest acknowledged write.
+    settling: bool,
     events: u64,
     trace_hash: u64,
     trace: Option<Vec<String>>,
-}
-
-fn fnv_bytes(data: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in data {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
 }
 
 impl Simulation {
@@ -243,6 +250,7 @@ impl Simulation {
                 ready: Ready::default(),
                 role: Role::Follower,
                 term: Term(0),
+                vote: None,
                 commit: LogIndex(0),
                 traced_hard_state: HardState::default(),
             })
@@ -268,12 +276,13 @@ impl Simulation {
             blocked: vec![0; config.nodes],
             chaos: true,
             heal_at_us: None,
-            leader_after_heal: false,
             done: false,
             stats: RunStats::default(),
             verdict: Verdict::Pass,
-            leaders_by_term: BTreeMap::new(),
-            applied_by_index: Vec::new(),
+            checker: Some(SafetyChecker::new(config.nodes)),
+            acked: Vec::new(),
+            first_leader_after_heal_us: None,
+            settling: false,
             events: 0,
             trace_hash: 0,
             trace: None,
@@ -344,6 +353,12 @@ impl Simulation {
         }
     }
 
+    /// Turns the safety, durability and linearizability checks off (to
+    /// measure their cost). Liveness is still checked.
+    pub fn disable_checker(&mut self) {
+        self.checker = None;
+    }
+
     /// Records a readable line per event (for `replay --trace`).
     pub fn enable_trace(&mut self) {
         self.trace = Some(Vec::new());
@@ -385,9 +400,9 @@ impl Simulation {
             self.now_us = at_us;
             self.events += 1;
             if self.events > EVENTS_MAX {
-                self.fail_liveness(format!(
-                    "more than {EVENTS_MAX} events: the run does not settle"
-                ));
+                let found = format!("more than {EVENTS_MAX} events");
+                let v = Violation::new(Property::Liveness, self.events, "a run settles", found);
+                self.fail_liveness(v);
                 break;
             }
             self.dispatch(event);
@@ -418,8 +433,8 @@ impl Simulation {
         for h in &self.hosts {
             self.stats.entries_committed = self.stats.entries_committed.max(h.commit.0);
         }
-        if self.verdict.passed() && !self.done {
-            self.fail_liveness("the event queue ran dry".into());
+        if !self.done {
+            self.final_checks();
         }
         RunResult {
             seed: self.seed,
@@ -487,6 +502,7 @@ impl Simulation {
             Event::Resume { node } => self.resume(node),
             Event::Heal => self.on_heal(),
             Event::LivenessDeadline => self.on_liveness_deadline(),
+            Event::SettleDeadline => self.on_settle_deadline(),
         }
     }
 
@@ -513,17 +529,30 @@ impl Simulation {
         host.incarnation += 1;
         let rng = rng::node_stream(self.seed, node as u64, host.incarnation);
         let durable = host.disk.durable_state();
+        if host.incarnation > 1 {
+            if let Some(c) = self.checker.as_mut() {
+                c.restarted(self.events, node, &durable);
+            }
+        }
         let raft = match RaftNode::restore(config, durable, rng) {
             Ok(r) => r,
             Err(e) => {
-                let msg = format!("node {node} cannot restart from its disk: {e}");
-                self.fail_safety("durable-state", msg);
+                let found = format!("n{node} cannot restart from its disk: {e}");
+                let v = Violation::new(
+                    Property::Durability,
+                    self.events,
+                    "a disk a node restarts from is consistent",
+                    found,
+                )
+                .with_nodes(&[node]);
+                self.fail_safety(v);
                 return;
             }
         };
         let host = &mut self.hosts[node];
         host.role = raft.role();
         host.term = raft.term();
+        host.vote = raft.vote();
         host.commit = raft.log().committed();
         host.traced_hard_state = raft.hard_state();
         host.raft = Some(raft);
@@ -534,6 +563,7 @@ impl Simulation {
         // Stagger the first tick so nodes do not tick in lockstep.
         let offset = self.disk_rng.gen_range(0..tick_us);
         self.schedule_in(offset, Event::Tick { node, incarnation });
+        self.collect_violations();
     }
 
     fn on_tick(&mut self, node: usize, incarnation: u64) {
@@ -592,14 +622,17 @@ impl Simulation {
             }
             let mut ready = std::mem::take(&mut host.ready);
             raft.take_ready(&mut ready);
+            self.observe(node, ready.hard_state);
             self.handle_ready(node, &mut ready);
             ready.clear();
             self.hosts[node].ready = ready;
+            self.collect_violations();
             if self.done {
                 return;
             }
         }
-        self.observe(node);
+        self.observe(node, None);
+        self.collect_violations();
         self.start_sync(node);
     }
 
@@ -607,6 +640,7 @@ impl Simulation {
         if self.trace.is_some() {
             self.trace_ready(node, ready);
         }
+        self.check_ready(node, ready);
         let host = &mut self.hosts[node];
         let seq = host.disk.write(&ready.entries, ready.hard_state);
         let synced = seq <= host.disk.synced_seq();
@@ -636,6 +670,39 @@ impl Simulation {
             if self.done {
                 return;
             }
+        }
+    }
+
+    /// Feeds a batch's log writes and commit to the checker.
+    fn check_ready(&mut self, node: usize, ready: &Ready) {
+        let host = &mut self.hosts[node];
+        let commit = ready
+            .hard_state
+            .map(|hs| hs.commit)
+            .filter(|&c| c != host.commit);
+        if let Some(c) = commit {
+            host.commit = c;
+        }
+        let Some(checker) = self.checker.as_mut() else {
+            return;
+        };
+        if !ready.entries.is_empty() {
+            checker.entries_written(self.events, node, &ready.entries);
+        }
+        if let Some(c) = commit {
+            checker.committed(self.events, node, c);
+        }
+    }
+
+    /// Ends the run at the checker's first violation.
+    fn collect_violations(&mut self) {
+        let first = self
+            .checker
+            .as_ref()
+            .and_then(|c| c.violations().first())
+            .cloned();
+        if let Some(v) = first {
+            self.fail_safety(v);
         }
     }
 
@@ -702,6 +769,11 @@ impl Simulation {
         }
         host.disk.sync_to(upto_seq);
         host.sync_in_flight = false;
+        let durable = host.disk.hard_state();
+        if let Some(c) = self.checker.as_mut() {
+            c.durable_hard_state(self.events, node, durable);
+        }
+        let host = &mut self.hosts[node];
         if let Some(restart_after_us) = host.crash_after_sync.take() {
             self.trace(|| format!("n{node} crash after sync, before send"));
             self.crash(node, restart_after_us);
@@ -739,42 +811,42 @@ impl Simulation {
     }
 
     fn apply(&mut self, node: usize, e: &Entry) {
-        let i = e.index.0 as usize;
-        let fingerprint = (e.term, fnv_bytes(&e.data));
-        if self.applied_by_index.len() < i {
-            self.applied_by_index.resize(i, (Term(0), 0));
-        }
-        let slot = &mut self.applied_by_index[i - 1];
-        if slot.0 == Term(0) {
-            *slot = fingerprint;
-        } else if *slot != fingerprint {
-            let msg = format!(
-                "n{node} applied {}@{} but another node applied term {} there",
-                e.index, e.term, slot.0
-            );
-            self.fail_safety("state-machine-safety", msg);
-            return;
+        if let Some(c) = self.checker.as_mut() {
+            c.applied(self.events, node, e);
         }
         let host = &mut self.hosts[node];
         let applied = match host.kv.apply(e.index.0, &e.data) {
             Ok(a) => a,
             Err(kv::KvError::Decode(_)) => Applied::Noop,
             Err(err) => {
-                self.fail_safety("state-machine-safety", format!("n{node}: {err}"));
+                let v = Violation::new(
+                    Property::StateMachineSafety,
+                    self.events,
+                    "entries apply in log order",
+                    format!("n{node}: {err}"),
+                )
+                .with_nodes(&[node])
+                .with_index(e.index.0);
+                self.fail_safety(v);
                 return;
             }
         };
         let pending = host.pending.iter().position(|p| p.index == e.index);
         let pending = pending.map(|pos| host.pending.swap_remove(pos));
         self.hash([2, node as u64, e.index.0, e.term.0]);
+        if self.settling {
+            self.check_settled();
+        }
         let Some(p) = pending else { return };
         let reply = if p.term != e.term {
             Reply::Lost
         } else {
             match applied {
-                Applied::Fresh { result, .. } | Applied::Duplicate { result, .. } => {
-                    Reply::Ok(result)
-                }
+                Applied::Fresh { result, .. } | Applied::Duplicate { result, .. } => Reply::Ok {
+                    result,
+                    index: e.index,
+                    term: e.term,
+                },
                 Applied::Stale { .. } | Applied::Noop => Reply::Lost,
             }
         };
@@ -782,17 +854,25 @@ impl Simulation {
     }
 
     /// Notes role, term and commit changes after the node handled an input.
-    fn observe(&mut self, node: usize) {
+    fn observe(&mut self, node: usize, hard_state: Option<HardState>) {
         let host = &mut self.hosts[node];
         let Some(raft) = host.raft.as_ref() else {
             return;
         };
-        let (role, term, commit) = (raft.role(), raft.term(), raft.log().committed());
+        let (role, term, vote) = (raft.role(), raft.term(), raft.vote());
         let (old_role, old_term) = (host.role, host.term);
-        host.commit = commit;
+        let term_or_vote_changed =
+            hard_state.is_some_and(|hs| (hs.term, hs.vote) != (host.term, host.vote));
+        host.vote = vote;
+        if term_or_vote_changed {
+            if let Some(c) = self.checker.as_mut() {
+                c.term_vote(self.events, node, term, vote);
+            }
+        }
         if role == old_role && term == old_term {
             return;
         }
+        let host = &mut self.hosts[node];
         host.role = role;
         host.term = term;
         self.stats.max_term = self.stats.max_term.max(term.0);
@@ -801,19 +881,18 @@ impl Simulation {
         if role == Role::Candidate && (old_role != Role::Candidate || old_term != term) {
             self.stats.elections += 1;
         }
-        if role == Role::Leader && old_role != Role::Leader {
-            self.stats.leaders_elected += 1;
-            if self.heal_at_us.is_some() {
-                self.leader_after_heal = true;
+        if old_role == Role::Leader && (role != Role::Leader || term != old_term) {
+            if let Some(c) = self.checker.as_mut() {
+                c.stepped_down(node);
             }
-            match self.leaders_by_term.get(&term.0) {
-                Some(&other) if other != node => {
-                    let msg = format!("n{other} and n{node} both led term {}", term.0);
-                    self.fail_safety("election-safety", msg);
-                }
-                _ => {
-                    self.leaders_by_term.insert(term.0, node);
-                }
+        }
+        if role == Role::Leader && (old_role != Role::Leader || term != old_term) {
+            self.stats.leaders_elected += 1;
+            if self.heal_at_us.is_some() && self.first_leader_after_heal_us.is_none() {
+                self.first_leader_after_heal_us = Some(self.now_us);
+            }
+            if let Some(c) = self.checker.as_mut() {
+                c.became_leader(self.events, node, term);
             }
         }
     }
@@ -901,7 +980,7 @@ impl Simulation {
     }
 
     fn on_client_start(&mut self, client: usize) {
-        if self.done {
+        if self.done || self.settling {
             return;
         }
         let op = match self.script.as_mut() {
@@ -921,8 +1000,15 @@ impl Simulation {
         };
         self.history_via.push(self.clients[client].leader_guess());
         let history_index = self.history.len();
-        self.history
-            .push(HistoryOp::invoked(&self.clients[client], op, self.now_us));
+        let (client_id, seq) = self.clients[client].session();
+        self.history.push(HistoryOp {
+            client_id,
+            seq,
+            op,
+            invoke_us: self.now_us,
+            complete_us: None,
+            result: None,
+        });
         self.clients[client].begin(history_index, self.now_us);
         self.stats.client_ops_invoked += 1;
         self.client_attempt(client, 0);
@@ -1004,11 +1090,27 @@ impl Simulation {
         }
         self.hash([4, client as u64, attempt as u64, 0]);
         match reply {
-            Reply::Ok(result) => {
+            Reply::Ok {
+                result,
+                index: at,
+                term,
+            } => {
                 let c = &mut self.clients[client];
                 let Some(index) = c.complete() else { return };
-                self.trace(|| format!("c{client} ok {result:?}"));
-                self.history[index].complete(result, self.now_us);
+                self.trace(|| format!("c{client} ok {result:?} ({at}@{term})"));
+                let h = &self.history[index];
+                if is_write(&h.op, &result) {
+                    let (client_id, seq) = (h.client_id, h.seq);
+                    self.acked.push(AckedWrite {
+                        client_id,
+                        seq,
+                        index: at,
+                        term,
+                    });
+                }
+                let h = &mut self.history[index];
+                h.result = Some(result);
+                h.complete_us = Some(self.now_us);
                 self.stats.client_ops_ok += 1;
                 if let Some(heal) = self.heal_at_us {
                     self.clients[client].note_completion(self.history[index].invoke_us >= heal);
@@ -1155,6 +1257,9 @@ impl Simulation {
         host.sync_in_flight = false;
         host.crash_after_sync = None;
         host.role = Role::Follower;
+        if let Some(c) = self.checker.as_mut() {
+            c.crashed(node);
+        }
         self.stats.crashes += 1;
         self.stats.unsynced_writes_lost += lost;
         self.hash([6, node as u64, lost, 0]);
@@ -1224,10 +1329,13 @@ impl Simulation {
                 self.resume(node);
             }
         }
-        self.leader_after_heal = self
+        if self
             .hosts
             .iter()
-            .any(|h| h.raft.is_some() && h.role == Role::Leader);
+            .any(|h| h.raft.is_some() && h.role == Role::Leader)
+        {
+            self.first_leader_after_heal_us = Some(self.now_us);
+        }
         for c in &mut self.clients {
             c.mark_heal();
         }
@@ -1235,52 +1343,134 @@ impl Simulation {
         self.check_recovered();
     }
 
+    /// After the heal: once a leader is in place and every client made
+    /// progress, stop issuing operations and let the live nodes catch up.
     fn check_recovered(&mut self) {
-        if self.done || !self.leader_after_heal || !self.clients.iter().all(Client::recovered) {
+        let leader = self.first_leader_after_heal_us.is_some();
+        if self.done || self.settling || !leader || !self.clients.iter().all(Client::recovered) {
             return;
         }
-        self.stats.liveness_checks_passed += 1;
-        self.trace(|| "LIVENESS ok: a leader and every client op completed after the heal".into());
-        self.done = true;
+        self.trace(|| {
+            "RECOVERED: a leader, and every client completed its ops after the heal".into()
+        });
+        self.settling = true;
+        self.schedule_in(SETTLE_US_MAX, Event::SettleDeadline);
+        self.check_settled();
+    }
+
+    /// Settling ends when every live node applied the highest acknowledged write.
+    fn check_settled(&mut self) {
+        let target = self.acked.iter().map(|w| w.index.0).max().unwrap_or(0);
+        let caught_up = self
+            .hosts
+            .iter()
+            .all(|h| h.raft.is_some() && h.kv.applied_index() >= target);
+        if caught_up {
+            self.final_checks();
+        }
+    }
+
+    fn on_settle_deadline(&mut self) {
+        if !self.done {
+            self.final_checks();
+        }
     }
 
     fn on_liveness_deadline(&mut self) {
+        if !self.done && !self.settling {
+            self.final_checks();
+        }
+    }
+
+    /// The end-of-run checks: liveness, durability, linearizability.
+    fn final_checks(&mut self) {
         if self.done {
             return;
         }
-        let stuck: Vec<usize> = (0..self.clients.len())
-            .filter(|&c| !self.clients[c].recovered())
+        self.done = true;
+        if let Some(v) = self.liveness_violation() {
+            self.fail_liveness(v);
+            return;
+        }
+        self.stats.liveness_checks_passed += 1;
+        if self.checker.is_none() {
+            return;
+        }
+        let finals: Vec<FinalNode<'_>> = self
+            .hosts
+            .iter()
+            .enumerate()
+            .filter_map(|(node, h)| {
+                let raft = h.raft.as_ref()?;
+                let applied = LogIndex(h.kv.applied_index());
+                Some(FinalNode {
+                    node,
+                    applied,
+                    log: raft.log().entries(),
+                })
+            })
             .collect();
-        let msg = if self.leader_after_heal {
-            format!("clients {stuck:?} did not complete an op within the liveness window")
-        } else {
-            "no leader elected within the liveness window".to_string()
-        };
-        self.fail_liveness(msg);
+        let durability = check_durability(&self.acked, &finals, self.events);
+        drop(finals);
+        if let Some(v) = durability {
+            self.fail_safety(v);
+            return;
+        }
+        self.stats.durable_writes_checked += self.acked.len() as u64;
+        match check_linearizability(&self.history, LINEARIZABILITY_STEPS_MAX) {
+            LinearizabilityOutcome::Linearizable => self.stats.linearizability_checked += 1,
+            LinearizabilityOutcome::Unknown { .. } => self.stats.linearizability_unknown += 1,
+            LinearizabilityOutcome::Violation(mut v) => {
+                v.event_index = self.events;
+                self.fail_safety(v);
+            }
+        }
     }
 
-    fn fail_safety(&mut self, invariant: &str, message: String) {
+    fn liveness_violation(&self) -> Option<Violation> {
+        let Some(heal_us) = self.heal_at_us else {
+            let found = "the run ended before the heal";
+            return Some(Violation::new(
+                Property::Liveness,
+                self.events,
+                "a heal and a recovery",
+                found,
+            ));
+        };
+        let clients: Vec<u64> = (1..=self.clients.len() as u64).collect();
+        let bounds = LivenessBounds {
+            leader_within_us: self.config.liveness_leader_us,
+            ops_within_us: self.config.liveness_window_us,
+        };
+        let scripted = self.script.is_some();
+        let history = &self.history;
+        let v = check_liveness(
+            heal_us,
+            self.first_leader_after_heal_us,
+            history,
+            &clients,
+            &bounds,
+            self.events,
+        );
+        // A scripted client with no operation after the heal has nothing to complete.
+        v.filter(|v| !(scripted && v.found.contains("no op invoked")))
+    }
+
+    fn fail_safety(&mut self, violation: Violation) {
         if !self.verdict.passed() {
             return;
         }
-        self.trace(|| format!("VIOLATION {invariant}: {message}"));
-        self.verdict = Verdict::Safety {
-            invariant: invariant.into(),
-            message,
-            event_index: self.events,
-        };
+        self.trace(|| format!("VIOLATION {}", violation.message()));
+        self.verdict = Verdict::Safety { violation };
         self.done = true;
     }
 
-    fn fail_liveness(&mut self, message: String) {
+    fn fail_liveness(&mut self, violation: Violation) {
         if !self.verdict.passed() {
             return;
         }
-        self.trace(|| format!("LIVENESS FAILURE: {message}"));
-        self.verdict = Verdict::Liveness {
-            message,
-            event_index: self.events,
-        };
+        self.trace(|| format!("LIVENESS FAILURE {}", violation.message()));
+        self.verdict = Verdict::Liveness { violation };
         self.done = true;
     }
 
@@ -1327,6 +1517,15 @@ impl Simulation {
                 }
             })
             .collect()
+    }
+}
+
+/// Whether an acknowledged op changed state (a write the durability check tracks).
+fn is_write(op: &kv::Op, result: &kv::OpResult) -> bool {
+    match op {
+        kv::Op::Get { .. } => false,
+        kv::Op::Cas { .. } => matches!(result, kv::OpResult::CasOk),
+        kv::Op::Put { .. } | kv::Op::Append { .. } => true,
     }
 }
 

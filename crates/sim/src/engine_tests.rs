@@ -132,53 +132,30 @@ fn paused_node_piles_up_ticks_and_messages_then_catches_up() {
 }
 
 #[test]
-fn election_safety_violation_is_reported() {
+fn a_checker_violation_ends_the_run_with_a_safety_verdict() {
     let mut sim = calm_sim(6, 3);
-    sim.leaders_by_term.insert(5, 0);
-    sim.hosts[1].raft = None; // observe() reads role from raft; fake it below
-    sim.hosts[2].role = Role::Follower;
-    sim.hosts[2].term = Term(4);
-    // Simulate node 2 having become leader of term 5 as well.
-    let config = sim.raft_config(2);
+    let checker = sim.checker.as_mut().expect("checker on by default");
+    checker.term_vote(1, 0, Term(5), Some(NodeId(0)));
+    checker.became_leader(2, 0, Term(5));
+    // Node 2 really becomes leader of term 5 too (a single-voter view elects itself).
+    let mut config = sim.raft_config(2);
+    config.voters = vec![NodeId(2)];
     let durable = raft_core::DurableState {
-        hard_state: raft_core::HardState {
-            term: Term(5),
-            vote: Some(NodeId(2)),
-            commit: LogIndex(0),
-        },
+        hard_state: raft_core::HardState { term: Term(4), vote: None, commit: LogIndex(0) },
         ..raft_core::DurableState::default()
     };
     let mut raft = RaftNode::restore(config, durable, rng::node_stream(6, 2, 9)).expect("valid");
-    // A single-voter view elects itself at once: restore with voters = [2].
-    let mut solo = raft.config().clone();
-    solo.voters = vec![NodeId(2)];
-    raft = RaftNode::restore(
-        solo,
-        raft_core::DurableState {
-            hard_state: raft_core::HardState {
-                term: Term(4),
-                vote: None,
-                commit: LogIndex(0),
-            },
-            ..raft_core::DurableState::default()
-        },
-        rng::node_stream(6, 2, 9),
-    )
-    .expect("valid");
     for _ in 0..100 {
         raft.tick();
         if raft.role() == Role::Leader {
             break;
         }
     }
-    assert_eq!(raft.role(), Role::Leader);
-    assert_eq!(raft.term(), Term(5));
+    assert_eq!((raft.role(), raft.term()), (Role::Leader, Term(5)));
     sim.hosts[2].raft = Some(raft);
-    sim.observe(2);
-    assert_eq!(
-        sim.verdict.invariant(),
-        "election-safety",
-        "{:?}",
-        sim.verdict
-    );
+    sim.pump(2);
+    assert_eq!(sim.verdict.invariant(), "election-safety", "{:?}", sim.verdict);
+    let v = sim.verdict.violation().expect("structured");
+    assert_eq!((v.nodes.clone(), v.term), (vec![0, 2], Some(5)));
+    assert!(sim.done, "the run stops at the first violation");
 }

@@ -62,6 +62,10 @@ struct RunArgs {
     /// Stop after this many failing seeds.
     #[arg(long)]
     max_failures: Option<u64>,
+    /// Run without the safety, durability and linearizability checks (to
+    /// measure what they cost); liveness is still checked.
+    #[arg(long)]
+    no_checker: bool,
 }
 
 #[derive(Args)]
@@ -201,6 +205,7 @@ fn run(args: RunArgs) -> ExitCode {
         max_failures: args.max_failures,
         progress: std::io::stderr().is_terminal(),
         nodes: args.nodes,
+        checker: !args.no_checker,
     };
     let summary = sweep::sweep(&opts);
     if args.json {
@@ -235,7 +240,7 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         s.mean_sim_seconds_per_seed,
         s.mean_events_per_seed
     )?;
-    let rows: [(&str, u64); 19] = [
+    let rows: [(&str, u64); 22] = [
         ("elections", st.elections),
         ("leaders elected", st.leaders_elected),
         ("max term", st.max_term),
@@ -255,6 +260,9 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         ("messages duplicated", st.messages_duplicated),
         ("unsynced writes lost", st.unsynced_writes_lost),
         ("liveness checks passed", st.liveness_checks_passed),
+        ("histories linearizable", st.linearizability_checked),
+        ("histories unknown (budget)", st.linearizability_unknown),
+        ("durable writes checked", st.durable_writes_checked),
     ];
     for (name, value) in rows {
         writeln!(out, "  {name:<26} {value:>14}")?;

@@ -1,5 +1,6 @@
 //! What a run did (counters) and how it ended (verdict).
 
+use checker::Violation;
 use serde::{Deserialize, Serialize};
 
 /// Counters of one run, or the sum over a sweep.
@@ -43,6 +44,13 @@ pub struct RunStats {
     pub unsynced_writes_lost: u64,
     /// Runs whose liveness check passed after the heal.
     pub liveness_checks_passed: u64,
+    /// Client histories proven linearizable.
+    pub linearizability_checked: u64,
+    /// Client histories whose linearizability search ran out of budget
+    /// (neither proven nor refuted; never counted as a pass).
+    pub linearizability_unknown: u64,
+    /// Acknowledged writes verified present on every live node at the end.
+    pub durable_writes_checked: u64,
 }
 
 impl RunStats {
@@ -67,6 +75,9 @@ impl RunStats {
         self.messages_duplicated += o.messages_duplicated;
         self.unsynced_writes_lost += o.unsynced_writes_lost;
         self.liveness_checks_passed += o.liveness_checks_passed;
+        self.linearizability_checked += o.linearizability_checked;
+        self.linearizability_unknown += o.linearizability_unknown;
+        self.durable_writes_checked += o.durable_writes_checked;
     }
 }
 
@@ -78,23 +89,22 @@ pub enum Verdict {
     Pass,
     /// A safety property was violated.
     Safety {
-        /// The property's name.
-        invariant: String,
-        /// What was expected and what was found.
-        message: String,
-        /// The event at which it was detected.
-        event_index: u64,
+        /// What broke, where and when.
+        violation: Violation,
     },
     /// The cluster did not recover after the heal.
     Liveness {
         /// What did not happen in time.
-        message: String,
-        /// The event at which the bound expired.
-        event_index: u64,
+        violation: Violation,
     },
     /// Node code panicked.
     Panic {
         /// The panic message.
+        message: String,
+    },
+    /// Two runs of the same seed differed.
+    Nondeterministic {
+        /// The two trace hashes.
         message: String,
     },
 }
@@ -106,37 +116,42 @@ impl Verdict {
         matches!(self, Verdict::Pass)
     }
 
+    /// The violation, for safety and liveness failures.
+    #[must_use]
+    pub fn violation(&self) -> Option<&Violation> {
+        match self {
+            Verdict::Safety { violation } | Verdict::Liveness { violation } => Some(violation),
+            _ => None,
+        }
+    }
+
     /// The failing property's name ("" on a pass).
     #[must_use]
     pub fn invariant(&self) -> &str {
         match self {
             Verdict::Pass => "",
-            Verdict::Safety { invariant, .. } => invariant,
-            Verdict::Liveness { .. } => "liveness",
+            Verdict::Safety { violation } | Verdict::Liveness { violation } => {
+                violation.property.name()
+            }
             Verdict::Panic { .. } => "panic",
+            Verdict::Nondeterministic { .. } => "determinism",
         }
     }
 
-    /// The failure's message ("" on a pass).
+    /// The failure's one-line message ("" on a pass).
     #[must_use]
-    pub fn message(&self) -> &str {
+    pub fn message(&self) -> String {
         match self {
-            Verdict::Pass => "",
-            Verdict::Safety { message, .. }
-            | Verdict::Liveness { message, .. }
-            | Verdict::Panic { message } => message,
+            Verdict::Pass => String::new(),
+            Verdict::Safety { violation } | Verdict::Liveness { violation } => violation.message(),
+            Verdict::Panic { message } | Verdict::Nondeterministic { message } => message.clone(),
         }
     }
 
     /// The event index of the failure, if known.
     #[must_use]
     pub fn event_index(&self) -> Option<u64> {
-        match self {
-            Verdict::Safety { event_index, .. } | Verdict::Liveness { event_index, .. } => {
-                Some(*event_index)
-            }
-            _ => None,
-        }
+        self.violation().map(|v| v.event_index)
     }
 }
 

@@ -38,6 +38,8 @@ pub struct SweepOptions {
     pub progress: bool,
     /// Force the cluster size.
     pub nodes: Option<usize>,
+    /// Run the checker (safety, durability, linearizability).
+    pub checker: bool,
 }
 
 /// A failing seed, with the command that replays it.
@@ -53,6 +55,8 @@ pub struct FailureReport {
     pub message: String,
     /// Where in the run it was detected.
     pub event_index: Option<u64>,
+    /// The structured violation (property, nodes, term, index, expected, found).
+    pub violation: Option<checker::Violation>,
     /// The exact command to replay it.
     pub replay: String,
 }
@@ -99,9 +103,18 @@ pub fn replay_command(seed: u64, profile: &str, nodes: Option<usize>) -> String 
 
 /// Runs one seed, turning a panic in node code into a failing verdict.
 #[must_use]
-pub fn run_seed(seed: u64, profile: &'static Profile, nodes: Option<usize>) -> RunResult {
+pub fn run_seed(
+    seed: u64,
+    profile: &'static Profile,
+    nodes: Option<usize>,
+    checker: bool,
+) -> RunResult {
     guarded(seed, profile.name, || {
-        Simulation::from_seed_with_nodes(seed, profile, nodes).run()
+        let mut sim = Simulation::from_seed_with_nodes(seed, profile, nodes);
+        if !checker {
+            sim.disable_checker();
+        }
+        sim.run()
     })
 }
 
@@ -126,22 +139,20 @@ fn guarded(seed: u64, profile: &str, run: impl FnOnce() -> RunResult) -> RunResu
 }
 
 fn run_checked(seed: u64, opts: &SweepOptions) -> RunResult {
-    let first = run_seed(seed, opts.profile, opts.nodes);
+    let first = run_seed(seed, opts.profile, opts.nodes, opts.checker);
     if !opts.check_determinism || !first.verdict.passed() {
         return first;
     }
-    let second = run_seed(seed, opts.profile, opts.nodes);
+    let second = run_seed(seed, opts.profile, opts.nodes, opts.checker);
     if second.trace_hash == first.trace_hash && second.verdict == first.verdict {
         return first;
     }
     RunResult {
-        verdict: Verdict::Safety {
-            invariant: "determinism".into(),
+        verdict: Verdict::Nondeterministic {
             message: format!(
                 "trace hash {:#x} then {:#x}",
                 first.trace_hash, second.trace_hash
             ),
-            event_index: 0,
         },
         ..first
     }
@@ -169,8 +180,9 @@ impl Totals {
                 seed: r.seed,
                 profile: r.profile.clone(),
                 invariant: r.verdict.invariant().into(),
-                message: r.verdict.message().into(),
+                message: r.verdict.message(),
                 event_index: r.verdict.event_index(),
+                violation: r.verdict.violation().cloned(),
                 replay: replay_command(r.seed, &r.profile, nodes),
             });
         }

@@ -8,59 +8,28 @@
 
 use bytes::Bytes;
 use kv::{Command, Op, OpResult};
+use raft_core::{LogIndex, Term};
 use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use serde::{Deserialize, Serialize};
 
 /// What a node answered a client attempt.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
-    /// Applied; the op's result.
-    Ok(OpResult),
+    /// Applied at (index, term); the op's result.
+    Ok {
+        /// What the op returned.
+        result: OpResult,
+        /// Where it was committed.
+        index: LogIndex,
+        /// The term of that entry.
+        term: Term,
+    },
     /// Not the leader; maybe a hint.
     Redirect(Option<usize>),
     /// The proposal's index was taken by another term's entry.
     Lost,
     /// The leader refused new proposals for now.
     Busy,
-}
-
-/// One operation in the client history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HistoryOp {
-    /// The client.
-    pub client_id: u64,
-    /// The client's sequence number.
-    pub seq: u64,
-    /// What was asked.
-    pub op: Op,
-    /// When it was invoked.
-    pub invoke_us: u64,
-    /// When the result arrived (None: indeterminate).
-    pub complete_us: Option<u64>,
-    /// The result (None: indeterminate, may or may not have taken effect).
-    pub result: Option<OpResult>,
-}
-
-impl HistoryOp {
-    /// A newly invoked op of `client`.
-    #[must_use]
-    pub fn invoked(client: &Client, op: Op, now_us: u64) -> HistoryOp {
-        HistoryOp {
-            client_id: client.id,
-            seq: client.seq,
-            op,
-            invoke_us: now_us,
-            complete_us: None,
-            result: None,
-        }
-    }
-
-    /// Records the completion.
-    pub fn complete(&mut self, result: OpResult, now_us: u64) {
-        self.result = Some(result);
-        self.complete_us = Some(now_us);
-    }
 }
 
 /// A client's state.
@@ -118,6 +87,12 @@ impl Client {
     /// once nothing it invoked is outstanding.
     pub fn finish_script(&mut self) {
         self.script_done = true;
+    }
+
+    /// The client id and the sequence number of its current operation.
+    #[must_use]
+    pub fn session(&self) -> (u64, u64) {
+        (self.id, self.seq)
     }
 
     /// The node the client sends to next.

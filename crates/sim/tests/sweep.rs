@@ -16,6 +16,7 @@ fn options(name: &str, seeds: std::ops::Range<u64>, threads: usize) -> SweepOpti
         max_failures: None,
         progress: false,
         nodes: None,
+        checker: true,
     }
 }
 
