@@ -533,6 +533,12 @@ impl RaftNode {
         result
     }
 
+    /// Steps down. The election timer restarts only when a leader is known
+    /// (Figure 2: only hearing from the leader, granting a vote or starting a
+    /// campaign resets it). Restarting it on every higher-term vote request
+    /// would let a candidate that can never win (its log is behind) keep
+    /// resetting the timers of the nodes that could, holding the cluster
+    /// leaderless while it campaigns again and again.
     fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
         debug_assert!(term >= self.term);
         if term > self.term {
@@ -543,7 +549,9 @@ impl RaftNode {
         self.leader = leader;
         self.progress.clear();
         self.votes.clear();
-        self.reset_election_timer();
+        if leader.is_some() {
+            self.reset_election_timer();
+        }
     }
 
     fn become_pre_candidate(&mut self) {

@@ -1430,3 +1430,48 @@ fn restore_rejects_inconsistent_durable_state() {
     }
     assert!(RaftNode::restore(config(), durable(2, Some(1), &[1, 2], 2), rng(1)).is_ok());
 }
+
+/// Figure 2: only hearing from the leader, granting a vote or campaigning
+/// restarts the election timer. A refused higher-term vote request must not:
+/// a candidate whose log is behind would otherwise keep the nodes that could
+/// win from ever timing out.
+#[test]
+fn refused_vote_request_does_not_restart_the_election_timer() {
+    let config = cfg_no_pre_vote(1, &[1, 2, 3]);
+    let mut node = restored(config, 2, None, &[1, 2, 2], 0);
+    let timeout = node.election_timeout_ticks();
+    for _ in 0..timeout - 1 {
+        node.tick();
+    }
+    assert_eq!(node.role(), Role::Follower);
+    // A candidate with a shorter log asks for a vote in a higher term.
+    node.step(vote_request(2, 1, 5, false, (1, 1)));
+    assert_eq!(
+        (node.term(), node.vote()),
+        (Term(5), None),
+        "term adopted, vote refused"
+    );
+    node.tick();
+    assert_eq!(
+        node.role(),
+        Role::Candidate,
+        "the original deadline still holds"
+    );
+    assert_eq!(node.term(), Term(6));
+
+    // Granting a vote does restart it.
+    let config = cfg_no_pre_vote(1, &[1, 2, 3]);
+    let mut node = restored(config, 2, None, &[1, 2, 2], 0);
+    let timeout = node.election_timeout_ticks();
+    for _ in 0..timeout - 1 {
+        node.tick();
+    }
+    node.step(vote_request(2, 1, 5, false, (3, 2)));
+    assert_eq!(node.vote(), Some(NodeId(2)));
+    node.tick();
+    assert_eq!(
+        node.role(),
+        Role::Follower,
+        "a granted vote restarts the timer"
+    );
+}

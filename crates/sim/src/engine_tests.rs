@@ -141,7 +141,11 @@ fn a_checker_violation_ends_the_run_with_a_safety_verdict() {
     let mut config = sim.raft_config(2);
     config.voters = vec![NodeId(2)];
     let durable = raft_core::DurableState {
-        hard_state: raft_core::HardState { term: Term(4), vote: None, commit: LogIndex(0) },
+        hard_state: raft_core::HardState {
+            term: Term(4),
+            vote: None,
+            commit: LogIndex(0),
+        },
         ..raft_core::DurableState::default()
     };
     let mut raft = RaftNode::restore(config, durable, rng::node_stream(6, 2, 9)).expect("valid");
@@ -154,7 +158,12 @@ fn a_checker_violation_ends_the_run_with_a_safety_verdict() {
     assert_eq!((raft.role(), raft.term()), (Role::Leader, Term(5)));
     sim.hosts[2].raft = Some(raft);
     sim.pump(2);
-    assert_eq!(sim.verdict.invariant(), "election-safety", "{:?}", sim.verdict);
+    assert_eq!(
+        sim.verdict.invariant(),
+        "election-safety",
+        "{:?}",
+        sim.verdict
+    );
     let v = sim.verdict.violation().expect("structured");
     assert_eq!((v.nodes.clone(), v.term), (vec![0, 2], Some(5)));
     assert!(sim.done, "the run stops at the first violation");
