@@ -16,6 +16,7 @@
 //! chaos 3s
 //! t=500ms partition {0,1} | {2,3,4}
 //! t=600ms c0 put k1=v1 via 0
+//! t=650ms crash leader restart=30ms before-sync
 //! t=2500ms heal-partition
 //! expect pass
 //! ```
@@ -23,7 +24,7 @@
 //! Two file forms are accepted: versioned JSON (`{"version": 1, ...}`) and
 //! the script above. Bad input is an error naming the file and the field.
 
-use crate::faults::{Fault, Partition, Target, TimedFault};
+use crate::faults::{CrashPoint, Fault, Partition, Target, TimedFault};
 use crate::profile::{self, SimConfig, NODES_MAX};
 use crate::rng::{self, Stream};
 use kv::Op;
@@ -353,7 +354,13 @@ fn parse_fault(action: &str, words: &[&str]) -> Result<Option<Fault>, String> {
         "crash" => Fault::Crash {
             target: parse_target(words.first().ok_or("expected 'crash N|leader'")?)?,
             restart_after_us: option(words, "restart").map_or(Ok(100_000), parse_duration)?,
-            after_sync: words.contains(&"after-sync"),
+            at: if words.contains(&"after-sync") {
+                CrashPoint::AfterSync
+            } else if words.contains(&"before-sync") {
+                CrashPoint::BeforeSync
+            } else {
+                CrashPoint::Now
+            },
         },
         "pause" => Fault::Pause {
             target: parse_target(words.first().ok_or("expected 'pause N|leader'")?)?,
@@ -678,12 +685,16 @@ pub fn describe_fault(f: &Fault, nodes: usize) -> String {
         Fault::Crash {
             target,
             restart_after_us,
-            after_sync,
+            at,
         } => format!(
             "crash {} restart={}{}",
             format_target(target),
             format_duration(restart_after_us),
-            if after_sync { " after-sync" } else { "" }
+            match at {
+                CrashPoint::Now => "",
+                CrashPoint::AfterSync => " after-sync",
+                CrashPoint::BeforeSync => " before-sync",
+            }
         ),
         Fault::Pause {
             target,

@@ -16,6 +16,7 @@ t=260ms c2 append k1+=x
 t=270ms c0 get k1
 t=300ms crash 2 restart=50ms after-sync
 t=310ms pause leader resume=20ms
+t=320ms crash 1 restart=5ms before-sync
 t=400ms heal-partition
 t=500ms bridge 2 {0,1} | {3,4}
 t=600ms one-way {3}
@@ -31,7 +32,7 @@ fn a_script_parses_into_an_explicit_case() {
     assert_eq!(case.config.chaos_us, 2_000_000);
     assert!(!case.config.raft.pre_vote);
     assert!((case.config.drop_probability - 0.05).abs() < 1e-12);
-    assert_eq!(case.faults.len(), 7);
+    assert_eq!(case.faults.len(), 8);
     assert_eq!(
         case.faults[0].fault,
         Fault::Partition(Partition::Split { side: 0b00011 })
@@ -41,7 +42,7 @@ fn a_script_parses_into_an_explicit_case() {
         Fault::Crash {
             target: Target::Node(2),
             restart_after_us: 50_000,
-            after_sync: true
+            at: CrashPoint::AfterSync
         }
     );
     assert_eq!(case.ops.len(), 4);

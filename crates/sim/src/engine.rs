@@ -12,7 +12,7 @@
 
 use crate::case::{Case, Expect, ScriptedOp, CASE_VERSION};
 use crate::disk::Disk;
-use crate::faults::{self, Fault, Partition, Target, TimedFault};
+use crate::faults::{self, CrashPoint, Fault, Partition, Target, TimedFault};
 use crate::profile::SimConfig;
 use crate::rng::{self, Stream};
 use crate::stats::{RunResult, RunStats, Verdict};
@@ -151,7 +151,8 @@ struct Host {
     /// Durability reports waiting for their batch: (batch seq, index, term).
     waiting_persisted: VecDeque<(u64, LogIndex, Term)>,
     sync_in_flight: bool,
-    crash_after_sync: Option<u64>,
+    /// A crash waiting for the next sync: (before or after it, downtime).
+    crash_at_sync: Option<(CrashPoint, u64)>,
     pending: Vec<PendingProposal>,
     ready: Ready,
     role: Role,
@@ -245,7 +246,7 @@ impl Simulation {
                 waiting_messages: VecDeque::new(),
                 waiting_persisted: VecDeque::new(),
                 sync_in_flight: false,
-                crash_after_sync: None,
+                crash_at_sync: None,
                 pending: Vec::new(),
                 ready: Ready::default(),
                 role: Role::Follower,
@@ -767,6 +768,11 @@ impl Simulation {
         if host.raft.is_none() || host.incarnation != incarnation {
             return;
         }
+        if let Some((CrashPoint::BeforeSync, restart_after_us)) = host.crash_at_sync {
+            self.trace(|| format!("n{node} power lost with writes in flight"));
+            self.crash(node, restart_after_us);
+            return;
+        }
         host.disk.sync_to(upto_seq);
         host.sync_in_flight = false;
         let durable = host.disk.hard_state();
@@ -774,7 +780,7 @@ impl Simulation {
             c.durable_hard_state(self.events, node, durable);
         }
         let host = &mut self.hosts[node];
-        if let Some(restart_after_us) = host.crash_after_sync.take() {
+        if let Some((_, restart_after_us)) = host.crash_at_sync.take() {
             self.trace(|| format!("n{node} crash after sync, before send"));
             self.crash(node, restart_after_us);
             return;
@@ -1168,16 +1174,15 @@ impl Simulation {
             Fault::Crash {
                 target,
                 restart_after_us,
-                after_sync,
+                at,
             } => {
                 let node = self.resolve(target);
                 if self.hosts[node].raft.is_none() {
                     return;
                 }
-                if after_sync {
-                    self.hosts[node].crash_after_sync = Some(restart_after_us);
-                } else {
-                    self.crash(node, restart_after_us);
+                match at {
+                    CrashPoint::Now => self.crash(node, restart_after_us),
+                    _ => self.hosts[node].crash_at_sync = Some((at, restart_after_us)),
                 }
             }
             Fault::Pause {
@@ -1255,7 +1260,7 @@ impl Simulation {
         host.waiting_persisted.clear();
         host.pending.clear();
         host.sync_in_flight = false;
-        host.crash_after_sync = None;
+        host.crash_at_sync = None;
         host.role = Role::Follower;
         if let Some(c) = self.checker.as_mut() {
             c.crashed(node);
@@ -1322,7 +1327,7 @@ impl Simulation {
         self.trace(|| "HEAL: partitions repaired, loss off, crashed nodes restarted".into());
         self.blocked.iter_mut().for_each(|b| *b = 0);
         for node in 0..self.hosts.len() {
-            self.hosts[node].crash_after_sync = None;
+            self.hosts[node].crash_at_sync = None;
             if self.hosts[node].raft.is_none() {
                 self.restart(node);
             } else {

@@ -50,16 +50,14 @@ pub enum Fault {
     Partition(Partition),
     /// Repair every partition.
     HealPartition,
-    /// Crash a node; it restarts after `restart_after_us`. With `after_sync`,
-    /// the crash waits for the node's next completed sync and hits after the
-    /// write is durable but before the messages it released are sent.
+    /// Crash a node; it restarts after `restart_after_us`.
     Crash {
         /// Which node.
         target: Target,
         /// Downtime.
         restart_after_us: u64,
-        /// Crash between persisting and sending.
-        after_sync: bool,
+        /// When, relative to the node's disk syncs.
+        at: CrashPoint,
     },
     /// Freeze a node; timers and messages pile up until it resumes.
     Pause {
@@ -68,6 +66,20 @@ pub enum Fault {
         /// Pause length.
         resume_after_us: u64,
     },
+}
+
+/// Where a crash lands relative to the node's next disk sync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrashPoint {
+    /// At the fault's time, whatever the node is doing.
+    Now,
+    /// When the next sync completes, after the write is durable but before
+    /// the messages waiting for it are sent.
+    AfterSync,
+    /// When the next sync would complete, before it does: power lost with
+    /// writes in flight (they are lost, or torn).
+    BeforeSync,
 }
 
 /// A fault at a simulated time.
@@ -124,6 +136,44 @@ fn target(rng: &mut Xoshiro256PlusPlus, nodes: usize) -> Target {
     }
 }
 
+/// Probability that a crash is instead a burst of leader crashes.
+const LEADER_CHURN_PROBABILITY: f64 = 0.2;
+
+fn crash_point(rng: &mut Xoshiro256PlusPlus, config: &SimConfig) -> CrashPoint {
+    if !rng.gen_bool(config.crash_at_sync_probability) {
+        CrashPoint::Now
+    } else if rng.gen_bool(0.5) {
+        CrashPoint::AfterSync
+    } else {
+        CrashPoint::BeforeSync
+    }
+}
+
+/// Leader churn: the leader crashes a few times in a row, each time soon
+/// after a successor could have been elected, and comes back quickly. This
+/// is what leaves different nodes holding uncommitted entries of different
+/// terms at the same index (the setting of the Raft paper's Figure 8).
+/// Returns the time of the last crash.
+fn leader_churn(
+    rng: &mut Xoshiro256PlusPlus,
+    config: &SimConfig,
+    start_us: u64,
+    out: &mut Vec<TimedFault>,
+) -> u64 {
+    let election_us = config.tick_us * u64::from(config.raft.election_timeout_ticks_min);
+    let mut t = start_us;
+    for _ in 0..rng.gen_range(2..=5) {
+        let fault = Fault::Crash {
+            target: Target::Leader,
+            restart_after_us: rng.gen_range(1_000..=election_us),
+            at: crash_point(rng, config),
+        };
+        out.push(TimedFault { at_us: t, fault });
+        t += rng.gen_range(election_us..=3 * election_us);
+    }
+    t
+}
+
 /// Draws the fault schedule of the chaos phase, sorted by time.
 #[must_use]
 pub fn generate(config: &SimConfig, rng: &mut Xoshiro256PlusPlus) -> Vec<TimedFault> {
@@ -163,12 +213,16 @@ pub fn generate(config: &SimConfig, rng: &mut Xoshiro256PlusPlus) -> Vec<TimedFa
     if config.crash_interval_us > 0 {
         let mut t = exp_gap(rng, config.crash_interval_us);
         while t < end {
-            let fault = Fault::Crash {
-                target: target(rng, config.nodes),
-                restart_after_us: rng.gen_range(1..=config.restart_delay_us_max.max(1)),
-                after_sync: rng.gen_bool(config.crash_after_sync_probability),
-            };
-            out.push(TimedFault { at_us: t, fault });
+            if rng.gen_bool(LEADER_CHURN_PROBABILITY) {
+                t = leader_churn(rng, config, t, &mut out);
+            } else {
+                let fault = Fault::Crash {
+                    target: target(rng, config.nodes),
+                    restart_after_us: rng.gen_range(1..=config.restart_delay_us_max.max(1)),
+                    at: crash_point(rng, config),
+                };
+                out.push(TimedFault { at_us: t, fault });
+            }
             t += exp_gap(rng, config.crash_interval_us);
         }
     }

@@ -61,9 +61,9 @@ pub struct Profile {
     pub crashes_per_sec: Range,
     /// Downtime before a restart, in milliseconds.
     pub restart_delay_ms: Range,
-    /// Probability a crash waits for the node's next completed sync (a crash
-    /// after persisting, before sending).
-    pub crash_after_sync_probability: f64,
+    /// Probability a crash waits for the node's next sync and hits just
+    /// before it completes or just after (persisted, not yet sent), evenly.
+    pub crash_at_sync_probability: f64,
     /// Probability a crash keeps a random prefix of the unsynced writes.
     pub torn_tail_probability: Range,
     /// Pauses per simulated second.
@@ -98,7 +98,7 @@ const BASE: Profile = Profile {
     partition_ms: r(100.0, 1_000.0),
     crashes_per_sec: r(0.0, 0.0),
     restart_delay_ms: r(10.0, 500.0),
-    crash_after_sync_probability: 0.0,
+    crash_at_sync_probability: 0.0,
     torn_tail_probability: r(0.0, 0.0),
     pauses_per_sec: r(0.0, 0.0),
     pause_ms: r(50.0, 500.0),
@@ -138,7 +138,7 @@ pub const PROFILES: [Profile; 5] = [
         name: "crashes",
         description: "crash-restarts losing unsynced writes, torn tails, pauses, clock skew",
         crashes_per_sec: r(0.5, 3.0),
-        crash_after_sync_probability: 0.3,
+        crash_at_sync_probability: 0.5,
         torn_tail_probability: r(0.0, 0.5),
         pauses_per_sec: r(0.0, 1.0),
         sync_us: r(100.0, 10_000.0),
@@ -155,7 +155,7 @@ pub const PROFILES: [Profile; 5] = [
         delay_tail_factor_max: r(5.0, 50.0),
         partitions_per_sec: r(0.0, 2.0),
         crashes_per_sec: r(0.0, 1.5),
-        crash_after_sync_probability: 0.3,
+        crash_at_sync_probability: 0.5,
         torn_tail_probability: r(0.0, 0.5),
         pauses_per_sec: r(0.0, 0.5),
         sync_us: r(100.0, 5_000.0),
@@ -231,8 +231,8 @@ pub struct SimConfig {
     pub crash_interval_us: u64,
     /// Restart delay bound.
     pub restart_delay_us_max: u64,
-    /// Crash after the next sync instead of at once.
-    pub crash_after_sync_probability: f64,
+    /// Crash at the next sync (before or after it) instead of at once.
+    pub crash_at_sync_probability: f64,
     /// Torn-tail probability on crash.
     pub torn_tail_probability: f64,
     /// Mean time between pauses (0 = none).
@@ -338,7 +338,7 @@ impl Profile {
             partition_us_max: (self.partition_ms.draw(rng) * MS) as u64,
             crash_interval_us: interval_us(keep(crashes_on, self.crashes_per_sec.draw(rng))),
             restart_delay_us_max: (self.restart_delay_ms.draw(rng) * MS) as u64,
-            crash_after_sync_probability: self.crash_after_sync_probability,
+            crash_at_sync_probability: self.crash_at_sync_probability,
             torn_tail_probability: self.torn_tail_probability.draw(rng),
             pause_interval_us: interval_us(keep(pauses_on, self.pauses_per_sec.draw(rng))),
             pause_us_max: (self.pause_ms.draw(rng) * MS) as u64,
