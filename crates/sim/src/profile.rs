@@ -161,7 +161,7 @@ pub const PROFILES: [Profile; 5] = [
         sync_us: r(100.0, 5_000.0),
         clock_skew_percent_max: r(0.0, 20.0),
         swarm_off_probability: 0.25,
-        tiny_knobs_probability: 0.2,
+        tiny_knobs_probability: 0.4,
         pre_vote_off_probability: 0.25,
         check_quorum_off_probability: 0.25,
         ..BASE
