@@ -16,6 +16,7 @@ use crate::faults::{self, CrashPoint, Fault, Partition, Target, TimedFault};
 use crate::profile::SimConfig;
 use crate::rng::{self, Stream};
 use crate::stats::{RunResult, RunStats, Verdict};
+use crate::timeline::{Timeline, TimelineEvent};
 use crate::workload::{Client, Reply};
 use bytes::Bytes;
 use checker::{
@@ -51,7 +52,10 @@ enum Event {
         node: usize,
         incarnation: u64,
     },
-    Deliver(Message),
+    Deliver {
+        m: Message,
+        sent_us: u64,
+    },
     SyncDone {
         node: usize,
         incarnation: u64,
@@ -222,6 +226,7 @@ pub struct Simulation {
     events: u64,
     trace_hash: u64,
     trace: Option<Vec<String>>,
+    timeline: Option<Timeline>,
 }
 
 impl Simulation {
@@ -287,6 +292,7 @@ impl Simulation {
             events: 0,
             trace_hash: 0,
             trace: None,
+            timeline: None,
             config,
         }
     }
@@ -363,6 +369,43 @@ impl Simulation {
     /// Records a readable line per event (for `replay --trace`).
     pub fn enable_trace(&mut self) {
         self.trace = Some(Vec::new());
+    }
+
+    /// Records the structured timeline (for `replay --html`).
+    pub fn enable_timeline(&mut self, title: &str) {
+        self.timeline = Some(Timeline {
+            title: title.to_string(),
+            nodes: self.config.nodes,
+            ..Timeline::default()
+        });
+    }
+
+    /// The recorded timeline, completed with the run's end (after `run`).
+    #[must_use]
+    pub fn timeline(&self) -> Option<Timeline> {
+        let mut t = self.timeline.clone()?;
+        t.end_us = self.now_us;
+        t.heal_us = self.heal_at_us;
+        t.verdict = match &self.verdict {
+            Verdict::Pass => "pass".into(),
+            v => format!("{}: {}", v.invariant(), v.message()),
+        };
+        Some(t)
+    }
+
+    fn record_violation(&mut self, v: &Violation) {
+        let now = self.now_us;
+        self.record(|| TimelineEvent::Violation {
+            t: now,
+            nodes: v.nodes.iter().map(|&n| n as usize).collect(),
+            text: v.message(),
+        });
+    }
+
+    fn record(&mut self, event: impl FnOnce() -> TimelineEvent) {
+        if let Some(t) = self.timeline.as_mut() {
+            t.events.push(event());
+        }
     }
 
     /// The recorded trace lines.
@@ -474,7 +517,7 @@ impl Simulation {
     fn dispatch(&mut self, event: Event) {
         match event {
             Event::Tick { node, incarnation } => self.on_tick(node, incarnation),
-            Event::Deliver(m) => self.on_deliver(m),
+            Event::Deliver { m, sent_us } => self.on_deliver(m, sent_us),
             Event::SyncDone {
                 node,
                 incarnation,
@@ -585,7 +628,7 @@ impl Simulation {
         self.pump(node);
     }
 
-    fn on_deliver(&mut self, m: Message) {
+    fn on_deliver(&mut self, m: Message, sent_us: u64) {
         let node = m.to.0 as usize;
         let Some(host) = self.hosts.get_mut(node) else {
             return;
@@ -605,6 +648,15 @@ impl Simulation {
         self.stats.messages_delivered += 1;
         self.hash([1, m.from.0, m.to.0, m.term.0]);
         self.trace(|| describe_message("recv", &m));
+        let now = self.now_us;
+        self.record(|| TimelineEvent::Message {
+            t: now,
+            sent: sent_us,
+            from: m.from.0 as usize,
+            to: m.to.0 as usize,
+            name: m.body.name().to_string(),
+            detail: message_detail(&m),
+        });
         if let Some(raft) = self.hosts[node].raft.as_mut() {
             raft.step(m);
         }
@@ -683,6 +735,12 @@ impl Simulation {
             .filter(|&c| c != host.commit);
         if let Some(c) = commit {
             host.commit = c;
+            let now = self.now_us;
+            self.record(|| TimelineEvent::Commit {
+                t: now,
+                node,
+                index: c.0,
+            });
         }
         let Some(checker) = self.checker.as_mut() else {
             return;
@@ -884,6 +942,13 @@ impl Simulation {
         self.stats.max_term = self.stats.max_term.max(term.0);
         self.hash([3, node as u64, role as u64, term.0]);
         self.trace(|| format!("n{node} {old_role:?}@{old_term} -> {role:?}@{term}"));
+        let now = self.now_us;
+        self.record(|| TimelineEvent::Role {
+            t: now,
+            node,
+            role: format!("{role:?}"),
+            term: term.0,
+        });
         if role == Role::Candidate && (old_role != Role::Candidate || old_term != term) {
             self.stats.elections += 1;
         }
@@ -925,10 +990,18 @@ impl Simulation {
         {
             self.stats.messages_duplicated += 1;
             let delay = self.delay_us();
-            self.schedule_in(delay, Event::Deliver(m.clone()));
+            let sent_us = self.now_us;
+            self.schedule_in(
+                delay,
+                Event::Deliver {
+                    m: m.clone(),
+                    sent_us,
+                },
+            );
         }
         let delay = self.delay_us();
-        self.schedule_in(delay, Event::Deliver(m));
+        let sent_us = self.now_us;
+        self.schedule_in(delay, Event::Deliver { m, sent_us });
     }
 
     fn delay_us(&mut self) -> u64 {
@@ -1064,6 +1137,13 @@ impl Simulation {
                     attempt,
                 });
                 self.trace(|| format!("n{node} propose c{client} -> {index}@{term}"));
+                let now = self.now_us;
+                self.record(|| TimelineEvent::Client {
+                    t: now,
+                    client,
+                    node: Some(node),
+                    text: format!("c{client} proposed at {index}@{term}"),
+                });
                 self.pump(node);
                 return;
             }
@@ -1104,6 +1184,13 @@ impl Simulation {
                 let c = &mut self.clients[client];
                 let Some(index) = c.complete() else { return };
                 self.trace(|| format!("c{client} ok {result:?} ({at}@{term})"));
+                let now = self.now_us;
+                self.record(|| TimelineEvent::Client {
+                    t: now,
+                    client,
+                    node: None,
+                    text: format!("c{client} ok {result:?} ({at}@{term})"),
+                });
                 let h = &self.history[index];
                 if is_write(&h.op, &result) {
                     let (client_id, seq) = (h.client_id, h.seq);
@@ -1169,6 +1256,8 @@ impl Simulation {
             Fault::Partition(p) => self.partition(p),
             Fault::HealPartition => {
                 self.trace(|| "net heal partition".into());
+                let now = self.now_us;
+                self.record(|| TimelineEvent::HealPartition { t: now });
                 self.blocked.iter_mut().for_each(|b| *b = 0);
             }
             Fault::Crash {
@@ -1197,6 +1286,8 @@ impl Simulation {
                 host.paused = true;
                 self.stats.pauses += 1;
                 self.trace(|| format!("n{node} pause"));
+                let now = self.now_us;
+                self.record(|| TimelineEvent::Pause { t: now, node });
                 self.schedule_in(resume_after_us, Event::Resume { node });
             }
         }
@@ -1228,6 +1319,15 @@ impl Simulation {
         self.stats.partitions += 1;
         let blocked = self.blocked.clone();
         self.trace(|| format!("net partition {p:?} blocked={blocked:?}"));
+        let now = self.now_us;
+        self.record(|| TimelineEvent::Partition {
+            t: now,
+            blocked: blocked
+                .iter()
+                .map(|mask| (0..32).filter(|b| mask & (1 << b) != 0).collect())
+                .collect(),
+            description: format!("{p:?}"),
+        });
     }
 
     /// Cuts every link between `a` and `b`, both ways.
@@ -1269,6 +1369,12 @@ impl Simulation {
         self.stats.unsynced_writes_lost += lost;
         self.hash([6, node as u64, lost, 0]);
         self.trace(|| format!("n{node} CRASH (lost {lost} unsynced writes, kept {keep})"));
+        let now = self.now_us;
+        self.record(|| TimelineEvent::Crash {
+            t: now,
+            node,
+            lost_writes: lost,
+        });
         self.schedule_in(restart_after_us, Event::Restart { node });
     }
 
@@ -1280,6 +1386,8 @@ impl Simulation {
         self.boot(node);
         let term = self.hosts[node].term;
         self.trace(|| format!("n{node} RESTART from disk at {term}"));
+        let now = self.now_us;
+        self.record(|| TimelineEvent::Restart { t: now, node });
     }
 
     fn resume(&mut self, node: usize) {
@@ -1290,6 +1398,8 @@ impl Simulation {
         host.paused = false;
         let ticks = std::mem::take(&mut host.missed_ticks);
         self.trace(|| format!("n{node} resume ({ticks} missed ticks)"));
+        let now = self.now_us;
+        self.record(|| TimelineEvent::Resume { t: now, node });
         for _ in 0..ticks {
             if let Some(raft) = self.hosts[node].raft.as_mut() {
                 raft.tick();
@@ -1325,6 +1435,8 @@ impl Simulation {
         self.chaos = false;
         self.heal_at_us = Some(self.now_us);
         self.trace(|| "HEAL: partitions repaired, loss off, crashed nodes restarted".into());
+        let now = self.now_us;
+        self.record(|| TimelineEvent::Heal { t: now });
         self.blocked.iter_mut().for_each(|b| *b = 0);
         for node in 0..self.hosts.len() {
             self.hosts[node].crash_at_sync = None;
@@ -1466,6 +1578,7 @@ impl Simulation {
             return;
         }
         self.trace(|| format!("VIOLATION {}", violation.message()));
+        self.record_violation(&violation);
         self.verdict = Verdict::Safety { violation };
         self.done = true;
     }
@@ -1475,6 +1588,7 @@ impl Simulation {
             return;
         }
         self.trace(|| format!("LIVENESS FAILURE {}", violation.message()));
+        self.record_violation(&violation);
         self.verdict = Verdict::Liveness { violation };
         self.done = true;
     }
@@ -1546,8 +1660,20 @@ fn describe_command(data: &[u8]) -> String {
 
 /// A message's key fields, for traces.
 fn describe_message(verb: &str, m: &Message) -> String {
+    format!(
+        "{} {verb} {} from {} {}: {}",
+        m.to,
+        m.body.name(),
+        m.from,
+        m.term,
+        message_detail(m)
+    )
+}
+
+/// The key fields of a message's body, one line.
+fn message_detail(m: &Message) -> String {
     use raft_core::MessageBody as B;
-    let detail = match &m.body {
+    match &m.body {
         B::RequestVote {
             last_log_index,
             last_log_term,
@@ -1571,14 +1697,7 @@ fn describe_message(verb: &str, m: &Message) -> String {
         },
         B::Heartbeat { commit } => format!("commit={commit}"),
         B::HeartbeatResponse => String::new(),
-    };
-    format!(
-        "{} {verb} {} from {} {}: {detail}",
-        m.to,
-        m.body.name(),
-        m.from,
-        m.term
-    )
+    }
 }
 
 #[cfg(test)]

@@ -22,4 +22,5 @@ pub mod profile;
 pub mod rng;
 pub mod stats;
 pub mod sweep;
+pub mod timeline;
 pub mod workload;

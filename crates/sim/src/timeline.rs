@@ -1,0 +1,133 @@
+//! A run's timeline: the structured events a picture of the run needs.
+//!
+//! Recorded only when asked for (`replay --html`), so sweeps pay nothing.
+//! [`crate::html`] renders it as a self-contained page.
+
+use serde::{Deserialize, Serialize};
+
+/// Everything drawn for one run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// A title (seed and profile, or case file).
+    pub title: String,
+    /// Cluster size: one lane per node, 0-based.
+    pub nodes: usize,
+    /// Simulated time at the end of the run.
+    pub end_us: u64,
+    /// When the heal happened, if it did.
+    pub heal_us: Option<u64>,
+    /// The verdict, one line.
+    pub verdict: String,
+    /// The events, by time.
+    pub events: Vec<TimelineEvent>,
+}
+
+/// One thing that happened.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TimelineEvent {
+    /// A node's role or term changed.
+    Role {
+        /// Time.
+        t: u64,
+        /// Node.
+        node: usize,
+        /// "Follower", "PreCandidate", "Candidate" or "Leader".
+        role: String,
+        /// The term.
+        term: u64,
+    },
+    /// A message was delivered (drawn as an arrow from `sent` to `t`).
+    Message {
+        /// Delivery time.
+        t: u64,
+        /// Send time.
+        sent: u64,
+        /// Sender.
+        from: usize,
+        /// Receiver.
+        to: usize,
+        /// Message kind, e.g. "Append".
+        name: String,
+        /// Key fields, one line.
+        detail: String,
+    },
+    /// A node's commit index rose.
+    Commit {
+        /// Time.
+        t: u64,
+        /// Node.
+        node: usize,
+        /// The new commit index.
+        index: u64,
+    },
+    /// A node crashed (its lane is shaded until it restarts).
+    Crash {
+        /// Time.
+        t: u64,
+        /// Node.
+        node: usize,
+        /// Unsynced writes lost.
+        lost_writes: u64,
+    },
+    /// A node restarted from its disk.
+    Restart {
+        /// Time.
+        t: u64,
+        /// Node.
+        node: usize,
+    },
+    /// A node was paused (shaded until it resumes).
+    Pause {
+        /// Time.
+        t: u64,
+        /// Node.
+        node: usize,
+    },
+    /// A paused node resumed.
+    Resume {
+        /// Time.
+        t: u64,
+        /// Node.
+        node: usize,
+    },
+    /// A partition was installed: `blocked[from]` lists the nodes `from` cannot reach.
+    Partition {
+        /// Time.
+        t: u64,
+        /// Per node, the nodes it cannot send to.
+        blocked: Vec<Vec<usize>>,
+        /// The shape, one line.
+        description: String,
+    },
+    /// Every partition was repaired.
+    HealPartition {
+        /// Time.
+        t: u64,
+    },
+    /// A client operation event at a node (proposal, result).
+    Client {
+        /// Time.
+        t: u64,
+        /// The client (0-based).
+        client: usize,
+        /// The node involved, if any.
+        node: Option<usize>,
+        /// What happened, one line.
+        text: String,
+    },
+    /// The end of the chaos phase.
+    Heal {
+        /// Time.
+        t: u64,
+    },
+    /// A property was violated: the picture highlights it.
+    Violation {
+        /// Time.
+        t: u64,
+        /// Nodes involved.
+        nodes: Vec<usize>,
+        /// The one-line message.
+        text: String,
+    },
+}
