@@ -60,6 +60,37 @@ pub enum Expect {
     Fail(String),
 }
 
+/// A claim about the run's timeline that a scenario checks on replay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assertion {
+    /// None of `nodes` (a bit mask) raises its commit index in the window.
+    NoCommit {
+        /// Nodes, as a bit mask.
+        nodes: u32,
+        /// Window start.
+        from_us: u64,
+        /// Window end.
+        to_us: u64,
+    },
+    /// Every node of `nodes` raises its commit index in the window.
+    Commits {
+        /// Nodes, as a bit mask.
+        nodes: u32,
+        /// Window start.
+        from_us: u64,
+        /// Window end.
+        to_us: u64,
+    },
+    /// Some node becomes leader in the window.
+    NewLeader {
+        /// Window start.
+        from_us: u64,
+        /// Window end.
+        to_us: u64,
+    },
+}
+
 /// A complete, explicit description of a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Case {
@@ -75,6 +106,9 @@ pub struct Case {
     pub ops: Vec<ScriptedOp>,
     /// What a replay must show.
     pub expect: Expect,
+    /// Claims about the timeline a replay must satisfy (scenarios).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asserts: Vec<Assertion>,
 }
 
 /// A case file that cannot be used, naming the file and the field.
@@ -169,6 +203,21 @@ impl Case {
         }
         for (i, f) in self.faults.iter().enumerate() {
             check_fault(&f.fault, c.nodes).map_err(|m| err(format!("faults[{i}]"), m))?;
+        }
+        for (i, a) in self.asserts.iter().enumerate() {
+            if let Assertion::NoCommit { nodes, .. } | Assertion::Commits { nodes, .. } = *a {
+                let all = (1u32 << c.nodes) - 1;
+                if nodes & !all != 0 || nodes == 0 {
+                    return Err(err(
+                        format!("asserts[{i}]"),
+                        format!(
+                            "node set {} is not within the {} nodes",
+                            format_node_set(nodes),
+                            c.nodes
+                        ),
+                    ));
+                }
+            }
         }
         for (i, op) in self.ops.iter().enumerate() {
             if op.client >= c.clients {
@@ -430,6 +479,7 @@ struct Header {
     chaos_us: Option<u64>,
     sets: Vec<(usize, String, String)>,
     expect: Option<Expect>,
+    asserts: Vec<Assertion>,
 }
 
 impl Case {
@@ -494,6 +544,9 @@ impl Case {
         for (at, _, text) in lines {
             let _ = writeln!(s, "t={} {text}", format_duration(at));
         }
+        for a in &self.asserts {
+            let _ = writeln!(s, "assert {}", describe_assertion(a));
+        }
         match &self.expect {
             Expect::Pass => s.push_str("expect pass\n"),
             Expect::Fail(p) => {
@@ -524,6 +577,7 @@ fn parse_header_line(h: &mut Header, line: usize, words: &[&str]) -> Result<(), 
                 h.sets.push((line, k.to_string(), v.to_string()));
             }
         }
+        "assert" => h.asserts.push(parse_assertion(&words[1..])?),
         "expect" => {
             h.expect = Some(match (arg, words.get(2)) {
                 ("pass", None) => Expect::Pass,
@@ -577,6 +631,7 @@ impl Header {
             faults,
             ops,
             expect: self.expect.unwrap_or(Expect::Pass),
+            asserts: self.asserts,
         })
     }
 }
@@ -654,6 +709,73 @@ fn diff_values(
             out.push((prefix.to_string(), text));
         }
         _ => {}
+    }
+}
+
+fn parse_window(s: &str) -> Result<(u64, u64), String> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("'{s}' is not a time window like 800ms..2500ms"))?;
+    let (from, to) = (parse_duration(a)?, parse_duration(b)?);
+    if from > to {
+        return Err(format!("window '{s}' ends before it starts"));
+    }
+    Ok((from, to))
+}
+
+fn parse_assertion(words: &[&str]) -> Result<Assertion, String> {
+    let usage = "expected 'assert no-commit {nodes} T1..T2', 'assert commits {nodes} T1..T2' or 'assert new-leader T1..T2'";
+    match words {
+        ["no-commit", nodes, window] => {
+            let (from_us, to_us) = parse_window(window)?;
+            Ok(Assertion::NoCommit {
+                nodes: parse_node_set(nodes)?,
+                from_us,
+                to_us,
+            })
+        }
+        ["commits", nodes, window] => {
+            let (from_us, to_us) = parse_window(window)?;
+            Ok(Assertion::Commits {
+                nodes: parse_node_set(nodes)?,
+                from_us,
+                to_us,
+            })
+        }
+        ["new-leader", window] => {
+            let (from_us, to_us) = parse_window(window)?;
+            Ok(Assertion::NewLeader { from_us, to_us })
+        }
+        _ => Err(usage.into()),
+    }
+}
+
+fn describe_assertion(a: &Assertion) -> String {
+    let window = |from: u64, to: u64| format!("{}..{}", format_duration(from), format_duration(to));
+    match *a {
+        Assertion::NoCommit {
+            nodes,
+            from_us,
+            to_us,
+        } => {
+            format!(
+                "no-commit {} {}",
+                format_node_set(nodes),
+                window(from_us, to_us)
+            )
+        }
+        Assertion::Commits {
+            nodes,
+            from_us,
+            to_us,
+        } => {
+            format!(
+                "commits {} {}",
+                format_node_set(nodes),
+                window(from_us, to_us)
+            )
+        }
+        Assertion::NewLeader { from_us, to_us } => format!("new-leader {}", window(from_us, to_us)),
     }
 }
 

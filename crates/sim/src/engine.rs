@@ -357,6 +357,7 @@ impl Simulation {
             faults: self.schedule.clone(),
             ops,
             expect,
+            asserts: Vec::new(),
         }
     }
 

@@ -109,7 +109,7 @@ fn messages_to_a_crashed_node_are_lost() {
     sim.start();
     sim.crash(1, 1_000_000);
     let before = sim.stats.messages_dropped;
-    sim.on_deliver(heartbeat(0, 1));
+    sim.on_deliver(heartbeat(0, 1), 0);
     assert_eq!(sim.stats.messages_dropped, before + 1);
 }
 
@@ -122,7 +122,7 @@ fn paused_node_piles_up_ticks_and_messages_then_catches_up() {
     let incarnation = sim.hosts[2].incarnation;
     sim.on_tick(2, incarnation);
     sim.on_tick(2, incarnation);
-    sim.on_deliver(heartbeat(0, 2));
+    sim.on_deliver(heartbeat(0, 2), 0);
     assert_eq!(sim.hosts[2].missed_ticks, 2);
     assert_eq!(sim.hosts[2].inbox.len(), 1);
     assert!(tick_us > 0);

@@ -15,11 +15,14 @@
 //! ```
 
 pub mod case;
+pub mod corpus;
 pub mod disk;
 pub mod engine;
 pub mod faults;
+pub mod html;
 pub mod profile;
 pub mod rng;
+pub mod shrink;
 pub mod stats;
 pub mod sweep;
 pub mod timeline;

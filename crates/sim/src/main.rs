@@ -29,6 +29,10 @@ enum Command {
     Run(RunArgs),
     /// Rerun one seed and show what happened.
     Replay(ReplayArgs),
+    /// Minimize a failing seed or case while the same property still fails.
+    Shrink(ShrinkArgs),
+    /// Replay every case of the regression corpus.
+    Corpus(CorpusArgs),
     /// List the fault profiles and their ranges.
     Profiles,
 }
@@ -94,6 +98,35 @@ struct ReplayArgs {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Args)]
+struct ShrinkArgs {
+    /// The failing seed.
+    #[arg(long, required_unless_present = "case", conflicts_with = "case")]
+    seed: Option<u64>,
+    /// A failing case file (JSON or script) instead of a seed.
+    #[arg(long)]
+    case: Option<PathBuf>,
+    /// Fault profile the seed ran under.
+    #[arg(long, default_value = DEFAULT_PROFILE)]
+    profile: String,
+    /// Force the cluster size, as in the sweep.
+    #[arg(long)]
+    nodes: Option<usize>,
+    /// Write the minimal case here (JSON if the name ends in .json, else a script).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Most replays to spend.
+    #[arg(long, default_value_t = 3000)]
+    max_runs: u64,
+}
+
+#[derive(Args)]
+struct CorpusArgs {
+    /// The folder of cases.
+    #[arg(long, default_value = "sim-runs")]
+    dir: PathBuf,
 }
 
 fn parse_range(s: &str) -> Result<(u64, u64), String> {
@@ -169,6 +202,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Replay(args) => replay(args),
+        Command::Shrink(args) => shrink(args),
+        Command::Corpus(args) => corpus(args),
         Command::Profiles => {
             emit(print_profiles);
             ExitCode::SUCCESS
@@ -323,6 +358,108 @@ fn simulation_for(args: &ReplayArgs) -> Result<Simulation, String> {
     check_nodes(args.nodes)?;
     let seed = args.seed.ok_or("give --seed N or --case FILE")?;
     Ok(Simulation::from_seed_with_nodes(seed, profile, args.nodes))
+}
+
+/// The case named on the command line: a file, or a seed recorded as a case.
+fn case_for(
+    seed: Option<u64>,
+    case: Option<&PathBuf>,
+    profile: &str,
+    nodes: Option<usize>,
+) -> Result<Case, String> {
+    if let Some(path) = case {
+        return Case::load(path).map_err(|e| e.to_string());
+    }
+    let profile = find_profile(profile)?;
+    check_nodes(nodes)?;
+    let seed = seed.ok_or("give --seed N or --case FILE")?;
+    let mut sim = Simulation::from_seed_with_nodes(seed, profile, nodes);
+    sim.run();
+    Ok(sim.record_case())
+}
+
+fn shrink(args: ShrinkArgs) -> ExitCode {
+    let case = match case_for(args.seed, args.case.as_ref(), &args.profile, args.nodes) {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e),
+    };
+    let bar = if io::stderr().is_terminal() {
+        indicatif::ProgressBar::new_spinner()
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut progress = |runs: u64, best: &Case| {
+        bar.set_message(format!(
+            "replay {runs}/{}: {} faults, {} ops",
+            args.max_runs,
+            best.faults.len(),
+            best.ops.len()
+        ));
+        bar.tick();
+    };
+    let report = match sim::shrink::shrink(case, args.max_runs, &mut progress) {
+        Ok(r) => r,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    bar.finish_and_clear();
+    if let Some(path) = &args.out {
+        let text = if path.extension().is_some_and(|e| e == "json") {
+            report.case.to_json()
+        } else {
+            report.case.to_script()
+        };
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    emit(|out| {
+        writeln!(
+            out,
+            "property: {} ({})",
+            report.property,
+            report.verdict.message()
+        )?;
+        writeln!(out, "before: {}", report.before)?;
+        writeln!(out, "after:  {}", report.after)?;
+        writeln!(out, "replays: {}", report.runs)?;
+        if let Some(path) = &args.out {
+            writeln!(out, "wrote {}", path.display())?;
+        }
+        writeln!(out, "--- minimal case ---")?;
+        write!(out, "{}", report.case.to_script())
+    });
+    ExitCode::SUCCESS
+}
+
+fn corpus(args: CorpusArgs) -> ExitCode {
+    let cases = match sim::corpus::load_dir(&args.dir) {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e),
+    };
+    let mut regressions = 0;
+    emit(|out| {
+        for (path, case) in &cases {
+            let outcome = sim::corpus::check(case);
+            let status = if outcome.is_ok() { "ok  " } else { "FAIL" };
+            writeln!(out, "{status} {}", path.display())?;
+            if let Err(why) = outcome {
+                regressions += 1;
+                writeln!(out, "     {why}")?;
+                writeln!(
+                    out,
+                    "     replay: cargo run --release -p sim -- replay --case {} --trace",
+                    path.display()
+                )?;
+            }
+        }
+        writeln!(out, "{} cases, {} regressions", cases.len(), regressions)
+    });
+    if regressions > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn describe_source(args: &ReplayArgs) -> String {
