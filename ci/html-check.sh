@@ -65,17 +65,19 @@ if grep -Eiq 'https?://|src=|<link' "$HTML"; then
 fi
 echo "no external references"
 
+CHROME_DIR="$(mktemp -d "${TMPDIR:-/tmp}/sim-html-chromium.XXXXXX")"
+trap 'rm -rf "$CHROME_DIR"' EXIT
 chrome() {
 	"$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
 		--disable-background-networking --disable-component-update --disable-sync \
-		--user-data-dir="$(mktemp -d "${TMPDIR:-/tmp}/sim-html-profile.XXXXXX")" \
-		--window-size=1600,900 "$@" 2>>"$OUT/chromium.log"
+		--user-data-dir="$CHROME_DIR" --window-size=1600,900 "$@" 2>>"$OUT/chromium.log"
 }
 
 step "headless $CHROMIUM: the script draws the lanes"
 chrome --dump-dom "file://$HTML" >"$DOM" || fail "chromium --dump-dom failed (see $OUT/chromium.log)"
-labels=$(grep -o 'id="lane-label-[0-9]*"' "$DOM" | wc -l)
-lanes=$(grep -o 'class="lane-bg"' "$DOM" | wc -l)
+count() { { grep -o "$1" "$DOM" || true; } | wc -l; }
+labels=$(count 'id="lane-label-[0-9]*"')
+lanes=$(count 'class="lane-bg"')
 echo "lanes: $labels labelled, $lanes drawn"
 [ "$labels" -gt 0 ] || fail "no lane labels in the page"
 [ "$lanes" -eq "$labels" ] || fail "the script drew $lanes lanes for $labels nodes (did it throw?)"

@@ -389,6 +389,7 @@ impl Simulation {
         t.heal_us = self.heal_at_us;
         t.verdict = match &self.verdict {
             Verdict::Pass => "pass".into(),
+            v if v.violation().is_some() => v.message(),
             v => format!("{}: {}", v.invariant(), v.message()),
         };
         Some(t)

@@ -399,7 +399,9 @@ const SCRIPT: &str = r##"
     for (let k = Math.ceil(t0 / 1000 / step); k * step * 1000 <= t1; k++) {
       const gx = x(k * step * 1000);
       el(layer.grid, 'line', { x1: gx, x2: gx, y1: AXIS_H - 14, y2: LANES_BOTTOM, class: 'grid' });
-      el(layer.grid, 'text', { x: gx + 3, y: AXIS_H - 4, class: 'tick' }, undefined, (k * step).toFixed(digits) + ' ms');
+      const last = gx > x(END) - 50; // keep the last label inside the chart
+      el(layer.grid, 'text', { x: last ? gx - 3 : gx + 3, y: AXIS_H - 4, class: 'tick', 'text-anchor': last ? 'end' : 'start' },
+        undefined, (k * step).toFixed(digits) + ' ms');
     }
 
     for (const b of bands) {

@@ -83,6 +83,9 @@ struct ReplayArgs {
     /// Write the run as a case file (JSON) that replays it exactly.
     #[arg(long)]
     record: Option<PathBuf>,
+    /// Write a self-contained HTML timeline of the run.
+    #[arg(long)]
+    html: Option<PathBuf>,
     /// Fault profile the seed ran under.
     #[arg(long, default_value = DEFAULT_PROFILE)]
     profile: String,
@@ -320,6 +323,9 @@ fn replay(args: ReplayArgs) -> ExitCode {
     if args.trace {
         sim.enable_trace();
     }
+    if args.html.is_some() {
+        sim.enable_timeline(&describe_source(&args));
+    }
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run()));
     let Ok(result) = result else {
         println!(
@@ -328,6 +334,12 @@ fn replay(args: ReplayArgs) -> ExitCode {
         );
         return ExitCode::from(1);
     };
+    if let (Some(path), Some(timeline)) = (&args.html, sim.timeline()) {
+        if let Err(e) = std::fs::write(path, sim::html::render(&timeline)) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
     if let Some(path) = &args.record {
         if let Err(e) = std::fs::write(path, sim.record_case().to_json()) {
             eprintln!("error: cannot write {}: {e}", path.display());
