@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SWEEP_SEEDS="${SWEEP_SEEDS:-0..5000}"
+SWEEP_SEEDS="${SWEEP_SEEDS:-0..20000}"
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -14,11 +14,14 @@ cargo fmt --all --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo test"
+step "cargo test (unit, property, cluster, CLI, and the sim-runs/ corpus replay)"
 cargo test --workspace --locked
 
 step "seed sweep ($SWEEP_SEEDS, default profile, determinism checked)"
 cargo run --release --locked -p sim -- run --seeds "$SWEEP_SEEDS" --check-determinism
+
+step "HTML timeline renders in headless Chromium (skipped if chromium is absent)"
+ci/html-check.sh
 
 echo
 echo "ci/test.sh: all green"
