@@ -14,6 +14,9 @@ pub enum ProgressState {
     Replicate,
 }
 
+/// Most in-flight slots reserved before they are used.
+const INFLIGHTS_RESERVED_MAX: usize = 256;
+
 /// A bounded FIFO of the last indexes of `AppendEntries` in flight.
 #[derive(Clone, Debug)]
 pub struct Inflights {
@@ -26,7 +29,9 @@ impl Inflights {
     #[must_use]
     pub fn new(capacity: usize) -> Inflights {
         Inflights {
-            last_indexes: VecDeque::with_capacity(capacity),
+            // Reserve a small window up front; a huge configured limit must
+            // not allocate (or abort) before anything is in flight.
+            last_indexes: VecDeque::with_capacity(capacity.min(INFLIGHTS_RESERVED_MAX)),
             capacity,
         }
     }

@@ -32,6 +32,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt::{self, Write as _};
 use std::path::Path;
 
+/// Most clients a case may have.
+pub const CLIENTS_MAX: usize = 64;
+
 /// The case format version this build reads and writes.
 pub const CASE_VERSION: u32 = 1;
 
@@ -198,9 +201,36 @@ impl Case {
                 format!("{} entries for {} nodes", c.node_tick_us.len(), c.nodes),
             ));
         }
-        if c.clients == 0 {
-            return Err(err("config.clients", "at least one client is needed"));
+        if c.clients == 0 || c.clients > CLIENTS_MAX {
+            return Err(err(
+                "config.clients",
+                format!("{} clients; must be in 1..={CLIENTS_MAX}", c.clients),
+            ));
         }
+        let probabilities = [
+            ("drop_probability", c.drop_probability),
+            ("duplicate_probability", c.duplicate_probability),
+            ("delay_tail_probability", c.delay_tail_probability),
+            ("torn_tail_probability", c.torn_tail_probability),
+            ("crash_at_sync_probability", c.crash_at_sync_probability),
+        ];
+        for (name, p) in probabilities {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(err(
+                    format!("config.{name}"),
+                    format!("{p} is not a probability in 0..=1"),
+                ));
+            }
+        }
+        if !c.delay_tail_factor_max.is_finite() {
+            return Err(err(
+                "config.delay_tail_factor_max",
+                "must be a finite number",
+            ));
+        }
+        let raft = crate::engine::raft_config(c, 0);
+        raft.validate()
+            .map_err(|e| err("config.raft", e.to_string()))?;
         for (i, f) in self.faults.iter().enumerate() {
             check_fault(&f.fault, c.nodes).map_err(|m| err(format!("faults[{i}]"), m))?;
         }

@@ -101,6 +101,12 @@ fn bad_cases_name_the_field() {
     assert_eq!(e.field, "line 2");
     let e = error_of("set raft.pre_vote=3\n");
     assert!(e.message.contains("on/off"), "{e}");
+    let e = error_of("set drop_probability=2\n");
+    assert_eq!(e.field, "config.drop_probability", "{e}");
+    let e = error_of("set raft.election_timeout_ticks_min=1\n");
+    assert_eq!(e.field, "config.raft", "{e}");
+    let e = error_of("clients 100000\n");
+    assert_eq!(e.field, "config.clients", "{e}");
     let e = error_of("set no_such=1\n");
     assert!(e.message.contains("unknown setting"), "{e}");
 }

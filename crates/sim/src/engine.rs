@@ -555,17 +555,7 @@ impl Simulation {
     // ----- nodes -----------------------------------------------------------
 
     fn raft_config(&self, node: usize) -> Config {
-        let voters = (0..self.config.nodes as u64).map(NodeId).collect();
-        let k = &self.config.raft;
-        Config {
-            election_timeout_ticks_min: k.election_timeout_ticks_min,
-            heartbeat_interval_ticks: k.heartbeat_interval_ticks,
-            max_entries_per_message: k.max_entries_per_message,
-            max_inflight_messages: k.max_inflight_messages,
-            pre_vote: k.pre_vote,
-            check_quorum: k.check_quorum,
-            ..Config::new(NodeId(node as u64), voters)
-        }
+        raft_config(&self.config, node)
     }
 
     /// (Re)builds a node from its disk alone and starts its clock.
@@ -1638,6 +1628,22 @@ impl Simulation {
                 }
             })
             .collect()
+    }
+}
+
+/// The raft-core configuration of `node` in a run configured by `config`.
+#[must_use]
+pub fn raft_config(config: &SimConfig, node: usize) -> Config {
+    let voters = (0..config.nodes as u64).map(NodeId).collect();
+    let k = &config.raft;
+    Config {
+        election_timeout_ticks_min: k.election_timeout_ticks_min,
+        heartbeat_interval_ticks: k.heartbeat_interval_ticks,
+        max_entries_per_message: k.max_entries_per_message,
+        max_inflight_messages: k.max_inflight_messages,
+        pre_vote: k.pre_vote,
+        check_quorum: k.check_quorum,
+        ..Config::new(NodeId(node as u64), voters)
     }
 }
 
