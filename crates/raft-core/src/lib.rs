@@ -47,10 +47,16 @@
 //!             disk_log.retain(|e: &raft_core::Entry| e.index < first.index);
 //!         }
 //!         disk_log.extend(ready.entries.iter().cloned());
-//!         // 2. send ready.messages (any time), 3. send ready.persisted_messages (after the sync)
+//!         // 2. send ready.messages (any time)
+//!         // 3. send ready.persisted_messages (after the sync); a message to
+//!         //    ourselves (a candidate's own vote) is stepped back in directly
 //!         // 4. report durability
 //!         if let Some(last) = ready.entries.last() {
 //!             node.on_persisted(last.index, last.term);
+//!         }
+//!         let to_self: Vec<_> = ready.persisted_messages.iter().filter(|m| m.to == node.id()).cloned().collect();
+//!         for m in to_self {
+//!             node.step(m);
 //!         }
 //!         // 5. apply committed entries
 //!         applied.extend(ready.committed_entries.iter().map(|e| e.data.clone()));

@@ -494,9 +494,23 @@ impl RaftNode {
             self.become_candidate();
             self.term
         };
-        self.record_vote(self.id(), true);
-        if self.tally_votes() != VoteResult::Pending {
-            return; // a single-voter cluster decides at once
+        if pre_vote {
+            // A pre-vote changes no state: our own counts at once.
+            self.record_vote(self.id(), true);
+            if self.tally_votes() != VoteResult::Pending {
+                return; // a single-voter cluster decides at once
+            }
+        } else {
+            // Our own vote counts only once our new term and vote are durable:
+            // it travels like any vote reply, to ourselves, after the batch is
+            // synced. Otherwise a single-voter cluster could lead a term it
+            // never made durable and, after a crash, lead it again with other
+            // entries.
+            let body = MessageBody::RequestVoteResponse {
+                pre_vote: false,
+                granted: true,
+            };
+            self.send(self.id(), self.term, body);
         }
         let body = MessageBody::RequestVote {
             pre_vote,

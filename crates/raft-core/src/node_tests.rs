@@ -215,6 +215,15 @@ fn appends_to(msgs: &[Message], to: u64) -> Vec<(u64, u64, Vec<u64>)> {
         .collect()
 }
 
+/// Steps the messages of `ready` that the node addressed to itself (a
+/// candidate's own vote), as the host contract says.
+fn deliver_to_self(node: &mut RaftNode, ready: &Ready) {
+    let id = node.id();
+    for m in ready.persisted_messages.iter().filter(|m| m.to == id) {
+        node.step(m.clone());
+    }
+}
+
 /// Ticks a follower until it starts a (pre-)campaign; returns the ticks taken.
 fn tick_until_campaign(node: &mut RaftNode) -> u32 {
     let limit = 2 * node.config().election_timeout_ticks_min;
@@ -247,7 +256,10 @@ fn elect(node: &mut RaftNode) {
             Role::Candidate => (false, node.term()),
             _ => break,
         };
-        let _requests = node.ready();
+        // The host delivers the candidate's own vote back to it (after
+        // persisting), as it would any vote reply.
+        let requests = node.ready();
+        deliver_to_self(node, &requests);
         for &p in &peers {
             if node.role() != role {
                 break;
@@ -389,9 +401,11 @@ fn timeout_without_pre_vote_starts_election_in_next_term() {
     assert_eq!(
         ready.persisted_messages,
         vec![
+            vote_response(1, 1, 4, false, true),
             vote_request(1, 2, 4, false, (2, 3)),
             vote_request(1, 3, 4, false, (2, 3)),
-        ]
+        ],
+        "its own vote, to itself, and the requests all wait for the durable term"
     );
 }
 
@@ -418,9 +432,11 @@ fn pre_candidate_with_majority_of_pre_votes_becomes_candidate() {
     assert_eq!(
         ready.persisted_messages,
         vec![
+            vote_response(1, 1, 4, false, true),
             vote_request(1, 2, 4, false, (2, 3)),
             vote_request(1, 3, 4, false, (2, 3)),
-        ]
+        ],
+        "its own vote, to itself, and the requests all wait for the durable term"
     );
 }
 
@@ -431,6 +447,8 @@ fn candidate_with_majority_becomes_leader_and_appends_noop() {
     let mut node = restored(cfg_no_pre_vote(1, &[1, 2, 3, 4, 5]), 1, None, &[1, 1], 0);
     tick_until_campaign(&mut node);
     assert_eq!(node.term(), Term(2));
+    let campaign = node.ready();
+    deliver_to_self(&mut node, &campaign);
     node.step(vote_response(2, 1, 2, false, true));
     assert_eq!(node.role(), Role::Candidate, "2 of 5 votes is no majority");
     node.step(vote_response(2, 1, 2, false, true));
@@ -1474,4 +1492,31 @@ fn refused_vote_request_does_not_restart_the_election_timer() {
         Role::Follower,
         "a granted vote restarts the timer"
     );
+}
+
+/// A candidate's own vote counts only once its term and vote are durable: a
+/// single-voter cluster becomes leader when the host delivers the vote back
+/// after persisting, not before. Otherwise it could lead a term it never
+/// made durable and, after a crash, lead that term again with other entries.
+#[test]
+fn a_candidate_counts_its_own_vote_only_once_durable() {
+    let mut node = new_node(cfg_no_pre_vote(1, &[1]));
+    tick_until_campaign(&mut node);
+    assert_eq!(
+        node.role(),
+        Role::Candidate,
+        "not leader before the term is durable"
+    );
+    let ready = node.ready();
+    assert_eq!(ready.hard_state.map(|hs| hs.term), Some(Term(1)));
+    assert!(ready.messages.is_empty());
+    assert_eq!(
+        ready.persisted_messages,
+        vec![vote_response(1, 1, 1, false, true)]
+    );
+    // A crash here loses the term; the restarted node campaigns for term 1 again,
+    // having never led it. Delivered after persisting, the vote elects it.
+    deliver_to_self(&mut node, &ready);
+    assert_eq!(node.role(), Role::Leader);
+    assert_eq!(node.term(), Term(1));
 }

@@ -15,11 +15,15 @@
 //!    nothing this batch persists (the leader's term became durable before it
 //!    could win the election, and the leader counts its own entries only once
 //!    [`RaftNode::on_persisted`] reports them durable).
-//! 3. **Send** `persisted_messages` only once step 1 is durable. They are
-//!    votes, vote requests and append acknowledgements: a vote sent before its
-//!    term and vote are durable could be cast twice after a crash, and an ack
-//!    sent before its entries are durable could count a lost entry toward a
-//!    commit.
+//! 3. **Send** `persisted_messages` only once step 1 **and every earlier
+//!    batch** are durable (a batch with nothing to write may still carry an
+//!    acknowledgement of entries written before). They are votes, vote
+//!    requests and append acknowledgements: a vote sent before its term and
+//!    vote are durable could be cast twice after a crash, and an ack sent
+//!    before its entries are durable could count a lost entry toward a
+//!    commit. A candidate's vote for itself is one of them, addressed to the
+//!    node itself: deliver it back with [`RaftNode::step`] (no network needed).
+//!    It makes a candidate count its own vote only once it is durable.
 //! 4. **Report** durability with [`RaftNode::on_persisted`] (the last entry's
 //!    index and term). Until then the node neither applies these entries nor,
 //!    as a leader, counts them toward a commit.

@@ -32,6 +32,84 @@ use serde::{Deserialize, Serialize};
 use std::fmt::{self, Write as _};
 use std::path::Path;
 
+/// Longest duration a case may name (about 11.6 simulated days): far beyond
+/// any useful run, far from overflowing the simulated clock.
+pub const DURATION_US_MAX: u64 = 1_000_000_000_000;
+
+/// Every time and duration of a case is within [`DURATION_US_MAX`], and
+/// assertion windows do not end before they start.
+fn check_durations(case: &Case) -> Result<(), CaseError> {
+    let c = &case.config;
+    let fields = [
+        ("chaos_us", c.chaos_us),
+        ("liveness_window_us", c.liveness_window_us),
+        ("liveness_leader_us", c.liveness_leader_us),
+        ("tick_us", c.tick_us),
+        ("delay_us_min", c.delay_us_min),
+        ("delay_us_max", c.delay_us_max),
+        ("sync_us_min", c.sync_us_min),
+        ("sync_us_max", c.sync_us_max),
+        ("think_us_max", c.think_us_max),
+        ("client_timeout_us", c.client_timeout_us),
+    ];
+    let too_long = |v: u64| v > DURATION_US_MAX;
+    if let Some((name, v)) = fields.iter().find(|(_, v)| too_long(*v)) {
+        return Err(err(
+            format!("config.{name}"),
+            format!("{v} us is longer than {DURATION_US_MAX} us"),
+        ));
+    }
+    if let Some(v) = c.node_tick_us.iter().find(|v| too_long(**v)) {
+        return Err(err(
+            "config.node_tick_us",
+            format!("{v} us is longer than {DURATION_US_MAX} us"),
+        ));
+    }
+    if c.delay_tail_factor_max * (c.delay_us_max as f64) > DURATION_US_MAX as f64 {
+        return Err(err(
+            "config.delay_tail_factor_max",
+            "the delay tail reaches past the longest duration",
+        ));
+    }
+    for (i, f) in case.faults.iter().enumerate() {
+        let span = match f.fault {
+            Fault::Crash {
+                restart_after_us, ..
+            } => restart_after_us,
+            Fault::Pause {
+                resume_after_us, ..
+            } => resume_after_us,
+            _ => 0,
+        };
+        if too_long(f.at_us) || too_long(span) {
+            return Err(err(
+                format!("faults[{i}]"),
+                format!("a time or duration is longer than {DURATION_US_MAX} us"),
+            ));
+        }
+    }
+    if let Some(i) = case.ops.iter().position(|o| too_long(o.at_us)) {
+        return Err(err(
+            format!("ops[{i}].at_us"),
+            format!("longer than {DURATION_US_MAX} us"),
+        ));
+    }
+    for (i, a) in case.asserts.iter().enumerate() {
+        let (from, to) = match *a {
+            Assertion::NoCommit { from_us, to_us, .. }
+            | Assertion::Commits { from_us, to_us, .. }
+            | Assertion::NewLeader { from_us, to_us } => (from_us, to_us),
+        };
+        if from > to {
+            return Err(err(
+                format!("asserts[{i}]"),
+                "the window ends before it starts",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Most clients a case may have.
 pub const CLIENTS_MAX: usize = 64;
 
@@ -228,6 +306,7 @@ impl Case {
                 "must be a finite number",
             ));
         }
+        check_durations(self)?;
         let raft = crate::engine::raft_config(c, 0);
         raft.validate()
             .map_err(|e| err("config.raft", e.to_string()))?;
@@ -397,21 +476,32 @@ fn option<'a>(words: &[&'a str], key: &str) -> Option<&'a str> {
         .find_map(|w| w.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
 }
 
-fn parse_partition(words: &[&str]) -> Result<Fault, String> {
+/// Both sides of `{a,b} | {c,d}`, which must not share a node.
+fn parse_sides(words: &[&str]) -> Result<(u32, u32), String> {
     let line = words.join(" ");
     let (a, b) = line
         .split_once('|')
-        .ok_or_else(|| "expected 'partition {a,b} | {c,d}'".to_string())?;
+        .ok_or_else(|| "expected two node sets: {a,b} | {c,d}".to_string())?;
     let (side, rest) = (parse_node_set(a.trim())?, parse_node_set(b.trim())?);
     if side & rest != 0 {
         return Err("the two sides share a node".into());
     }
-    Ok(Fault::Partition(Partition::Split { side }))
+    Ok((side, rest))
 }
 
-fn parse_fault(action: &str, words: &[&str]) -> Result<Option<Fault>, String> {
+/// Parses a fault action. Partitions also note which nodes their sides
+/// name, in `cover`, to be checked against the cluster size later.
+fn parse_fault(
+    action: &str,
+    words: &[&str],
+    cover: &mut Vec<(u32, &'static str)>,
+) -> Result<Option<Fault>, String> {
     let fault = match action {
-        "partition" => parse_partition(words)?,
+        "partition" => {
+            let (side, rest) = parse_sides(words)?;
+            cover.push((side | rest, "partition"));
+            Fault::Partition(Partition::Split { side })
+        }
         "isolate-leader" => Fault::Partition(Partition::IsolateLeader),
         "one-way" => {
             let from = parse_node_set(words.first().ok_or("expected 'one-way {nodes}'")?)?;
@@ -422,12 +512,12 @@ fn parse_fault(action: &str, words: &[&str]) -> Result<Option<Fault>, String> {
             let bridge: usize = bridge
                 .parse()
                 .map_err(|_| format!("'{bridge}' is not a node number"))?;
-            match parse_partition(&words[1..])? {
-                Fault::Partition(Partition::Split { side }) => {
-                    Fault::Partition(Partition::Bridge { bridge, side })
-                }
-                _ => return Err("expected 'bridge N {a} | {b}'".into()),
+            let (side, rest) = parse_sides(&words[1..])?;
+            if bridge >= 32 || (side | rest) & (1 << bridge) != 0 {
+                return Err("the bridge node must be in neither side".into());
             }
+            cover.push((side | rest | (1 << bridge), "bridge"));
+            Fault::Partition(Partition::Bridge { bridge, side })
         }
         "heal-partition" => Fault::HealPartition,
         "crash" => Fault::Crash {
@@ -516,6 +606,7 @@ impl Case {
     /// Parses the script form.
     pub fn from_script(text: &str) -> Result<Case, CaseError> {
         let mut header = Header::default();
+        let mut covers = Vec::new();
         let mut faults = Vec::new();
         let mut ops = Vec::new();
         for (n, raw) in text.lines().enumerate() {
@@ -531,7 +622,9 @@ impl Case {
                 let Some(&action) = rest.first() else {
                     return Err(at("expected an action after the time".into()));
                 };
-                if let Some(fault) = parse_fault(action, &rest[1..]).map_err(at)? {
+                let mut cover = Vec::new();
+                if let Some(fault) = parse_fault(action, &rest[1..], &mut cover).map_err(at)? {
+                    covers.extend(cover.into_iter().map(|(mask, what)| (n + 1, mask, what)));
                     faults.push(TimedFault { at_us, fault });
                 } else if let Some(client) = action.strip_prefix('c').and_then(|c| c.parse().ok()) {
                     let (op, via) = parse_op(&rest[1..]).map_err(at)?;
@@ -548,7 +641,18 @@ impl Case {
             }
             parse_header_line(&mut header, n + 1, &words).map_err(at)?;
         }
-        header.into_case(faults, ops)
+        let case = header.into_case(faults, ops)?;
+        case.validate()?;
+        let all = (1u32 << case.config.nodes.min(31)) - 1;
+        if let Some((line, mask, what)) = covers.into_iter().find(|(_, mask, _)| *mask != all) {
+            let named = format_node_set(mask);
+            let message = format!(
+                "the {what} names nodes {named}; it must name every node of {}",
+                format_node_set(all)
+            );
+            return Err(err(format!("line {line}"), message));
+        }
+        Ok(case)
     }
 
     /// The script form: header lines, then every fault and op by time.

@@ -107,6 +107,15 @@ fn bad_cases_name_the_field() {
     assert_eq!(e.field, "config.raft", "{e}");
     let e = error_of("clients 100000\n");
     assert_eq!(e.field, "config.clients", "{e}");
+    let e = error_of("nodes 5\nt=1ms partition {0} | {1}\n");
+    assert_eq!(e.field, "line 2", "{e}");
+    assert!(e.message.contains("must name every node"), "{e}");
+    let e = error_of("nodes 3\nt=1ms bridge 1 {0,1} | {2}\n");
+    assert!(e.message.contains("bridge node"), "{e}");
+    let e = error_of("t=1ms crash 0 restart=20000000000000s\n");
+    assert_eq!(e.field, "faults[0]", "{e}");
+    let e = error_of("set client_timeout_us=18446744073709551615\n");
+    assert_eq!(e.field, "config.client_timeout_us", "{e}");
     let e = error_of("set no_such=1\n");
     assert!(e.message.contains("unknown setting"), "{e}");
 }

@@ -84,6 +84,7 @@ enum Event {
     },
     Resume {
         node: usize,
+        pause: u64,
     },
     Heal,
     LivenessDeadline,
@@ -126,7 +127,7 @@ impl EventQueue {
 /// Work a paused node has not seen yet.
 #[derive(Clone, Debug)]
 enum Inbound {
-    Raft(Message),
+    Raft(Message, u64),
     Client { client: usize, attempt: u32 },
     Synced,
 }
@@ -148,6 +149,8 @@ struct Host {
     incarnation: u64,
     tick_us: u64,
     paused: bool,
+    /// Counts pauses, so a resume ends only the pause that scheduled it.
+    pause_generation: u64,
     missed_ticks: u32,
     inbox: VecDeque<Inbound>,
     /// Messages waiting for the disk batch they depend on: (batch seq, message).
@@ -204,6 +207,7 @@ pub struct Simulation {
     schedule: Vec<TimedFault>,
     net_rng: Xoshiro256PlusPlus,
     disk_rng: Xoshiro256PlusPlus,
+    clock_rng: Xoshiro256PlusPlus,
     work_rng: Xoshiro256PlusPlus,
     client_net_rng: Xoshiro256PlusPlus,
     fault_rng: Xoshiro256PlusPlus,
@@ -246,6 +250,7 @@ impl Simulation {
                     .unwrap_or(config.tick_us)
                     .max(1),
                 paused: false,
+                pause_generation: 0,
                 missed_ticks: 0,
                 inbox: VecDeque::new(),
                 waiting_messages: VecDeque::new(),
@@ -276,6 +281,7 @@ impl Simulation {
             schedule,
             net_rng: rng::stream(seed, Stream::Network),
             disk_rng: rng::stream(seed, Stream::Disk),
+            clock_rng: rng::stream(seed, Stream::Clock),
             work_rng: rng::stream(seed, Stream::Workload),
             client_net_rng: rng::stream(seed, Stream::ClientNetwork),
             fault_rng: rng::stream(seed, Stream::Faults),
@@ -443,6 +449,13 @@ impl Simulation {
             let Some((at_us, event)) = self.queue.pop() else {
                 break;
             };
+            if self.settling && matches!(event, Event::ClientStart { .. }) {
+                // The workload has stopped: a client waking up for its next
+                // operation is not part of the run (a replayed case, whose
+                // script ends with the last operation invoked, has no such
+                // wake-ups, and must count the same events).
+                continue;
+            }
             self.now_us = at_us;
             self.events += 1;
             if self.events > EVENTS_MAX {
@@ -498,7 +511,7 @@ impl Simulation {
     }
 
     fn schedule_in(&mut self, delay_us: u64, event: Event) {
-        self.schedule_at(self.now_us + delay_us, event);
+        self.schedule_at(self.now_us.saturating_add(delay_us), event);
     }
 
     fn hash(&mut self, words: [u64; 4]) {
@@ -545,7 +558,11 @@ impl Simulation {
             Event::ClientTimeout { client, attempt } => self.on_client_timeout(client, attempt),
             Event::Fault(i) => self.on_fault(i),
             Event::Restart { node } => self.restart(node),
-            Event::Resume { node } => self.resume(node),
+            Event::Resume { node, pause } => {
+                if self.hosts[node].pause_generation == pause {
+                    self.resume(node);
+                }
+            }
             Event::Heal => self.on_heal(),
             Event::LivenessDeadline => self.on_liveness_deadline(),
             Event::SettleDeadline => self.on_settle_deadline(),
@@ -597,7 +614,7 @@ impl Simulation {
         host.missed_ticks = 0;
         let (tick_us, incarnation) = (host.tick_us, host.incarnation);
         // Stagger the first tick so nodes do not tick in lockstep.
-        let offset = self.disk_rng.gen_range(0..tick_us);
+        let offset = self.clock_rng.gen_range(0..tick_us);
         self.schedule_in(offset, Event::Tick { node, incarnation });
         self.collect_violations();
     }
@@ -631,13 +648,20 @@ impl Simulation {
         }
         if host.paused {
             if host.inbox.len() < INBOX_CAPACITY {
-                host.inbox.push_back(Inbound::Raft(m));
+                host.inbox.push_back(Inbound::Raft(m, sent_us));
             } else {
                 self.stats.messages_dropped += 1;
             }
             return;
         }
-        self.stats.messages_delivered += 1;
+        self.step_node(node, m, sent_us);
+    }
+
+    /// Hands a delivered message to the node and drains what it produced.
+    fn step_node(&mut self, node: usize, m: Message, sent_us: u64) {
+        if m.from != m.to {
+            self.stats.messages_delivered += 1;
+        }
         self.hash([1, m.from.0, m.to.0, m.term.0]);
         self.trace(|| describe_message("recv", &m));
         let now = self.now_us;
@@ -963,8 +987,15 @@ impl Simulation {
     // ----- network ---------------------------------------------------------
 
     fn send(&mut self, m: Message) {
-        self.stats.messages_sent += 1;
         let (from, to) = (m.from.0 as usize, m.to.0 as usize);
+        if from == to {
+            // A node's message to itself (a candidate's own vote) never
+            // touches the network: it is handed back at once.
+            let sent_us = self.now_us;
+            self.schedule_in(0, Event::Deliver { m, sent_us });
+            return;
+        }
+        self.stats.messages_sent += 1;
         if to >= self.hosts.len() || self.blocked[from] & (1 << to) != 0 {
             self.stats.messages_dropped += 1;
             return;
@@ -1276,11 +1307,13 @@ impl Simulation {
                     return;
                 }
                 host.paused = true;
+                host.pause_generation += 1;
+                let pause = host.pause_generation;
                 self.stats.pauses += 1;
                 self.trace(|| format!("n{node} pause"));
                 let now = self.now_us;
                 self.record(|| TimelineEvent::Pause { t: now, node });
-                self.schedule_in(resume_after_us, Event::Resume { node });
+                self.schedule_in(resume_after_us, Event::Resume { node, pause });
             }
         }
     }
@@ -1309,6 +1342,9 @@ impl Simulation {
             }
         }
         self.stats.partitions += 1;
+        if self.trace.is_none() && self.timeline.is_none() {
+            return;
+        }
         let blocked = self.blocked.clone();
         self.trace(|| format!("net partition {p:?} blocked={blocked:?}"));
         let now = self.now_us;
@@ -1393,6 +1429,9 @@ impl Simulation {
         let now = self.now_us;
         self.record(|| TimelineEvent::Resume { t: now, node });
         for _ in 0..ticks {
+            if self.done {
+                return;
+            }
             if let Some(raft) = self.hosts[node].raft.as_mut() {
                 raft.tick();
             }
@@ -1400,13 +1439,7 @@ impl Simulation {
         }
         while let Some(item) = self.hosts[node].inbox.pop_front() {
             match item {
-                Inbound::Raft(m) => {
-                    self.stats.messages_delivered += 1;
-                    if let Some(raft) = self.hosts[node].raft.as_mut() {
-                        raft.step(m);
-                    }
-                    self.pump(node);
-                }
+                Inbound::Raft(m, sent_us) => self.step_node(node, m, sent_us),
                 Inbound::Client { client, attempt } => {
                     self.handle_client_request(node, client, attempt)
                 }

@@ -118,17 +118,49 @@ fn paused_node_piles_up_ticks_and_messages_then_catches_up() {
     let mut sim = calm_sim(5, 3);
     sim.start();
     sim.hosts[2].paused = true;
-    let tick_us = sim.hosts[2].tick_us;
     let incarnation = sim.hosts[2].incarnation;
     sim.on_tick(2, incarnation);
     sim.on_tick(2, incarnation);
-    sim.on_deliver(heartbeat(0, 2), 0);
+    // A heartbeat of a leader in a later term arrives while the node is frozen.
+    let heartbeat = Message {
+        from: NodeId(0),
+        to: NodeId(2),
+        term: Term(7),
+        body: MessageBody::Heartbeat {
+            commit: LogIndex(0),
+        },
+    };
+    let delivered = sim.stats.messages_delivered;
+    sim.on_deliver(heartbeat, 0);
     assert_eq!(sim.hosts[2].missed_ticks, 2);
     assert_eq!(sim.hosts[2].inbox.len(), 1);
-    assert!(tick_us > 0);
+    let frozen = sim.hosts[2].raft.as_ref().expect("alive");
+    assert_eq!(frozen.term(), Term(0), "a paused node handles nothing");
     sim.resume(2);
     assert_eq!(sim.hosts[2].missed_ticks, 0);
     assert!(sim.hosts[2].inbox.is_empty());
+    assert_eq!(sim.stats.messages_delivered, delivered + 1);
+    let raft = sim.hosts[2].raft.as_ref().expect("alive");
+    assert_eq!(
+        (raft.term(), raft.leader()),
+        (Term(7), Some(NodeId(0))),
+        "the piled-up message was handled"
+    );
+}
+
+#[test]
+fn a_resume_ends_only_the_pause_that_scheduled_it() {
+    let mut sim = calm_sim(5, 3);
+    sim.start();
+    sim.hosts[1].paused = true;
+    sim.hosts[1].pause_generation = 2;
+    sim.dispatch(Event::Resume { node: 1, pause: 1 });
+    assert!(
+        sim.hosts[1].paused,
+        "a stale resume from an earlier pause is ignored"
+    );
+    sim.dispatch(Event::Resume { node: 1, pause: 2 });
+    assert!(!sim.hosts[1].paused);
 }
 
 #[test]
@@ -151,6 +183,11 @@ fn a_checker_violation_ends_the_run_with_a_safety_verdict() {
     let mut raft = RaftNode::restore(config, durable, rng::node_stream(6, 2, 9)).expect("valid");
     for _ in 0..100 {
         raft.tick();
+        // Its own vote comes back once the term is durable.
+        let ready = raft.ready();
+        for m in ready.persisted_messages.into_iter().filter(|m| m.to == m.from) {
+            raft.step(m);
+        }
         if raft.role() == Role::Leader {
             break;
         }

@@ -179,7 +179,8 @@ fn leader_churn(
 pub fn generate(config: &SimConfig, rng: &mut Xoshiro256PlusPlus) -> Vec<TimedFault> {
     let mut out = Vec::new();
     let end = config.chaos_us;
-    if config.partition_interval_us > 0 {
+    // A partition needs two sides.
+    if config.partition_interval_us > 0 && config.nodes >= 2 {
         let mut t = exp_gap(rng, config.partition_interval_us);
         while t < end {
             let duration = rng.gen_range(1..=config.partition_us_max.max(1));

@@ -170,6 +170,9 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
     Ok((k, n))
 }
 
+/// Most worker threads a sweep may ask for.
+const THREADS_MAX: usize = 1024;
+
 fn usage_error(message: &str) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(2)
@@ -224,11 +227,15 @@ fn run(args: RunArgs) -> ExitCode {
     }
     let (seed_start, seed_end) = match (args.seeds, args.seed) {
         (Some(range), _) => range,
-        (None, Some(s)) if s < u64::MAX => (s, s + 1),
-        _ => return usage_error("give --seeds A..B or --seed N"),
+        (None, Some(u64::MAX)) => return usage_error("--seed must be below 18446744073709551615"),
+        (None, Some(s)) => (s, s + 1),
+        (None, None) => return usage_error("give --seeds A..B or --seed N"),
     };
-    if args.threads == Some(0) {
-        return usage_error("--threads must be at least 1");
+    if args.threads.is_some_and(|t| t == 0 || t > THREADS_MAX) {
+        return usage_error(&format!("--threads must be in 1..={THREADS_MAX}"));
+    }
+    if args.max_failures == Some(0) {
+        return usage_error("--max-failures must be at least 1 (omit it for no limit)");
     }
     let threads = args
         .threads
@@ -386,7 +393,9 @@ fn case_for(
     check_nodes(nodes)?;
     let seed = seed.ok_or("give --seed N or --case FILE")?;
     let mut sim = Simulation::from_seed_with_nodes(seed, profile, nodes);
-    sim.run();
+    // A panic in node code is a failure worth shrinking, not a crash of the tool.
+    sim::sweep::install_quiet_panic_hook();
+    let _ = sim::sweep::guarded(seed, profile.name, || sim.run());
     Ok(sim.record_case())
 }
 

@@ -280,7 +280,8 @@ fn interval_us(per_sec: f64) -> u64 {
 
 impl Profile {
     /// Draws one seed's configuration from the swarm stream; `nodes` forces
-    /// the cluster size (the draw for it still happens, so other values stay).
+    /// the cluster size (the size is still drawn, and the per-node clock skews
+    /// come last, so forcing it leaves every other value as drawn).
     #[must_use]
     pub fn draw(&self, rng: &mut Xoshiro256PlusPlus, nodes: Option<usize>) -> SimConfig {
         let on = |rng: &mut Xoshiro256PlusPlus| !rng.gen_bool(self.swarm_off_probability);
@@ -300,22 +301,12 @@ impl Profile {
         let keep = |flag: bool, v: f64| if flag { v } else { 0.0 };
         let tick_us = 20_000;
         let skew = keep(skew_on, self.clock_skew_percent_max.draw(rng));
-        let node_tick_us = (0..nodes)
-            .map(|_| {
-                let pct = if skew > 0.0 {
-                    rng.gen_range(-skew..=skew)
-                } else {
-                    0.0
-                };
-                (tick_us as f64 * (1.0 + pct / 100.0)) as u64
-            })
-            .collect();
         let delay_a = self.delay_us.draw(rng) as u64;
         let delay_b = self.delay_us.draw(rng) as u64;
         let sync_a = self.sync_us.draw(rng) as u64;
         let sync_b = self.sync_us.draw(rng) as u64;
         let tiny = rng.gen_bool(self.tiny_knobs_probability);
-        SimConfig {
+        let mut config = SimConfig {
             profile: self.name.to_string(),
             nodes,
             clients: 3,
@@ -324,7 +315,6 @@ impl Profile {
             liveness_window_us: 5_000_000,
             liveness_leader_us: 2_000_000,
             tick_us,
-            node_tick_us,
             drop_probability: keep(drop_on, self.drop_probability.draw(rng)),
             duplicate_probability: keep(dup_on, self.duplicate_probability.draw(rng)),
             delay_us_min: delay_a.min(delay_b),
@@ -354,6 +344,19 @@ impl Profile {
                 pre_vote: !rng.gen_bool(self.pre_vote_off_probability),
                 check_quorum: !rng.gen_bool(self.check_quorum_off_probability),
             },
-        }
+            node_tick_us: Vec::new(),
+        };
+        // Drawn last: its number of draws depends on the cluster size.
+        config.node_tick_us = (0..nodes)
+            .map(|_| {
+                let pct = if skew > 0.0 {
+                    rng.gen_range(-skew..=skew)
+                } else {
+                    0.0
+                };
+                (tick_us as f64 * (1.0 + pct / 100.0)) as u64
+            })
+            .collect();
+        config
     }
 }

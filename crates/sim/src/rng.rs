@@ -19,7 +19,7 @@ pub enum Stream {
     Network = 2,
     /// Sync latency and torn tails.
     Disk = 3,
-    /// Per-node clock skew.
+    /// Where in its first tick interval each node incarnation starts.
     Clock = 4,
     /// Client operations, keys, values and think times.
     Workload = 5,

@@ -12,7 +12,6 @@ use crate::case::{Case, ScriptedOp};
 use crate::engine::Simulation;
 use crate::faults::{CrashPoint, Fault, Partition, Target, TimedFault};
 use crate::stats::{RunResult, Verdict};
-use std::panic::{self, AssertUnwindSafe};
 
 /// The size of a case, before and after shrinking.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -75,21 +74,10 @@ impl std::error::Error for ShrinkError {}
 /// Replays a case, turning a panic in node code into a failing verdict.
 #[must_use]
 pub fn replay(case: &Case) -> RunResult {
-    let run = || Simulation::from_case(case).run();
-    match panic::catch_unwind(AssertUnwindSafe(run)) {
-        Ok(r) => r,
-        Err(_) => RunResult {
-            seed: case.seed,
-            profile: case.config.profile.clone(),
-            verdict: Verdict::Panic {
-                message: "panic in node code".into(),
-            },
-            stats: Default::default(),
-            events: 0,
-            sim_time_us: 0,
-            trace_hash: 0,
-        },
-    }
+    crate::sweep::install_quiet_panic_hook();
+    crate::sweep::guarded(case.seed, &case.config.profile, || {
+        Simulation::from_case(case).run()
+    })
 }
 
 fn size_of(case: &Case, r: &RunResult) -> CaseSize {

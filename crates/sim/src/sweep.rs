@@ -32,7 +32,9 @@ pub struct SweepOptions {
     pub shard: Option<(u64, u64)>,
     /// Run each seed twice and compare trace hashes.
     pub check_determinism: bool,
-    /// Stop taking new seeds after this many failures.
+    /// Stop taking new seeds after this many failures. Which seeds ran before
+    /// the stop depends on thread timing, so a summary cut short this way is
+    /// not reproducible across thread counts (every seed's result still is).
     pub max_failures: Option<u64>,
     /// Draw a progress bar on stderr (only if it is a terminal).
     pub progress: bool,
@@ -118,9 +120,32 @@ pub fn run_seed(
     })
 }
 
+thread_local! {
+    /// Set while this thread runs a seed under [`guarded`].
+    static IN_GUARDED_RUN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs, once per process, a panic hook that stays silent for panics
+/// inside a guarded run (they become that seed's verdict, reported once)
+/// and defers to the previous hook for every other panic.
+pub fn install_quiet_panic_hook() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !IN_GUARDED_RUN.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Runs `run`, reporting a panic as the seed's failure instead of unwinding.
-fn guarded(seed: u64, profile: &str, run: impl FnOnce() -> RunResult) -> RunResult {
-    panic::catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|payload| {
+pub fn guarded(seed: u64, profile: &str, run: impl FnOnce() -> RunResult) -> RunResult {
+    IN_GUARDED_RUN.with(|f| f.set(true));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(run));
+    IN_GUARDED_RUN.with(|f| f.set(false));
+    outcome.unwrap_or_else(|payload| {
         let message = payload
             .downcast_ref::<&str>()
             .map(|s| (*s).to_string())
@@ -140,10 +165,11 @@ fn guarded(seed: u64, profile: &str, run: impl FnOnce() -> RunResult) -> RunResu
 
 fn run_checked(seed: u64, opts: &SweepOptions) -> RunResult {
     let first = run_seed(seed, opts.profile, opts.nodes, opts.checker);
-    if !opts.check_determinism || !first.verdict.passed() {
+    if !opts.check_determinism {
         return first;
     }
     let second = run_seed(seed, opts.profile, opts.nodes, opts.checker);
+    // A failing seed must replay too: it is the one someone will debug.
     if second.trace_hash == first.trace_hash && second.verdict == first.verdict {
         return first;
     }
@@ -226,8 +252,7 @@ pub fn sweep(opts: &SweepOptions) -> Summary {
     let failures = AtomicU64::new(0);
     let merged = Mutex::new(Totals::default());
     let threads = opts.threads.max(1);
-    let previous_hook = panic::take_hook();
-    panic::set_hook(Box::new(|_| {})); // panics become failing verdicts, reported once
+    install_quiet_panic_hook();
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
@@ -265,7 +290,6 @@ pub fn sweep(opts: &SweepOptions) -> Summary {
             });
         }
     });
-    panic::set_hook(previous_hook);
     bar.finish_and_clear();
     let mut totals = merged.into_inner().unwrap_or_else(|e| e.into_inner());
     totals.failures.sort_by_key(|f| f.seed);
@@ -305,12 +329,10 @@ mod tests {
 
     #[test]
     fn a_panic_in_a_run_becomes_that_seed_failure() {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(|_| {}));
+        install_quiet_panic_hook();
         let r = guarded(42, "chaos", || {
             panic!("entry 7 conflicts with committed index 9")
         });
-        panic::set_hook(previous);
         assert_eq!(r.seed, 42);
         assert_eq!(r.verdict.invariant(), "panic");
         assert_eq!(

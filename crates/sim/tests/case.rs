@@ -8,7 +8,7 @@ use sim::profile::profile;
 fn a_recorded_case_replays_its_seed_exactly() {
     for name in ["chaos", "crashes", "partitions", "lossy"] {
         let p = profile(name).expect("profile");
-        for seed in 0..15 {
+        for seed in 0..30 {
             let mut original = Simulation::from_seed(seed, p);
             let want = original.run();
             let case = original.record_case();
@@ -30,14 +30,16 @@ fn a_recorded_case_replays_its_seed_exactly() {
 
 #[test]
 fn a_hand_written_minority_partition_does_not_commit_then_recovers() {
-    let case = Case::parse(
-        "seed 3\nprofile calm\nnodes 5\nchaos 2s\n\
+    let script = "seed 3\nprofile calm\nnodes 5\nchaos 2s\n\
          t=600ms partition {0,1} | {2,3,4}\n\
          t=700ms c0 put a=1 via 0\n\
          t=700ms c1 put b=2 via 2\n\
-         t=1900ms heal-partition\nexpect pass\n",
-    )
-    .expect("valid script");
+         t=1900ms heal-partition\n\
+         assert no-commit {0,1} 650ms..1900ms\n\
+         assert commits {2,3,4} 650ms..1900ms\n\
+         expect pass\n";
+    let case = Case::parse(script).expect("valid script");
+    assert_eq!(sim::corpus::check(&case), Ok(()));
     let mut sim = Simulation::from_case(&case);
     let result = sim.run();
     assert!(result.verdict.passed(), "{:?}", result.verdict);
@@ -46,4 +48,8 @@ fn a_hand_written_minority_partition_does_not_commit_then_recovers() {
         sim.history().iter().all(|h| h.result.is_some()),
         "both complete after the heal"
     );
+    // The same claims fail when they are false: the majority does commit.
+    let wrong = Case::parse(&script.replace("no-commit {0,1}", "no-commit {2,3}")).expect("valid");
+    let why = sim::corpus::check(&wrong).expect_err("the majority commits in the window");
+    assert!(why.contains("inside a no-commit window"), "{why}");
 }

@@ -43,9 +43,39 @@ fn bad_usage_exits_2_with_a_message() {
     assert_usage_error(&["run", "--seeds", "0..10", "--shard", "x"], "not a shard");
     assert_usage_error(&["run", "--seeds", "0..10", "--threads", "0"], "--threads");
     assert_usage_error(&["run", "--seeds", "0..10", "--nodes", "0"], "--nodes");
+    assert_usage_error(
+        &["run", "--seeds", "0..10", "--threads", "5000"],
+        "--threads",
+    );
+    assert_usage_error(
+        &["run", "--seeds", "0..10", "--max-failures", "0"],
+        "--max-failures",
+    );
+    assert_usage_error(
+        &["run", "--seed", "18446744073709551615"],
+        "--seed must be below",
+    );
+    assert_usage_error(
+        &["replay", "--case", "/nonexistent.case"],
+        "/nonexistent.case: file",
+    );
+    assert_usage_error(
+        &["shrink", "--seed", "1", "--profile", "calm"],
+        "no failure to shrink",
+    );
+    assert_usage_error(&["corpus", "--dir", "/nonexistent"], "/nonexistent");
     assert_usage_error(&["run"], "--seeds");
     assert_usage_error(&["replay"], "--seed");
     assert_usage_error(&["frobnicate"], "unrecognized subcommand");
+}
+
+#[test]
+fn a_single_node_cluster_runs() {
+    let out = sim(&["run", "--seeds", "0..20", "--nodes", "1", "--json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["failed"], 0);
 }
 
 #[test]
