@@ -185,7 +185,11 @@ fn a_checker_violation_ends_the_run_with_a_safety_verdict() {
         raft.tick();
         // Its own vote comes back once the term is durable.
         let ready = raft.ready();
-        for m in ready.persisted_messages.into_iter().filter(|m| m.to == m.from) {
+        for m in ready
+            .persisted_messages
+            .into_iter()
+            .filter(|m| m.to == m.from)
+        {
             raft.step(m);
         }
         if raft.role() == Role::Leader {
