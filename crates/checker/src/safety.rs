@@ -235,7 +235,11 @@ impl SafetyChecker {
         }
         st.commit = commit;
         let term = st.term;
+        let leads = st.leader.is_some_and(|l| l.term == term);
         self.check_committed_prefix(event_index, node);
+        if leads {
+            self.check_commit_survives_elections(event_index, node, commit);
+        }
         self.extend_committed(node);
         if self.committed.observe(term, commit) {
             self.check_leaders_after_commit(event_index, term, commit);
@@ -686,6 +690,52 @@ impl SafetyChecker {
 
     /// Every current leader of a term above `observer_term` holds the committed
     /// prefix up to `commit`.
+    /// Leader completeness over every possible future: when a leader commits
+    /// `commit`, no node lacking that entry may be able to win an election,
+    /// i.e. no such node may have a log at least as up to date as those of a
+    /// majority (itself included). In correct Raft the majority holding the
+    /// new entry of the leader's own term refuses it; a leader that commits
+    /// an earlier term's entry by counting replicas (Figure 8) is caught here
+    /// at once, without waiting for the unlucky election that would lose it.
+    fn check_commit_survives_elections(&mut self, event_index: u64, leader: usize, commit: u64) {
+        let Some(chain) = self.nodes[leader].log.chain_at(commit) else {
+            return;
+        };
+        let entry_term = self.nodes[leader].log.term_at(commit).unwrap_or_default().0;
+        let last_of = |st: &NodeState| {
+            let last = st.log.last_index();
+            (st.log.term_at(last).unwrap_or_default(), last)
+        };
+        let majority = self.nodes.len() / 2 + 1;
+        for x in 0..self.nodes.len() {
+            if self.nodes[x].log.chain_at(commit) == Some(chain) {
+                continue;
+            }
+            let x_last = last_of(&self.nodes[x]);
+            let grants = self.nodes.iter().filter(|v| x_last >= last_of(v)).count();
+            if grants < majority {
+                continue;
+            }
+            let found = format!(
+                "n{leader} committed index {commit} (term {entry_term}) but n{x}, which lacks it, could still win an election: its log (last {}@{}) is at least as up to date as {grants} of {} nodes'",
+                x_last.1,
+                x_last.0 .0,
+                self.nodes.len()
+            );
+            self.report(
+                Violation::new(
+                    Property::LeaderCompleteness,
+                    event_index,
+                    "a committed entry is held by a majority that refuses any candidate lacking it",
+                    found,
+                )
+                .with_nodes(&[leader, x])
+                .with_index(commit),
+            );
+            return;
+        }
+    }
+
     fn check_leaders_after_commit(&mut self, event_index: u64, observer_term: Term, commit: u64) {
         for node in 0..self.nodes.len() {
             if let Some(lead) = self.nodes[node].leader.filter(|l| l.term > observer_term) {

@@ -616,3 +616,48 @@ fn a_node_may_repeat_its_durable_vote_after_a_restart() {
     c.term_vote(4, 1, Term(2), Some(NodeId(0)));
     assert_clean(&c);
 }
+
+/// Figure 8: leader n0 of term 4 counts replicas of its term-2 entry at index
+/// 2 (held by n0 and n1) and commits it. n2 holds a term-3 entry there: its
+/// log is more up to date than n1's, so n2 and n1 make a majority that could
+/// elect n2 and erase the "committed" entry. Caught at the commit itself.
+#[test]
+fn committing_an_entry_a_future_leader_could_lack_fires() {
+    let mut c = SafetyChecker::new(3);
+    c.entries_written(1, 0, &entries(1, &[1, 2]));
+    c.entries_written(2, 1, &entries(1, &[1, 2]));
+    c.entries_written(3, 2, &[entry(1, 1, "1@1"), entry(2, 3, "2@3")]);
+    c.term_vote(4, 0, Term(4), Some(NodeId(0)));
+    c.became_leader(5, 0, Term(4));
+    c.entries_written(6, 0, &entries(3, &[4]));
+    c.committed(7, 0, LogIndex(2));
+    assert_violation(
+        only(&c),
+        Property::LeaderCompleteness,
+        &[0, 2],
+        None,
+        Some(2),
+    );
+    assert!(
+        only(&c).found.contains("could still win an election"),
+        "{}",
+        only(&c)
+    );
+}
+
+/// The same cluster, but the leader commits its own term-4 entry once n1
+/// holds it: n2 (last entry of term 3) can no longer collect a majority.
+#[test]
+fn committing_an_own_term_entry_held_by_a_majority_passes() {
+    let mut c = SafetyChecker::new(3);
+    c.entries_written(1, 0, &entries(1, &[1, 2]));
+    c.entries_written(2, 1, &entries(1, &[1, 2]));
+    c.entries_written(3, 2, &[entry(1, 1, "1@1"), entry(2, 3, "2@3")]);
+    c.term_vote(4, 0, Term(4), Some(NodeId(0)));
+    c.became_leader(5, 0, Term(4));
+    c.entries_written(6, 0, &entries(3, &[4]));
+    c.term_vote(7, 1, Term(4), Some(NodeId(0)));
+    c.entries_written(8, 1, &entries(3, &[4]));
+    c.committed(9, 0, LogIndex(3));
+    assert_clean(&c);
+}
