@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SWEEP_SEEDS="${SWEEP_SEEDS:-0..20000}"
+SWEEP_SEEDS="${SWEEP_SEEDS:-0..50000}"
 
 step() { printf '\n== %s\n' "$*"; }
 
