@@ -1114,7 +1114,7 @@ impl Simulation {
             complete_us: None,
             result: None,
         });
-        self.clients[client].begin(history_index, self.now_us);
+        self.clients[client].begin(history_index);
         self.stats.client_ops_invoked += 1;
         self.client_attempt(client, 0);
     }

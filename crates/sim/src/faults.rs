@@ -91,9 +91,61 @@ pub struct TimedFault {
     pub fault: Fault,
 }
 
+/// An exponentially distributed gap (a Poisson process of faults) with the
+/// given mean.
 fn exp_gap(rng: &mut Xoshiro256PlusPlus, mean_us: u64) -> u64 {
     let u: f64 = rng.gen_range(f64::EPSILON..1.0);
-    (-(u.ln()) * mean_us as f64) as u64 + 1
+    (-portable_ln(u) * mean_us as f64) as u64 + 1
+}
+
+/// Natural logarithm of `x > 0` from `+ - * /` only, which IEEE 754 makes
+/// bit-identical everywhere. The platform's `ln` (libm) may differ in the
+/// last bit between systems, and one bit can move a fault by a microsecond:
+/// a seed must give the same run on every machine.
+#[must_use]
+pub fn portable_ln(x: f64) -> f64 {
+    const LN_2: f64 = std::f64::consts::LN_2;
+    // x = m * 2^e with m in [1, 2), read off the bits (x is normal here).
+    let bits = x.to_bits();
+    let e = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    let m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    // ln(m) = 2 atanh(z), z = (m - 1) / (m + 1) in [0, 1/3): a fast series.
+    let z = (m - 1.0) / (m + 1.0);
+    let z2 = z * z;
+    let mut term = z;
+    let mut sum = 0.0;
+    for k in 0..30 {
+        sum += term / f64::from(2 * k + 1);
+        term *= z2;
+    }
+    e as f64 * LN_2 + 2.0 * sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::portable_ln;
+
+    #[test]
+    fn portable_ln_matches_ln_closely() {
+        for &x in &[
+            f64::EPSILON,
+            1e-9,
+            0.001,
+            0.1,
+            0.25,
+            0.5,
+            0.75,
+            0.999_999,
+            1.0,
+        ] {
+            let (got, want) = (portable_ln(x), x.ln());
+            assert!(
+                (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+                "ln({x}): {got} vs {want}"
+            );
+        }
+        assert_eq!(portable_ln(1.0), 0.0);
+    }
 }
 
 fn random_side(rng: &mut Xoshiro256PlusPlus, nodes: usize) -> u32 {

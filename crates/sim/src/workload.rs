@@ -132,7 +132,7 @@ impl Client {
     }
 
     /// Starts tracking the op at `history_index`.
-    pub fn begin(&mut self, history_index: usize, _now_us: u64) {
+    pub fn begin(&mut self, history_index: usize) {
         self.history_index = Some(history_index);
     }
 
