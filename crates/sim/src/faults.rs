@@ -121,33 +121,6 @@ pub fn portable_ln(x: f64) -> f64 {
     e as f64 * LN_2 + 2.0 * sum
 }
 
-#[cfg(test)]
-mod tests {
-    use super::portable_ln;
-
-    #[test]
-    fn portable_ln_matches_ln_closely() {
-        for &x in &[
-            f64::EPSILON,
-            1e-9,
-            0.001,
-            0.1,
-            0.25,
-            0.5,
-            0.75,
-            0.999_999,
-            1.0,
-        ] {
-            let (got, want) = (portable_ln(x), x.ln());
-            assert!(
-                (got - want).abs() <= 1e-12 * want.abs().max(1.0),
-                "ln({x}): {got} vs {want}"
-            );
-        }
-        assert_eq!(portable_ln(1.0), 0.0);
-    }
-}
-
 fn random_side(rng: &mut Xoshiro256PlusPlus, nodes: usize) -> u32 {
     let all = (1u32 << nodes) - 1;
     loop {
@@ -293,4 +266,31 @@ pub fn generate(config: &SimConfig, rng: &mut Xoshiro256PlusPlus) -> Vec<TimedFa
     out.retain(|f| f.at_us < end);
     out.sort_by_key(|f| f.at_us);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::portable_ln;
+
+    #[test]
+    fn portable_ln_matches_ln_closely() {
+        for &x in &[
+            f64::EPSILON,
+            1e-9,
+            0.001,
+            0.1,
+            0.25,
+            0.5,
+            0.75,
+            0.999_999,
+            1.0,
+        ] {
+            let (got, want) = (portable_ln(x), x.ln());
+            assert!(
+                (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+                "ln({x}): {got} vs {want}"
+            );
+        }
+        assert_eq!(portable_ln(1.0), 0.0);
+    }
 }
