@@ -77,6 +77,7 @@ pub mod types;
 
 pub use config::{Config, ConfigError};
 pub use log::RaftLog;
+pub use node::invariants::InvariantViolation;
 pub use node::{DurableState, ProposeError, RaftNode, RestoreError, Role};
 pub use ready::Ready;
 pub use types::{

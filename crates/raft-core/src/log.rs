@@ -134,6 +134,23 @@ impl RaftLog {
         self.persisted
     }
 
+    /// The first index not yet handed to the host for writing.
+    #[must_use]
+    pub(crate) fn unstable_from(&self) -> LogIndex {
+        self.unstable_from
+    }
+
+    /// The four cursors, writable, for tests that corrupt a log on purpose.
+    #[cfg(test)]
+    pub(crate) fn cursors_mut(&mut self) -> CursorsMut<'_> {
+        CursorsMut {
+            committed: &mut self.committed,
+            applied: &mut self.applied,
+            persisted: &mut self.persisted,
+            unstable_from: &mut self.unstable_from,
+        }
+    }
+
     /// The term at `index`, or `None` if it is compacted away or beyond the end.
     #[must_use]
     pub fn term(&self, index: LogIndex) -> Option<Term> {
@@ -329,6 +346,19 @@ impl Default for RaftLog {
     fn default() -> Self {
         RaftLog::new()
     }
+}
+
+/// The log's cursors, writable (tests only: a corrupted log on purpose).
+#[cfg(test)]
+pub(crate) struct CursorsMut<'a> {
+    /// The committed index.
+    pub committed: &'a mut LogIndex,
+    /// The last index handed out for applying.
+    pub applied: &'a mut LogIndex,
+    /// The last index reported durable.
+    pub persisted: &'a mut LogIndex,
+    /// The first index not yet handed out for writing.
+    pub unstable_from: &'a mut LogIndex,
 }
 
 #[cfg(test)]

@@ -1,0 +1,188 @@
+//! Elections: the election timer, pre-vote and real campaigns, counting the
+//! votes, the role transitions they lead to (follower, pre-candidate,
+//! candidate, leader) and the voter's side, answering a vote request.
+//!
+//! Majorities come from [`crate::quorum`]; this module never re-derives them.
+//! The only randomness it draws is one election timeout per timer reset, from
+//! the node's seeded generator. It must never write to the log except the new
+//! leader's no-op entry (through the replication module), never grant a vote
+//! that is not up to date (§5.4.1) and never count its own real vote before it
+//! comes back through the host, durable.
+
+use super::{RaftNode, Role};
+use crate::progress::Progress;
+use crate::quorum::{self, VoteResult};
+use crate::types::{EntryKind, Message, MessageBody, NodeId, Term};
+use bytes::Bytes;
+use rand::Rng;
+
+impl RaftNode {
+    // ----- elections -------------------------------------------------------
+
+    pub(super) fn tick_election(&mut self) {
+        self.election_elapsed_ticks += 1;
+        if self.is_voter() && self.election_elapsed_ticks >= self.election_timeout_ticks {
+            self.campaign(self.config.pre_vote);
+        }
+    }
+
+    fn is_voter(&self) -> bool {
+        self.voters.binary_search(&self.id()).is_ok()
+    }
+
+    pub(super) fn reset_election_timer(&mut self) {
+        self.election_elapsed_ticks = 0;
+        let min = self.config.election_timeout_ticks_min;
+        self.election_timeout_ticks = self.rng.gen_range(min..2 * min);
+    }
+
+    /// Starts a pre-vote round (`pre_vote`) or a real election.
+    fn campaign(&mut self, pre_vote: bool) {
+        let request_term = if pre_vote {
+            self.become_pre_candidate();
+            self.term.next()
+        } else {
+            self.become_candidate();
+            self.term
+        };
+        if pre_vote {
+            // A pre-vote changes no state: our own counts at once.
+            self.record_vote(self.id(), true);
+            if self.tally_votes() != VoteResult::Pending {
+                return; // a single-voter cluster decides at once
+            }
+        } else {
+            // Our own vote counts only once our new term and vote are durable:
+            // it travels like any vote reply, to ourselves, after the batch is
+            // synced. Otherwise a single-voter cluster could lead a term it
+            // never made durable and, after a crash, lead it again with other
+            // entries.
+            let body = MessageBody::RequestVoteResponse {
+                pre_vote: false,
+                granted: true,
+            };
+            self.send(self.id(), self.term, body);
+        }
+        let body = MessageBody::RequestVote {
+            pre_vote,
+            last_log_index: self.log.last_index(),
+            last_log_term: self.log.last_term(),
+        };
+        for i in 0..self.voters.len() {
+            let to = self.voters[i];
+            if to != self.id() {
+                self.send(to, request_term, body.clone());
+            }
+        }
+    }
+
+    pub(super) fn record_vote(&mut self, from: NodeId, granted: bool) {
+        if self.voters.binary_search(&from).is_err() {
+            return;
+        }
+        if !self.votes.iter().any(|&(id, _)| id == from) {
+            self.votes.push((from, granted));
+        }
+    }
+
+    pub(super) fn tally_votes(&mut self) -> VoteResult {
+        let granted = self.votes.iter().filter(|v| v.1).count();
+        let rejected = self.votes.len() - granted;
+        let result = quorum::vote_result(self.voters.len(), granted, rejected);
+        match (result, self.role) {
+            (VoteResult::Won, Role::PreCandidate) => self.campaign(false),
+            (VoteResult::Won, Role::Candidate) => self.become_leader(),
+            (VoteResult::Lost, _) => self.become_follower(self.term, None),
+            _ => {}
+        }
+        result
+    }
+
+    /// Steps down. The election timer restarts only when a leader is known
+    /// (Figure 2: only hearing from the leader, granting a vote or starting a
+    /// campaign resets it). Restarting it on every higher-term vote request
+    /// would let a candidate that can never win (its log is behind) keep
+    /// resetting the timers of the nodes that could, holding the cluster
+    /// leaderless while it campaigns again and again.
+    pub(super) fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
+        debug_assert!(term >= self.term);
+        if term > self.term {
+            self.term = term;
+            self.vote = None;
+        }
+        self.role = Role::Follower;
+        self.leader = leader;
+        self.progress.clear();
+        self.votes.clear();
+        if leader.is_some() {
+            self.reset_election_timer();
+        }
+    }
+
+    fn become_pre_candidate(&mut self) {
+        debug_assert_ne!(self.role, Role::Leader);
+        self.role = Role::PreCandidate;
+        self.leader = None;
+        self.votes.clear();
+        self.reset_election_timer();
+    }
+
+    fn become_candidate(&mut self) {
+        debug_assert_ne!(self.role, Role::Leader);
+        self.term = self.term.next();
+        self.vote = Some(self.id());
+        self.role = Role::Candidate;
+        self.leader = None;
+        self.votes.clear();
+        self.reset_election_timer();
+    }
+
+    fn become_leader(&mut self) {
+        debug_assert_eq!(self.role, Role::Candidate);
+        self.role = Role::Leader;
+        self.leader = Some(self.id());
+        self.votes.clear();
+        self.heartbeat_elapsed_ticks = 0;
+        self.election_elapsed_ticks = 0;
+        let last = self.log.last_index();
+        let max_inflight = self.config.max_inflight_messages as usize;
+        self.progress = self
+            .voters
+            .iter()
+            .map(|&id| Progress::new(id, last, max_inflight))
+            .collect();
+        let (id, persisted) = (self.id(), self.log.persisted());
+        if let Some(me) = self.progress_mut(id) {
+            me.become_replicate();
+            me.maybe_update(persisted);
+            me.recent_active = true;
+        }
+        // §5.4.2: commit earlier terms' entries through an entry of our own.
+        self.append_own(EntryKind::Normal, Bytes::new());
+        self.broadcast_append(true);
+    }
+
+    // ----- votes -----------------------------------------------------------
+
+    pub(super) fn handle_vote_request(&mut self, m: &Message) {
+        let MessageBody::RequestVote {
+            pre_vote,
+            last_log_index,
+            last_log_term,
+        } = m.body
+        else {
+            return;
+        };
+        let can_vote = self.vote == Some(m.from)
+            || (self.vote.is_none() && self.leader.is_none())
+            || (pre_vote && m.term > self.term);
+        let granted = can_vote && self.log.is_up_to_date(last_log_index, last_log_term);
+        let reply_term = if granted { m.term } else { self.term };
+        if granted && !pre_vote {
+            self.vote = Some(m.from);
+            self.election_elapsed_ticks = 0;
+        }
+        let body = MessageBody::RequestVoteResponse { pre_vote, granted };
+        self.send(m.from, reply_term, body);
+    }
+}

@@ -1,0 +1,212 @@
+//! Executable invariants of a node's state: what must hold between any two
+//! inputs, whatever messages, ticks and restarts came before.
+//!
+//! [`RaftNode::check_invariants`] checks them and names the first rule
+//! broken. The node never calls it itself: hosts, tests and the simulator
+//! call it between inputs. It must never change the node or draw randomness,
+//! never allocate unless a rule is broken, and stays O(voters): it reads the
+//! log's cursors, never its entries.
+//!
+//! The rules, in the order they are checked (`prefix` is the last index of
+//! the compacted prefix, `first_index - 1`):
+//!
+//! | rule | what must hold |
+//! |------|----------------|
+//! | `log.prefix_le_applied` | `prefix <= applied` (the compacted prefix counts as applied) |
+//! | `log.applied_le_committed` | `applied <= committed` |
+//! | `log.committed_le_last` | `committed <= last_index` |
+//! | `log.applied_le_persisted` | `applied <= persisted` (only durable entries are applied) |
+//! | `log.persisted_lt_unstable` | `persisted < unstable_from` (only entries handed out can be durable) |
+//! | `log.unstable_le_last_next` | `unstable_from <= last_index + 1` |
+//! | `progress.match_le_last` | every progress: `match_index <= last_index` |
+//! | `progress.match_lt_next` | every progress: `match_index < next_index` |
+//! | `progress.next_le_last_next` | every progress: `next_index <= last_index + 1` |
+//! | `leader.leader_is_self` | a leader: `leader == Some(id)` |
+//! | `leader.vote_is_self` | a leader: `vote == Some(id)` (it won its term's election) |
+//! | `leader.progress_per_voter` | a leader holds exactly one progress per voter, in voter order |
+//! | `leader.own_match_le_persisted` | a leader's own `match_index <= persisted` (it counts only durable entries) |
+//! | `non_leader.no_progress` | a follower or (pre-)candidate holds no progress |
+//! | `candidate.vote_is_self` | a candidate: `vote == Some(id)` |
+//! | `candidate.no_leader` | a candidate: `leader == None` |
+//! | `pre_candidate.no_leader` | a pre-candidate: `leader == None` |
+//! | `hard_state.handed_term_le_term` | the hard state last handed to the host has a term `<= term` (terms never go back) |
+//!
+//! The other cursor bounds follow from these: `committed` and `persisted` are
+//! at least `applied`, hence at least `prefix`; `persisted <= last_index`
+//! through `unstable_from`.
+
+use super::{RaftNode, Role};
+use std::fmt;
+
+/// A broken invariant: which rule, and the values that break it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvariantViolation {
+    /// The rule's stable name, such as `"log.applied_le_committed"` (the
+    /// rules are listed in the [module docs](self)).
+    pub rule: &'static str,
+    /// The node and the values that break the rule, for a human.
+    pub detail: String,
+}
+
+impl fmt::Display for InvariantViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invariant {} broken: {}", self.rule, self.detail)
+    }
+}
+
+impl std::error::Error for InvariantViolation {}
+
+/// `Ok` if `holds`, else the violation of `rule`; `detail` runs (and
+/// allocates) only then.
+fn ensure(
+    holds: bool,
+    rule: &'static str,
+    detail: impl FnOnce() -> String,
+) -> Result<(), InvariantViolation> {
+    if holds {
+        Ok(())
+    } else {
+        Err(InvariantViolation {
+            rule,
+            detail: detail(),
+        })
+    }
+}
+
+impl RaftNode {
+    /// Checks the node's invariants (the rules are listed in
+    /// [`crate::node::invariants`]) and returns the first one broken.
+    /// O(voters), allocates nothing unless a rule is broken, and changes
+    /// nothing: call it between any two inputs.
+    ///
+    /// # Errors
+    /// The first rule broken, with the values that break it.
+    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        self.check_log_cursors()?;
+        self.check_progress()?;
+        self.check_role()?;
+        self.check_handed_hard_state()
+    }
+
+    fn check_log_cursors(&self) -> Result<(), InvariantViolation> {
+        let id = self.id();
+        let log = &self.log;
+        let prefix = log.first_index().prev();
+        let applied = log.applied();
+        let committed = log.committed();
+        let persisted = log.persisted();
+        let unstable_from = log.unstable_from();
+        let last = log.last_index();
+        ensure(prefix <= applied, "log.prefix_le_applied", || {
+            format!("node {id}: applied {applied} below the compacted prefix {prefix}")
+        })?;
+        ensure(applied <= committed, "log.applied_le_committed", || {
+            format!("node {id}: applied {applied} beyond committed {committed}")
+        })?;
+        ensure(committed <= last, "log.committed_le_last", || {
+            format!("node {id}: committed {committed} beyond last index {last}")
+        })?;
+        ensure(applied <= persisted, "log.applied_le_persisted", || {
+            format!("node {id}: applied {applied} beyond persisted {persisted}")
+        })?;
+        ensure(
+            persisted < unstable_from,
+            "log.persisted_lt_unstable",
+            || format!("node {id}: persisted {persisted} not below unstable_from {unstable_from}"),
+        )?;
+        ensure(
+            unstable_from <= last.next(),
+            "log.unstable_le_last_next",
+            || format!("node {id}: unstable_from {unstable_from} beyond last index {last} + 1"),
+        )
+    }
+
+    fn check_progress(&self) -> Result<(), InvariantViolation> {
+        let id = self.id();
+        let last = self.log.last_index();
+        for pr in &self.progress {
+            let (peer, matched, next) = (pr.id, pr.match_index, pr.next_index);
+            ensure(matched <= last, "progress.match_le_last", || {
+                format!("node {id}: peer {peer} match {matched} beyond last index {last}")
+            })?;
+            ensure(matched < next, "progress.match_lt_next", || {
+                format!("node {id}: peer {peer} match {matched} not below next {next}")
+            })?;
+            ensure(next <= last.next(), "progress.next_le_last_next", || {
+                format!("node {id}: peer {peer} next {next} beyond last index {last} + 1")
+            })?;
+        }
+        Ok(())
+    }
+
+    fn check_role(&self) -> Result<(), InvariantViolation> {
+        let id = self.id();
+        let (role, leader, vote) = (self.role, self.leader, self.vote);
+        if role == Role::Leader {
+            ensure(leader == Some(id), "leader.leader_is_self", || {
+                format!("node {id}: a leader believing in leader {leader:?}")
+            })?;
+            ensure(vote == Some(id), "leader.vote_is_self", || {
+                format!("node {id}: a leader with vote {vote:?}")
+            })?;
+            // In voter order: `become_leader` builds it so, and broadcasts
+            // follow it.
+            let per_voter = self.progress.len() == self.voters.len()
+                && self
+                    .progress
+                    .iter()
+                    .zip(&self.voters)
+                    .all(|(pr, &voter)| pr.id == voter);
+            ensure(per_voter, "leader.progress_per_voter", || {
+                let peers: Vec<_> = self.progress.iter().map(|pr| pr.id).collect();
+                format!(
+                    "node {id}: progress for {peers:?}, voters {:?}",
+                    self.voters
+                )
+            })?;
+            if let Some(own) = self.progress(id) {
+                let (matched, persisted) = (own.match_index, self.log.persisted());
+                ensure(
+                    matched <= persisted,
+                    "leader.own_match_le_persisted",
+                    || format!("node {id}: own match {matched} beyond persisted {persisted}"),
+                )?;
+            }
+        } else {
+            ensure(self.progress.is_empty(), "non_leader.no_progress", || {
+                format!(
+                    "node {id}: a {role:?} holding {} progress entries",
+                    self.progress.len()
+                )
+            })?;
+        }
+        match role {
+            Role::Candidate => {
+                ensure(vote == Some(id), "candidate.vote_is_self", || {
+                    format!("node {id}: a candidate with vote {vote:?}")
+                })?;
+                ensure(leader.is_none(), "candidate.no_leader", || {
+                    format!("node {id}: a candidate believing in leader {leader:?}")
+                })
+            }
+            Role::PreCandidate => ensure(leader.is_none(), "pre_candidate.no_leader", || {
+                format!("node {id}: a pre-candidate believing in leader {leader:?}")
+            }),
+            Role::Follower | Role::Leader => Ok(()),
+        }
+    }
+
+    fn check_handed_hard_state(&self) -> Result<(), InvariantViolation> {
+        let (handed, term) = (self.last_handed_hard_state.term, self.term);
+        ensure(handed <= term, "hard_state.handed_term_le_term", || {
+            format!(
+                "node {}: handed out term {handed}, beyond the current term {term}",
+                self.id()
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "invariants_tests.rs"]
+mod tests;
