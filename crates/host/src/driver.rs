@@ -1,0 +1,422 @@
+//! The host loop of one node: raft-core's persistence contract, in one place.
+//!
+//! For every input (tick, message, proposal, sync completion) the
+//! [`Driver`] hands the input to raft-core, then drains every [`Ready`]:
+//!
+//! 1. checks the batch against the disk boundary (writes are contiguous,
+//!    nothing at or below the written commit index is rewritten, the commit
+//!    index never passes the written log, the term never goes back) and
+//!    writes entries, then the hard state;
+//! 2. sends `messages` at once;
+//! 3. sends `persisted_messages` and reports `on_persisted` only once a
+//!    sync covers the batch (at once if the storage already says so, else
+//!    parked until [`Driver::on_synced`]);
+//! 4. applies `committed_entries` in order and answers the proposals this
+//!    node accepted by (index, term): the same term applied means done,
+//!    another term at that index means lost.
+//!
+//! After each input it can check raft-core's own invariants, and any broken
+//! rule is reported as a [`HostFault`] that stops the node. The driver owns
+//! no clock, socket or file: the simulator and the real node plug those in
+//! through [`crate::io`]. This module must never read a clock, block, or
+//! draw randomness.
+
+use crate::io::{Answer, Effects, HostFault, StateMachine, Storage};
+use bytes::Bytes;
+use raft_core::{LogIndex, Message, ProposeError, RaftNode, Ready, Term};
+use std::collections::VecDeque;
+
+/// Most batches one input may produce before the loop is declared stuck.
+pub const READY_ROUNDS_MAX: usize = 10_000;
+
+/// A proposal this node accepted, waiting for its index to be applied.
+#[derive(Clone, Debug)]
+struct Pending<T> {
+    index: LogIndex,
+    term: Term,
+    token: T,
+}
+
+/// What this incarnation has issued to storage, for the boundary checks.
+#[derive(Clone, Copy, Debug)]
+struct Written {
+    last_index: LogIndex,
+    commit: LogIndex,
+    term: Term,
+}
+
+/// One node's host loop: a raft-core node, its state machine, and the
+/// messages and durability reports waiting for a sync.
+///
+/// `T` is the host's token for a proposal (a client and attempt, a request
+/// id); `S` the state machine. The storage and the effects are passed to
+/// each call, so that they can outlive the driver (a disk survives a crash;
+/// the driver is rebuilt from it).
+///
+/// ```
+/// use host::{Answer, Driver, Effects, HostFault, MemStorage, Transport};
+/// use raft_core::{Config, Message, NodeId, RaftNode, Role, Xoshiro256PlusPlus};
+/// use rand_xoshiro::rand_core::SeedableRng;
+///
+/// #[derive(Default)]
+/// struct Loopback { inbox: Vec<Message>, answers: Vec<Answer<kv::Applied>> }
+/// impl Transport for Loopback {
+///     fn send(&mut self, m: Message) { self.inbox.push(m); }
+/// }
+/// impl Effects<u32, kv::Applied> for Loopback {
+///     fn answer(&mut self, _token: u32, a: Answer<kv::Applied>) { self.answers.push(a); }
+///     fn fault(&mut self, f: HostFault) { panic!("{f}"); }
+/// }
+///
+/// let config = Config::new(NodeId(0), vec![NodeId(0)]);
+/// let raft = RaftNode::new(config, Xoshiro256PlusPlus::seed_from_u64(1)).expect("valid config");
+/// let mut driver = Driver::new(raft, kv::KvStore::new());
+/// let (mut disk, mut io) = (MemStorage::default(), Loopback::default());
+/// while driver.raft().role() != Role::Leader {
+///     driver.tick(&mut disk, &mut io);
+///     disk.sync_all();
+///     driver.on_synced(&mut disk, &mut io);
+///     for m in std::mem::take(&mut io.inbox) {
+///         driver.step(m, &mut disk, &mut io); // our own vote
+///     }
+/// }
+/// let put = kv::Command { client_id: 1, seq: 1, op: kv::Op::Put { key: "k".into(), value: "v".into() } };
+/// driver.propose(put.encode().into(), 7, &mut disk, &mut io).expect("the leader accepts");
+/// disk.sync_all();
+/// driver.on_synced(&mut disk, &mut io);
+/// assert!(matches!(io.answers[..], [Answer::Applied { .. }]));
+/// assert_eq!(driver.state_machine().get("k"), Some("v"));
+/// ```
+pub struct Driver<S: StateMachine, T> {
+    raft: RaftNode,
+    state_machine: S,
+    ready: Ready,
+    /// Messages waiting for the batch they depend on: (batch seq, message).
+    waiting_messages: VecDeque<(u64, Message)>,
+    /// Durability reports waiting for their batch: (batch seq, index, term).
+    waiting_persisted: VecDeque<(u64, LogIndex, Term)>,
+    pending: Vec<Pending<T>>,
+    written: Written,
+    check_invariants: bool,
+    /// Set by the first fault: the node does nothing more.
+    stopped: bool,
+}
+
+impl<S: StateMachine, T> Driver<S, T> {
+    /// Drives `raft` (new, or restored from what storage holds) and applies
+    /// its committed entries to `state_machine`.
+    pub fn new(raft: RaftNode, state_machine: S) -> Driver<S, T> {
+        let written = Written {
+            last_index: raft.log().last_index(),
+            commit: raft.log().committed(),
+            term: raft.term(),
+        };
+        Driver {
+            raft,
+            state_machine,
+            ready: Ready::default(),
+            waiting_messages: VecDeque::new(),
+            waiting_persisted: VecDeque::new(),
+            pending: Vec::new(),
+            written,
+            check_invariants: false,
+            stopped: false,
+        }
+    }
+
+    /// Checks raft-core's own invariants after every input (O(voters) each).
+    pub fn set_check_invariants(&mut self, on: bool) {
+        self.check_invariants = on;
+    }
+
+    /// The Raft node (read-only: inputs go through the driver).
+    #[must_use]
+    pub fn raft(&self) -> &RaftNode {
+        &self.raft
+    }
+
+    /// The state machine.
+    #[must_use]
+    pub fn state_machine(&self) -> &S {
+        &self.state_machine
+    }
+
+    /// Whether a fault stopped the node.
+    #[must_use]
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// Proposals accepted and not yet answered.
+    #[must_use]
+    pub fn pending_proposals(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Messages waiting for a sync.
+    #[must_use]
+    pub fn waiting_messages(&self) -> usize {
+        self.waiting_messages.len()
+    }
+
+    // ----- inputs ----------------------------------------------------------
+
+    /// One tick of logical time.
+    pub fn tick<St: Storage, E: Effects<T, S::Output>>(&mut self, storage: &mut St, fx: &mut E) {
+        if self.stopped {
+            return;
+        }
+        self.raft.tick();
+        self.after_input(storage, fx);
+    }
+
+    /// A message from the network (or from this node to itself).
+    pub fn step<St: Storage, E: Effects<T, S::Output>>(
+        &mut self,
+        m: Message,
+        storage: &mut St,
+        fx: &mut E,
+    ) {
+        if self.stopped {
+            return;
+        }
+        self.raft.step(m);
+        self.after_input(storage, fx);
+    }
+
+    /// Proposes `data`; on acceptance the proposal is answered through
+    /// [`Effects::answer`] with `token` once its index is applied.
+    ///
+    /// # Errors
+    /// The node is not the leader, or holds too many uncommitted entries
+    /// (nothing was proposed; the caller answers its client).
+    pub fn propose<St: Storage, E: Effects<T, S::Output>>(
+        &mut self,
+        data: Bytes,
+        token: T,
+        storage: &mut St,
+        fx: &mut E,
+    ) -> Result<(LogIndex, Term), ProposeError> {
+        if self.stopped {
+            return Err(ProposeError::NotLeader { leader: None });
+        }
+        let (index, term) = self.raft.propose(data)?;
+        fx.proposed(&token, index, term);
+        self.pending.push(Pending { index, term, token });
+        self.after_input(storage, fx);
+        Ok((index, term))
+    }
+
+    /// The storage made more batches durable: sends what waited for them,
+    /// reports durability to the node, and handles what that produces.
+    pub fn on_synced<St: Storage, E: Effects<T, S::Output>>(
+        &mut self,
+        storage: &mut St,
+        fx: &mut E,
+    ) {
+        if self.stopped {
+            return;
+        }
+        let synced = storage.synced_seq();
+        while self
+            .waiting_messages
+            .front()
+            .is_some_and(|&(seq, _)| seq <= synced)
+        {
+            if let Some((_, m)) = self.waiting_messages.pop_front() {
+                fx.send(m);
+            }
+        }
+        while let Some(&(seq, index, term)) = self.waiting_persisted.front() {
+            if seq > synced {
+                break;
+            }
+            self.waiting_persisted.pop_front();
+            self.raft.on_persisted(index, term);
+        }
+        self.after_input(storage, fx);
+    }
+
+    // ----- the loop --------------------------------------------------------
+
+    fn after_input<St: Storage, E: Effects<T, S::Output>>(&mut self, storage: &mut St, fx: &mut E) {
+        if self.invariants_broken(fx) {
+            return;
+        }
+        self.pump(storage, fx);
+    }
+
+    /// Reports a broken node invariant (when checking is on).
+    fn invariants_broken<E: Effects<T, S::Output>>(&mut self, fx: &mut E) -> bool {
+        if !self.check_invariants {
+            return false;
+        }
+        match self.raft.check_invariants() {
+            Ok(()) => false,
+            Err(v) => {
+                self.stop(fx, HostFault::NodeInvariant(v));
+                true
+            }
+        }
+    }
+
+    fn stop<E: Effects<T, S::Output>>(&mut self, fx: &mut E, fault: HostFault) {
+        self.stopped = true;
+        fx.fault(fault);
+    }
+
+    /// Drains every batch the node has.
+    fn pump<St: Storage, E: Effects<T, S::Output>>(&mut self, storage: &mut St, fx: &mut E) {
+        let mut rounds = 0;
+        while self.raft.has_ready() {
+            rounds += 1;
+            if rounds > READY_ROUNDS_MAX {
+                let fault = HostFault::ReadyRoundsExceeded {
+                    rounds: READY_ROUNDS_MAX,
+                };
+                self.stop(fx, fault);
+                return;
+            }
+            let mut ready = std::mem::take(&mut self.ready);
+            self.raft.take_ready(&mut ready);
+            fx.node_state(&self.raft, ready.hard_state);
+            let handled = self.handle_ready(&mut ready, storage, fx);
+            ready.clear();
+            self.ready = ready;
+            if !handled || self.invariants_broken(fx) || fx.stopped() {
+                return;
+            }
+        }
+        fx.node_state(&self.raft, None);
+    }
+
+    /// Writes, sends and applies one batch. Returns false if the node stopped.
+    fn handle_ready<St: Storage, E: Effects<T, S::Output>>(
+        &mut self,
+        ready: &mut Ready,
+        storage: &mut St,
+        fx: &mut E,
+    ) -> bool {
+        fx.ready(&self.raft, ready);
+        if let Err(fault) = self.check_boundary(ready) {
+            self.stop(fx, fault);
+            return false;
+        }
+        let seq = match storage.write(&ready.entries, ready.hard_state) {
+            Ok(seq) => seq,
+            Err(e) => {
+                self.stop(fx, HostFault::Storage(e));
+                return false;
+            }
+        };
+        let synced = seq <= storage.synced_seq();
+        if !synced {
+            for m in ready.persisted_messages.drain(..) {
+                self.waiting_messages.push_back((seq, m));
+            }
+            if let Some(last) = ready.entries.last() {
+                self.waiting_persisted
+                    .push_back((seq, last.index, last.term));
+            }
+        }
+        for m in ready.messages.drain(..) {
+            fx.send(m);
+        }
+        if synced {
+            for m in ready.persisted_messages.drain(..) {
+                fx.send(m);
+            }
+            if let Some(last) = ready.entries.last() {
+                self.raft.on_persisted(last.index, last.term);
+            }
+        }
+        for e in &ready.committed_entries {
+            fx.applying(e);
+            let output = match self.state_machine.apply(e) {
+                Ok(output) => output,
+                Err(error) => {
+                    self.stop(
+                        fx,
+                        HostFault::Apply {
+                            index: e.index,
+                            error,
+                        },
+                    );
+                    return false;
+                }
+            };
+            let pending = self.pending.iter().position(|p| p.index == e.index);
+            let pending = pending.map(|pos| self.pending.swap_remove(pos));
+            fx.applied(e);
+            if let Some(p) = pending {
+                let answer = if p.term == e.term {
+                    Answer::Applied {
+                        index: e.index,
+                        term: e.term,
+                        output,
+                    }
+                } else {
+                    Answer::Lost { index: p.index }
+                };
+                fx.answer(p.token, answer);
+            }
+            if fx.stopped() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The disk boundary: what a batch may write given what was written.
+    fn check_boundary(&mut self, ready: &Ready) -> Result<(), HostFault> {
+        let w = &mut self.written;
+        if let (Some(first), Some(last)) = (ready.entries.first(), ready.entries.last()) {
+            let fault = |rule, detail| Err(HostFault::Boundary { rule, detail });
+            if first.index.0 > w.last_index.0 + 1 {
+                let detail = format!(
+                    "entry {} written after last written index {}",
+                    first.index, w.last_index
+                );
+                return fault("contiguous-writes", detail);
+            }
+            if last.index.0 + 1 != first.index.0 + ready.entries.len() as u64 {
+                let detail = format!(
+                    "{} entries from {} to {}",
+                    ready.entries.len(),
+                    first.index,
+                    last.index
+                );
+                return fault("contiguous-writes", detail);
+            }
+            if first.index <= w.commit {
+                let detail = format!(
+                    "entry {} rewritten at or below the written commit index {}",
+                    first.index, w.commit
+                );
+                return fault("committed-never-rewritten", detail);
+            }
+            w.last_index = last.index;
+        }
+        if let Some(hs) = ready.hard_state {
+            let fault = |rule, detail| Err(HostFault::Boundary { rule, detail });
+            if hs.term < w.term {
+                let detail = format!("term {} written after term {}", hs.term, w.term);
+                return fault("term-never-decreases", detail);
+            }
+            if hs.commit > w.last_index {
+                let detail = format!(
+                    "commit {} written past the last written index {}",
+                    hs.commit, w.last_index
+                );
+                return fault("commit-within-log", detail);
+            }
+            w.term = hs.term;
+            w.commit = hs.commit;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "driver_tests.rs"]
+mod tests;

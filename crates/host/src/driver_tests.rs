@@ -1,0 +1,373 @@
+//! The driver's contract, tested once: what leaves before a sync and what
+//! waits for it, when durability is reported, how proposals are answered,
+//! and that every broken rule stops the node with a fault.
+
+use super::*;
+use crate::io::{ApplyError, StorageError, Transport};
+use crate::MemStorage;
+use kv::{Applied, Command, KvStore, Op};
+use raft_core::{
+    Config, Entry, EntryKind, HardState, MessageBody, NodeId, RaftNode, Role, Xoshiro256PlusPlus,
+};
+use rand_xoshiro::rand_core::SeedableRng;
+
+/// Records everything the driver hands out.
+#[derive(Default)]
+struct Recorder {
+    sent: Vec<Message>,
+    answers: Vec<(u32, Answer<Applied>)>,
+    faults: Vec<HostFault>,
+    applied: Vec<LogIndex>,
+}
+
+impl Transport for Recorder {
+    fn send(&mut self, m: Message) {
+        self.sent.push(m);
+    }
+}
+
+impl Effects<u32, Applied> for Recorder {
+    fn answer(&mut self, token: u32, answer: Answer<Applied>) {
+        self.answers.push((token, answer));
+    }
+    fn fault(&mut self, fault: HostFault) {
+        self.faults.push(fault);
+    }
+    fn applied(&mut self, entry: &Entry) {
+        self.applied.push(entry.index);
+    }
+}
+
+fn node(id: u64, voters: &[u64]) -> RaftNode {
+    let config = Config::new(NodeId(id), voters.iter().copied().map(NodeId).collect());
+    RaftNode::new(config, Xoshiro256PlusPlus::seed_from_u64(id)).expect("valid config")
+}
+
+fn put(seq: u64) -> Bytes {
+    let op = Op::Put {
+        key: "k".into(),
+        value: format!("v{seq}"),
+    };
+    Command {
+        client_id: 1,
+        seq,
+        op,
+    }
+    .encode()
+    .into()
+}
+
+type KvDriver = Driver<KvStore, u32>;
+
+/// A single-node leader, with its disk synced after every step.
+fn single_leader() -> (KvDriver, MemStorage, Recorder) {
+    let mut d = Driver::new(node(0, &[0]), KvStore::new());
+    d.set_check_invariants(true);
+    let (mut disk, mut fx) = (MemStorage::default(), Recorder::default());
+    for _ in 0..100 {
+        if d.raft().role() == Role::Leader {
+            break;
+        }
+        d.tick(&mut disk, &mut fx);
+        disk.sync_all();
+        d.on_synced(&mut disk, &mut fx);
+        for m in std::mem::take(&mut fx.sent) {
+            d.step(m, &mut disk, &mut fx);
+        }
+    }
+    assert_eq!(d.raft().role(), Role::Leader);
+    assert!(fx.faults.is_empty(), "{:?}", fx.faults);
+    (d, disk, fx)
+}
+
+#[test]
+fn a_candidates_own_vote_waits_for_the_sync_of_its_term() {
+    let mut d: KvDriver = Driver::new(node(0, &[0, 1, 2]), KvStore::new());
+    let (mut disk, mut fx) = (MemStorage::default(), Recorder::default());
+    while d.raft().role() != Role::Candidate && d.raft().role() != Role::PreCandidate {
+        d.tick(&mut disk, &mut fx);
+    }
+    // Pre-vote: requests leave without a write. Answer them to start the real election.
+    let pre: Vec<Message> = std::mem::take(&mut fx.sent);
+    assert!(!pre.is_empty());
+    for m in &pre {
+        let grant = Message {
+            from: m.to,
+            to: m.from,
+            term: m.term,
+            body: MessageBody::RequestVoteResponse {
+                pre_vote: true,
+                granted: true,
+            },
+        };
+        d.step(grant, &mut disk, &mut fx);
+    }
+    assert_eq!(d.raft().role(), Role::Candidate);
+    assert!(
+        fx.sent.is_empty(),
+        "vote requests and the own vote wait for the term to be durable: {:?}",
+        fx.sent
+    );
+    assert!(d.waiting_messages() >= 3);
+    disk.sync_all();
+    d.on_synced(&mut disk, &mut fx);
+    assert_eq!(
+        fx.sent.len(),
+        3,
+        "two requests and the own vote leave after the sync"
+    );
+    assert_eq!(disk.hard_state().vote, Some(NodeId(0)));
+}
+
+#[test]
+fn a_leader_sends_appends_at_once_but_commits_only_what_is_durable() {
+    let mut d: KvDriver = Driver::new(node(0, &[0, 1, 2]), KvStore::new());
+    let (mut disk, mut fx) = (MemStorage::default(), Recorder::default());
+    // Win the election by hand.
+    while d.raft().role() != Role::PreCandidate {
+        d.tick(&mut disk, &mut fx);
+    }
+    let grant = |from: u64, term: u64, pre_vote: bool| Message {
+        from: NodeId(from),
+        to: NodeId(0),
+        term: raft_core::Term(term),
+        body: MessageBody::RequestVoteResponse {
+            pre_vote,
+            granted: true,
+        },
+    };
+    d.step(grant(1, 1, true), &mut disk, &mut fx);
+    disk.sync_all();
+    d.on_synced(&mut disk, &mut fx);
+    fx.sent.retain(|m| m.to == NodeId(0));
+    for m in std::mem::take(&mut fx.sent) {
+        d.step(m, &mut disk, &mut fx);
+    }
+    d.step(grant(1, 1, false), &mut disk, &mut fx);
+    assert_eq!(d.raft().role(), Role::Leader);
+    // n1 acknowledges the new leader's empty entry: it leaves probing.
+    let noop = d.raft().log().last_index();
+    let term = d.raft().term();
+    let ack = |index| Message {
+        from: NodeId(1),
+        to: NodeId(0),
+        term,
+        body: MessageBody::AppendEntriesResponse {
+            index,
+            reject: None,
+        },
+    };
+    d.step(ack(noop), &mut disk, &mut fx);
+    fx.sent.clear();
+    let (index, _) = d
+        .propose(put(1), 9, &mut disk, &mut fx)
+        .expect("the leader accepts");
+    assert!(
+        fx.sent
+            .iter()
+            .any(|m| matches!(m.body, MessageBody::AppendEntries { .. })),
+        "appends leave before the leader's own write is durable"
+    );
+    // n1 acknowledges, but the leader's own copy is not durable yet: a
+    // majority does not hold the entry.
+    d.step(ack(index), &mut disk, &mut fx);
+    assert!(d.raft().log().committed() < index);
+    assert!(fx.answers.is_empty());
+    disk.sync_all();
+    d.on_synced(&mut disk, &mut fx);
+    assert_eq!(
+        d.raft().log().committed(),
+        index,
+        "the leader's sync completes the majority"
+    );
+    assert!(matches!(fx.answers[..], [(9, Answer::Applied { .. })]));
+}
+
+#[test]
+fn a_single_node_commits_and_answers_only_after_the_sync() {
+    let (mut d, mut disk, mut fx) = single_leader();
+    let (index, term) = d
+        .propose(put(1), 7, &mut disk, &mut fx)
+        .expect("the leader accepts");
+    assert!(fx.answers.is_empty());
+    assert!(
+        d.raft().log().committed() < index,
+        "not durable, not committed"
+    );
+    disk.sync_all();
+    d.on_synced(&mut disk, &mut fx);
+    assert_eq!(d.raft().log().committed(), index);
+    let output = Applied::Fresh {
+        client_id: 1,
+        seq: 1,
+        result: kv::OpResult::Ok,
+    };
+    assert_eq!(
+        fx.answers,
+        vec![(
+            7,
+            Answer::Applied {
+                index,
+                term,
+                output
+            }
+        )]
+    );
+    assert_eq!(d.pending_proposals(), 0);
+}
+
+#[test]
+fn a_proposal_whose_index_gets_another_terms_entry_is_lost() {
+    let (mut d, mut disk, mut fx) = single_leader();
+    let (index, term) = d
+        .propose(put(1), 3, &mut disk, &mut fx)
+        .expect("the leader accepts");
+    // Pretend the node proposed at this index in an older term.
+    d.pending[0].term = raft_core::Term(term.0 - 1);
+    disk.sync_all();
+    d.on_synced(&mut disk, &mut fx);
+    assert_eq!(fx.answers, vec![(3, Answer::Lost { index })]);
+}
+
+#[test]
+fn a_restarted_node_reapplies_its_committed_log_from_storage() {
+    let (mut d, mut disk, mut fx) = single_leader();
+    for seq in 1..=5 {
+        d.propose(put(seq), 0, &mut disk, &mut fx)
+            .expect("the leader accepts");
+        disk.sync_all();
+        d.on_synced(&mut disk, &mut fx);
+    }
+    let digest = d.state_machine().digest();
+    disk.sync_all(); // the last commit index written
+    drop(d);
+    let config = Config::new(NodeId(0), vec![NodeId(0)]);
+    let raft = RaftNode::restore(
+        config,
+        disk.durable_state(),
+        Xoshiro256PlusPlus::seed_from_u64(2),
+    )
+    .expect("the disk is consistent");
+    let mut d: KvDriver = Driver::new(raft, KvStore::new());
+    let mut fx = Recorder::default();
+    d.tick(&mut disk, &mut fx);
+    assert_eq!(d.state_machine().digest(), digest);
+    assert!(fx.faults.is_empty());
+}
+
+fn entry(index: u64, term: u64) -> Entry {
+    Entry {
+        term: raft_core::Term(term),
+        index: LogIndex(index),
+        kind: EntryKind::Normal,
+        data: Bytes::new(),
+    }
+}
+
+fn boundary_rule(d: &mut KvDriver, ready: &Ready) -> Option<&'static str> {
+    match d.check_boundary(ready) {
+        Ok(()) => None,
+        Err(HostFault::Boundary { rule, .. }) => Some(rule),
+        Err(other) => panic!("not a boundary fault: {other}"),
+    }
+}
+
+#[test]
+fn the_disk_boundary_refuses_gaps_rewrites_of_committed_entries_and_term_regressions() {
+    let (mut d, _, _) = single_leader();
+    let last = d.raft().log().last_index().0;
+    let commit = d.raft().log().committed().0;
+    let term = d.raft().term().0;
+    let batch = |entries: Vec<Entry>, hs: Option<HardState>| Ready {
+        entries,
+        hard_state: hs,
+        ..Ready::default()
+    };
+    let gap = batch(vec![entry(last + 2, term)], None);
+    assert_eq!(boundary_rule(&mut d, &gap), Some("contiguous-writes"));
+    let holes = batch(vec![entry(last + 1, term), entry(last + 3, term)], None);
+    assert_eq!(boundary_rule(&mut d, &holes), Some("contiguous-writes"));
+    let rewrite = batch(vec![entry(commit, term)], None);
+    assert_eq!(
+        boundary_rule(&mut d, &rewrite),
+        Some("committed-never-rewritten")
+    );
+    let hs = |term: u64, commit: u64| HardState {
+        term: raft_core::Term(term),
+        vote: None,
+        commit: LogIndex(commit),
+    };
+    let back = batch(Vec::new(), Some(hs(term - 1, commit)));
+    assert_eq!(boundary_rule(&mut d, &back), Some("term-never-decreases"));
+    let past = batch(Vec::new(), Some(hs(term, last + 1)));
+    assert_eq!(boundary_rule(&mut d, &past), Some("commit-within-log"));
+    let fine = batch(vec![entry(last + 1, term)], Some(hs(term, last + 1)));
+    assert_eq!(boundary_rule(&mut d, &fine), None);
+}
+
+struct FailingDisk;
+
+impl Storage for FailingDisk {
+    fn write(&mut self, _: &[Entry], _: Option<HardState>) -> Result<u64, StorageError> {
+        Err(StorageError("no space left".into()))
+    }
+    fn synced_seq(&self) -> u64 {
+        0
+    }
+}
+
+#[test]
+fn a_storage_error_stops_the_node() {
+    let mut d: KvDriver = Driver::new(node(0, &[0]), KvStore::new());
+    let mut fx = Recorder::default();
+    for _ in 0..100 {
+        d.tick(&mut FailingDisk, &mut fx);
+    }
+    assert!(d.is_stopped());
+    assert!(
+        matches!(fx.faults[..], [HostFault::Storage(_)]),
+        "{:?}",
+        fx.faults
+    );
+    assert!(
+        fx.sent.is_empty(),
+        "nothing leaves a node whose write failed"
+    );
+}
+
+/// A state machine that refuses its first entry.
+struct Refuses;
+
+impl StateMachine for Refuses {
+    type Output = ();
+    fn apply(&mut self, _: &Entry) -> Result<(), ApplyError> {
+        Err(ApplyError("corrupt".into()))
+    }
+}
+
+impl Effects<u32, ()> for Recorder {
+    fn answer(&mut self, _: u32, _: Answer<()>) {}
+    fn fault(&mut self, fault: HostFault) {
+        self.faults.push(fault);
+    }
+}
+
+#[test]
+fn an_entry_the_state_machine_refuses_stops_the_node() {
+    let mut d: Driver<Refuses, u32> = Driver::new(node(0, &[0]), Refuses);
+    let (mut disk, mut fx) = (MemStorage::default(), Recorder::default());
+    for _ in 0..100 {
+        d.tick(&mut disk, &mut fx);
+        disk.sync_all();
+        d.on_synced(&mut disk, &mut fx);
+        for m in std::mem::take(&mut fx.sent) {
+            d.step(m, &mut disk, &mut fx);
+        }
+    }
+    assert!(d.is_stopped());
+    assert!(
+        matches!(fx.faults[..], [HostFault::Apply { .. }]),
+        "{:?}",
+        fx.faults
+    );
+}

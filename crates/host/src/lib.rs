@@ -1,0 +1,44 @@
+//! One Raft node's host driver, shared by the simulator and the real node.
+//!
+//! raft-core decides; a host does the I/O. This crate holds the part of the
+//! host that is the same everywhere, so that the code a simulation tortures
+//! is the code a real node runs: the [`Driver`] applies raft-core's
+//! persistence contract (write, send at once, hold votes and acks until the
+//! covering sync, report durability, apply, answer proposals) behind small
+//! interfaces ([`Storage`], [`Transport`], [`StateMachine`], [`Effects`]).
+//! Only the clock, the network and the disk differ between a simulated node
+//! and a real one.
+//!
+//! * [`driver`]: the host loop and its checks (disk boundary, raft-core's own
+//!   invariants, a bound on batches per input);
+//! * [`io`]: the interfaces a host plugs in;
+//! * [`mem_storage`]: an in-memory disk with real semantics (volatile until
+//!   synced, torn tails on a crash);
+//! * the kv store as the [`StateMachine`] (`impl StateMachine for kv::KvStore`).
+
+pub mod driver;
+pub mod io;
+pub mod mem_storage;
+
+pub use driver::{Driver, READY_ROUNDS_MAX};
+pub use io::{
+    Answer, ApplyError, Effects, HostFault, StateMachine, Storage, StorageError, Transport,
+};
+pub use mem_storage::MemStorage;
+
+use raft_core::Entry;
+
+/// The replicated kv store. An entry that is not a kv command (the leader's
+/// empty entry of a new term, or bytes from another client library) is
+/// applied as a no-op on every replica alike.
+impl StateMachine for kv::KvStore {
+    type Output = kv::Applied;
+
+    fn apply(&mut self, entry: &Entry) -> Result<kv::Applied, ApplyError> {
+        match kv::KvStore::apply(self, entry.index.0, &entry.data) {
+            Ok(applied) => Ok(applied),
+            Err(kv::KvError::Decode(_)) => Ok(kv::Applied::Noop),
+            Err(e) => Err(ApplyError(e.to_string())),
+        }
+    }
+}

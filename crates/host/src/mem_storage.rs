@@ -1,0 +1,218 @@
+//! An in-memory [`Storage`] with real disk semantics: writes are volatile
+//! until a sync covers them.
+//!
+//! The host issues writes in order; a sync (which the simulator makes take
+//! simulated time) makes every write issued before it started durable. A
+//! crash loses every write no sync has covered, or (a torn tail) keeps a
+//! prefix of them. The simulator and the scripted interaction tests use it;
+//! a real node uses files with the same contract.
+
+use crate::io::{Storage, StorageError};
+use raft_core::{DurableState, Entry, HardState};
+use std::collections::VecDeque;
+
+/// One write, in issue order.
+#[derive(Clone, Debug)]
+enum Write {
+    /// Replace the log from the first entry's index on with these entries.
+    Entries(Vec<Entry>),
+    /// Overwrite the hard state.
+    HardState(HardState),
+}
+
+/// The durable and volatile state of one node's disk.
+#[derive(Clone, Debug, Default)]
+pub struct MemStorage {
+    log: Vec<Entry>,
+    hard_state: HardState,
+    /// Unsynced writes with the sequence number of the batch they belong to.
+    pending: VecDeque<(u64, Write)>,
+    /// The last batch sequence number issued.
+    issued_seq: u64,
+    /// The last batch sequence number made durable.
+    synced_seq: u64,
+}
+
+impl Storage for MemStorage {
+    fn write(
+        &mut self,
+        entries: &[Entry],
+        hard_state: Option<HardState>,
+    ) -> Result<u64, StorageError> {
+        Ok(self.issue(entries, hard_state))
+    }
+
+    fn synced_seq(&self) -> u64 {
+        self.synced_seq
+    }
+}
+
+impl MemStorage {
+    /// Queues a batch (entries first, then the hard state) and returns its
+    /// sequence number, or the last issued one if the batch writes nothing.
+    pub fn issue(&mut self, entries: &[Entry], hard_state: Option<HardState>) -> u64 {
+        if entries.is_empty() && hard_state.is_none() {
+            return self.issued_seq;
+        }
+        self.issued_seq += 1;
+        if !entries.is_empty() {
+            self.pending
+                .push_back((self.issued_seq, Write::Entries(entries.to_vec())));
+        }
+        if let Some(hs) = hard_state {
+            self.pending
+                .push_back((self.issued_seq, Write::HardState(hs)));
+        }
+        self.issued_seq
+    }
+
+    /// The last batch sequence number issued.
+    #[must_use]
+    pub fn issued_seq(&self) -> u64 {
+        self.issued_seq
+    }
+
+    /// Whether some write awaits a sync.
+    #[must_use]
+    pub fn has_unsynced(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// A sync that started when `upto_seq` was the last issued batch completes.
+    pub fn sync_to(&mut self, upto_seq: u64) {
+        while self
+            .pending
+            .front()
+            .is_some_and(|(seq, _)| *seq <= upto_seq)
+        {
+            if let Some((_, w)) = self.pending.pop_front() {
+                self.make_durable(w);
+            }
+        }
+        self.synced_seq = self.synced_seq.max(upto_seq);
+    }
+
+    /// Makes every issued write durable (a synchronous disk).
+    pub fn sync_all(&mut self) {
+        self.sync_to(self.issued_seq);
+    }
+
+    fn make_durable(&mut self, write: Write) {
+        match write {
+            Write::Entries(entries) => {
+                if let Some(first) = entries.first() {
+                    let keep = self.log.partition_point(|e| e.index < first.index);
+                    self.log.truncate(keep);
+                    self.log.extend(entries);
+                }
+            }
+            Write::HardState(hs) => self.hard_state = hs,
+        }
+    }
+
+    /// A crash: unsynced writes are lost, except the first `keep_writes` of
+    /// them (a torn tail). Returns how many writes were lost.
+    pub fn crash(&mut self, keep_writes: usize) -> u64 {
+        for _ in 0..keep_writes.min(self.pending.len()) {
+            if let Some((_, w)) = self.pending.pop_front() {
+                self.make_durable(w);
+            }
+        }
+        let lost = self.pending.len() as u64;
+        self.pending.clear();
+        self.issued_seq = self.synced_seq.max(self.issued_seq);
+        self.synced_seq = self.issued_seq;
+        lost
+    }
+
+    /// The number of unsynced writes.
+    #[must_use]
+    pub fn unsynced_writes(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// What a restarted node reads back.
+    #[must_use]
+    pub fn durable_state(&self) -> DurableState {
+        DurableState {
+            hard_state: self.hard_state,
+            entries: self.log.clone(),
+            ..DurableState::default()
+        }
+    }
+
+    /// The durable log.
+    #[must_use]
+    pub fn log(&self) -> &[Entry] {
+        &self.log
+    }
+
+    /// The durable hard state.
+    #[must_use]
+    pub fn hard_state(&self) -> HardState {
+        self.hard_state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use raft_core::{EntryKind, LogIndex, NodeId, Term};
+
+    fn ent(index: u64, term: u64) -> Entry {
+        Entry {
+            term: Term(term),
+            index: LogIndex(index),
+            kind: EntryKind::Normal,
+            data: Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn crash_loses_unsynced_but_never_synced_writes() {
+        let mut disk = MemStorage::default();
+        let hs = HardState {
+            term: Term(2),
+            vote: Some(NodeId(1)),
+            commit: LogIndex(1),
+        };
+        let s1 = disk.issue(&[ent(1, 1), ent(2, 1)], Some(hs));
+        disk.sync_to(s1);
+        disk.issue(
+            &[ent(3, 2)],
+            Some(HardState {
+                term: Term(3),
+                ..hs
+            }),
+        );
+        assert_eq!(disk.unsynced_writes(), 2);
+        let lost = disk.crash(0);
+        assert_eq!(lost, 2);
+        let state = disk.durable_state();
+        assert_eq!(state.entries.len(), 2, "synced entries survive");
+        assert_eq!(state.hard_state, hs, "unsynced hard state is lost");
+    }
+
+    #[test]
+    fn torn_tail_keeps_a_prefix_and_truncation_applies_in_order() {
+        let mut disk = MemStorage::default();
+        disk.issue(&[ent(1, 1), ent(2, 1), ent(3, 1)], None);
+        disk.issue(&[ent(2, 2)], None);
+        disk.issue(&[ent(3, 2)], None);
+        assert_eq!(disk.crash(2), 1);
+        let terms: Vec<u64> = disk.log().iter().map(|e| e.term.0).collect();
+        assert_eq!(terms, vec![1, 2], "the second write replaced the suffix");
+    }
+
+    #[test]
+    fn a_sync_covers_only_writes_issued_before_it() {
+        let mut disk = MemStorage::default();
+        let s1 = disk.issue(&[ent(1, 1)], None);
+        let _s2 = disk.issue(&[ent(2, 1)], None);
+        disk.sync_to(s1);
+        assert_eq!(disk.log().len(), 1);
+        assert!(disk.has_unsynced());
+        assert_eq!(disk.synced_seq(), s1);
+    }
+}
