@@ -36,11 +36,18 @@ pub enum Property {
     Linearizability,
     /// After the heal, a leader is elected and client operations complete in bounded time.
     Liveness,
+    /// A node's own invariants (raft-core's `check_invariants`) hold after every input.
+    NodeInvariant,
+    /// The host's rules hold: the disk boundary (contiguous writes, nothing at
+    /// or below the written commit rewritten), storage writes, bounded batches.
+    HostInvariant,
+    /// The simulator's own rules hold: time never goes back, queues stay bounded.
+    EngineInvariant,
 }
 
 impl Property {
     /// Every property, in declaration order.
-    pub const ALL: [Property; 11] = [
+    pub const ALL: [Property; 14] = [
         Property::ElectionSafety,
         Property::VoteOncePerTerm,
         Property::LeaderAppendOnly,
@@ -52,6 +59,9 @@ impl Property {
         Property::Durability,
         Property::Linearizability,
         Property::Liveness,
+        Property::NodeInvariant,
+        Property::HostInvariant,
+        Property::EngineInvariant,
     ];
 
     /// The stable kebab-case name, e.g. `"election-safety"`.
@@ -69,6 +79,9 @@ impl Property {
             Property::Durability => "durability",
             Property::Linearizability => "linearizability",
             Property::Liveness => "liveness",
+            Property::NodeInvariant => "node-invariant",
+            Property::HostInvariant => "host-invariant",
+            Property::EngineInvariant => "engine-invariant",
         }
     }
 

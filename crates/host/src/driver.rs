@@ -239,11 +239,13 @@ impl<S: StateMachine, T> Driver<S, T> {
 
     // ----- the loop --------------------------------------------------------
 
+    /// Drains what the input produced, then checks the node's invariants
+    /// (once per input: the state every later input starts from).
     fn after_input<St: Storage, E: Effects<T, S::Output>>(&mut self, storage: &mut St, fx: &mut E) {
-        if self.invariants_broken(fx) {
-            return;
-        }
         self.pump(storage, fx);
+        if !self.stopped {
+            self.invariants_broken(fx);
+        }
     }
 
     /// Reports a broken node invariant (when checking is on).
@@ -283,7 +285,7 @@ impl<S: StateMachine, T> Driver<S, T> {
             let handled = self.handle_ready(&mut ready, storage, fx);
             ready.clear();
             self.ready = ready;
-            if !handled || self.invariants_broken(fx) || fx.stopped() {
+            if !handled || fx.stopped() {
                 return;
             }
         }

@@ -307,7 +307,7 @@ impl Case {
             ));
         }
         check_durations(self)?;
-        let raft = crate::engine::raft_config(c, 0);
+        let raft = c.raft_config(0);
         raft.validate()
             .map_err(|e| err("config.raft", e.to_string()))?;
         for (i, f) in self.faults.iter().enumerate() {

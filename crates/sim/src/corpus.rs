@@ -8,6 +8,7 @@ use crate::case::Assertion;
 use crate::case::{Case, Expect};
 use crate::engine::Simulation;
 use crate::timeline::{Timeline, TimelineEvent};
+use raft_core::Role;
 use std::path::{Path, PathBuf};
 
 /// Whether a file name is a case file.
@@ -47,7 +48,7 @@ pub fn check(case: &Case) -> Result<(), String> {
     match (&case.expect, r.verdict.passed()) {
         (Expect::Pass, true) => Ok(()),
         (Expect::Pass, false) => Err(format!("expected a pass, got {}", r.verdict.message())),
-        (Expect::Fail(p), false) if r.verdict.invariant() == p => Ok(()),
+        (Expect::Fail(p), false) if r.verdict.failed_property() == p => Ok(()),
         (Expect::Fail(p), false) => {
             Err(format!("expected {p} to fail, got {}", r.verdict.message()))
         }
@@ -98,7 +99,7 @@ fn check_assertion(a: &Assertion, timeline: &Timeline) -> Result<(), String> {
         }
         Assertion::NewLeader { from_us, to_us } => {
             let elected = timeline.events.iter().any(|e| {
-                matches!(e, TimelineEvent::Role { t, role, .. } if role == "Leader" && within(*t, from_us, to_us))
+                matches!(*e, TimelineEvent::Role { t, role: Role::Leader, .. } if within(t, from_us, to_us))
             });
             if elected {
                 Ok(())

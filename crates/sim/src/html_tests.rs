@@ -1,6 +1,7 @@
 //! The HTML page: embedded data, self-containment, escaping, structure.
 
 use super::*;
+use raft_core::Role;
 
 const DATA_OPEN: &str = "<script type=\"application/json\" id=\"timeline-data\">";
 
@@ -17,13 +18,13 @@ fn sample() -> Timeline {
             E::Role {
                 t: 100_000,
                 node: 0,
-                role: "PreCandidate".into(),
+                role: Role::PreCandidate,
                 term: 1,
             },
             E::Role {
                 t: 110_000,
                 node: 0,
-                role: "Candidate".into(),
+                role: Role::Candidate,
                 term: 2,
             },
             E::Message {
@@ -37,7 +38,7 @@ fn sample() -> Timeline {
             E::Role {
                 t: 115_000,
                 node: 0,
-                role: "Leader".into(),
+                role: Role::Leader,
                 term: 2,
             },
             E::Message {
@@ -91,7 +92,7 @@ fn sample() -> Timeline {
             E::Role {
                 t: 1_100_000,
                 node: 2,
-                role: "Leader".into(),
+                role: Role::Leader,
                 term: 2,
             },
             E::Heal { t: 2_000_000 },

@@ -15,12 +15,18 @@
 //! ```
 
 pub mod case;
+pub mod clients;
 pub mod corpus;
-pub mod disk;
 pub mod engine;
 pub mod faults;
 pub mod html;
+pub mod inject;
+pub mod net;
+pub mod node;
+pub mod observe;
+pub mod phase;
 pub mod profile;
+pub mod queue;
 pub mod rng;
 pub mod shrink;
 pub mod stats;

@@ -6,6 +6,7 @@
 //! fault model is data: everything the engine does differently per seed is
 //! in the `SimConfig`.
 
+use raft_core::{Config, NodeId};
 use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
@@ -275,6 +276,24 @@ fn interval_us(per_sec: f64) -> u64 {
         0
     } else {
         (1_000_000.0 / per_sec) as u64
+    }
+}
+
+impl SimConfig {
+    /// The raft-core configuration of `node` in this run.
+    #[must_use]
+    pub fn raft_config(&self, node: usize) -> Config {
+        let voters = (0..self.nodes as u64).map(NodeId).collect();
+        let k = &self.raft;
+        Config {
+            election_timeout_ticks_min: k.election_timeout_ticks_min,
+            heartbeat_interval_ticks: k.heartbeat_interval_ticks,
+            max_entries_per_message: k.max_entries_per_message,
+            max_inflight_messages: k.max_inflight_messages,
+            pre_vote: k.pre_vote,
+            check_quorum: k.check_quorum,
+            ..Config::new(NodeId(node as u64), voters)
+        }
     }
 }
 

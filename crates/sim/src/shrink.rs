@@ -113,7 +113,7 @@ impl Shrinker<'_> {
         self.runs += 1;
         let r = replay(&candidate);
         (self.on_progress)(self.runs, &self.best);
-        if r.verdict.invariant() != self.property {
+        if r.verdict.failed_property() != self.property {
             return false;
         }
         self.best = candidate;
@@ -334,7 +334,7 @@ pub fn shrink(
     }
     let before = size_of(&case, &original);
     let mut s = Shrinker {
-        property: original.verdict.invariant().to_string(),
+        property: original.verdict.failed_property().to_string(),
         best: case,
         best_result: original,
         runs: 1,

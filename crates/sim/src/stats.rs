@@ -125,9 +125,10 @@ impl Verdict {
         }
     }
 
-    /// The failing property's name ("" on a pass).
+    /// The failing property's name ("" on a pass), e.g. `"election-safety"`,
+    /// `"liveness"`, `"panic"`.
     #[must_use]
-    pub fn invariant(&self) -> &str {
+    pub fn failed_property(&self) -> &str {
         match self {
             Verdict::Pass => "",
             Verdict::Safety { violation } | Verdict::Liveness { violation } => {

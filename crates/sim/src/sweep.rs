@@ -205,7 +205,7 @@ impl Totals {
             self.failures.push(FailureReport {
                 seed: r.seed,
                 profile: r.profile.clone(),
-                invariant: r.verdict.invariant().into(),
+                invariant: r.verdict.failed_property().into(),
                 message: r.verdict.message(),
                 event_index: r.verdict.event_index(),
                 violation: r.verdict.violation().cloned(),
@@ -334,7 +334,7 @@ mod tests {
             panic!("entry 7 conflicts with committed index 9")
         });
         assert_eq!(r.seed, 42);
-        assert_eq!(r.verdict.invariant(), "panic");
+        assert_eq!(r.verdict.failed_property(), "panic");
         assert_eq!(
             r.verdict.message(),
             "entry 7 conflicts with committed index 9"

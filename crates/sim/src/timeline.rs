@@ -3,6 +3,7 @@
 //! Recorded only when asked for (`replay --html`), so sweeps pay nothing.
 //! [`crate::html`] renders it as a self-contained page.
 
+use raft_core::Role;
 use serde::{Deserialize, Serialize};
 
 /// Everything drawn for one run.
@@ -32,8 +33,8 @@ pub enum TimelineEvent {
         t: u64,
         /// Node.
         node: usize,
-        /// "Follower", "PreCandidate", "Candidate" or "Leader".
-        role: String,
+        /// The new role (serialized as "Follower", "PreCandidate", "Candidate" or "Leader").
+        role: Role,
         /// The term.
         term: u64,
     },

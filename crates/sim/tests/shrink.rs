@@ -23,11 +23,11 @@ fn shrinking_keeps_the_property_and_drops_what_does_not_matter() {
         case.faults.len() > 3 && case.ops.len() > 10,
         "a busy run to start from"
     );
-    assert_eq!(replay(&case).verdict.invariant(), "liveness");
+    assert_eq!(replay(&case).verdict.failed_property(), "liveness");
     let mut replays_seen = 0;
     let report = shrink(case.clone(), 500, &mut |runs, _| replays_seen = runs).expect("it fails");
     assert_eq!(report.property, "liveness");
-    assert_eq!(report.verdict.invariant(), "liveness");
+    assert_eq!(report.verdict.failed_property(), "liveness");
     assert!(
         report.after.faults < report.before.faults,
         "{} -> {}",
@@ -44,7 +44,7 @@ fn shrinking_keeps_the_property_and_drops_what_does_not_matter() {
     assert!(replays_seen > 0 && report.runs <= 500);
     // The minimal case, printed as a script and read back, still fails the same way.
     let again = Case::parse(&report.case.to_script()).expect("the printed script parses");
-    assert_eq!(replay(&again).verdict.invariant(), "liveness");
+    assert_eq!(replay(&again).verdict.failed_property(), "liveness");
     // Shrinking is deterministic.
     let second = shrink(case, 500, &mut |_, _| {}).expect("it fails");
     assert_eq!(second.case, report.case);

@@ -1,0 +1,105 @@
+//! Applies the fault schedule: each timed [`Fault`] fires during the chaos
+//! phase against the network ([`Net`]) or a node ([`Nodes`]).
+//!
+//! Targets that depend on the run (`Target::Leader`) are resolved when the
+//! fault fires; with no leader in place, a node is drawn from a stream of
+//! its own, so resolving never shifts the draws that made the schedule.
+//! This module decides nothing about how a crash or a partition behaves:
+//! the node and the network own that.
+
+use crate::faults::{CrashPoint, Fault, Partition, Target, TimedFault};
+use crate::node::{Ctx, Nodes};
+use crate::observe::SimEvent;
+use crate::queue::{Event, EventQueue};
+use rand::Rng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// The schedule of one run and the randomness that resolves its targets.
+pub struct Injector {
+    schedule: Vec<TimedFault>,
+    rng: Xoshiro256PlusPlus,
+    /// Faults fire only during the chaos phase.
+    chaos: bool,
+}
+
+impl Injector {
+    /// Applies `schedule`, resolving leader targets with `rng`.
+    #[must_use]
+    pub fn new(schedule: Vec<TimedFault>, rng: Xoshiro256PlusPlus) -> Injector {
+        Injector {
+            schedule,
+            rng,
+            chaos: true,
+        }
+    }
+
+    /// The schedule.
+    #[must_use]
+    pub fn schedule(&self) -> &[TimedFault] {
+        &self.schedule
+    }
+
+    /// Queues every fault at its time.
+    pub fn start(&self, queue: &mut EventQueue) {
+        for (i, f) in self.schedule.iter().enumerate() {
+            queue.push_at(f.at_us, Event::Fault(i));
+        }
+    }
+
+    /// The chaos phase is over: faults still queued do not fire.
+    pub fn heal(&mut self) {
+        self.chaos = false;
+    }
+
+    /// The node a target names now.
+    fn resolve(&mut self, target: Target, nodes: &Nodes) -> usize {
+        match target {
+            Target::Node(n) => n.min(nodes.len() - 1),
+            Target::Leader => nodes
+                .leader()
+                .unwrap_or_else(|| self.rng.gen_range(0..nodes.len())),
+        }
+    }
+
+    /// Fires fault number `i`.
+    pub fn fire(&mut self, i: usize, nodes: &mut Nodes, cx: &mut Ctx<'_>) {
+        if !self.chaos {
+            return;
+        }
+        let Some(&TimedFault { fault, .. }) = self.schedule.get(i) else {
+            return;
+        };
+        cx.obs.emit(SimEvent::FaultFired { index: i });
+        match fault {
+            Fault::Partition(p) => {
+                let leader = match p {
+                    Partition::IsolateLeader => self.resolve(Target::Leader, nodes),
+                    _ => 0,
+                };
+                cx.net.partition(p, leader, cx.obs);
+            }
+            Fault::HealPartition => cx.net.heal_partitions(cx.obs),
+            Fault::Crash {
+                target,
+                restart_after_us,
+                at,
+            } => {
+                let node = self.resolve(target, nodes);
+                if !nodes.nodes[node].alive() {
+                    return;
+                }
+                match at {
+                    CrashPoint::Now => nodes.crash(node, restart_after_us, cx),
+                    _ => nodes.nodes[node].crash_at_sync = Some((at, restart_after_us)),
+                }
+            }
+            Fault::Pause {
+                target,
+                resume_after_us,
+            } => {
+                let node = self.resolve(target, nodes);
+                nodes.pause(node, resume_after_us, cx);
+            }
+        }
+    }
+}

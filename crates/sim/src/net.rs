@@ -1,0 +1,264 @@
+//! The simulated network: links between nodes and between clients and
+//! nodes, with loss, duplication, heavy-tailed delay (hence reordering) and
+//! partitions.
+//!
+//! Raft messages draw from the network stream, client requests and replies
+//! from a stream of their own, so client traffic never shifts Raft's draws.
+//! Loss, duplication and the delay tail apply only during the chaos phase;
+//! partitions are checked when a message is sent. A message to a crashed
+//! node is lost on delivery (by the host, which knows it crashed).
+//!
+//! This module owns links only: it never touches a node.
+
+use crate::faults::Partition;
+use crate::observe::{Observers, SimEvent};
+use crate::profile::SimConfig;
+use crate::queue::{Event, EventQueue};
+use crate::rng::{self, Stream};
+use crate::workload::Reply;
+use raft_core::Message;
+use rand::Rng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// The links of one run.
+pub struct Net {
+    nodes: usize,
+    /// blocked[from] has bit `to` set when from -> to is cut.
+    blocked: Vec<u32>,
+    /// Loss, duplication and the delay tail are on (the chaos phase).
+    chaos: bool,
+    rng: Xoshiro256PlusPlus,
+    client_rng: Xoshiro256PlusPlus,
+    drop_probability: f64,
+    duplicate_probability: f64,
+    delay_us_min: u64,
+    delay_us_max: u64,
+    delay_tail_probability: f64,
+    delay_tail_factor_max: f64,
+}
+
+impl Net {
+    /// The network of run `seed` as `config` describes it, in chaos.
+    #[must_use]
+    pub fn new(seed: u64, config: &SimConfig) -> Net {
+        Net {
+            nodes: config.nodes,
+            blocked: vec![0; config.nodes],
+            chaos: true,
+            rng: rng::stream(seed, Stream::Network),
+            client_rng: rng::stream(seed, Stream::ClientNetwork),
+            drop_probability: config.drop_probability,
+            duplicate_probability: config.duplicate_probability,
+            delay_us_min: config.delay_us_min,
+            delay_us_max: config.delay_us_max.max(config.delay_us_min),
+            delay_tail_probability: config.delay_tail_probability,
+            delay_tail_factor_max: config.delay_tail_factor_max.max(1.0),
+        }
+    }
+
+    /// Ends the chaos phase: partitions repaired, no more loss, duplication
+    /// or delay tail.
+    pub fn heal(&mut self) {
+        self.chaos = false;
+        self.blocked.iter_mut().for_each(|b| *b = 0);
+    }
+
+    /// Sends a Raft message: schedules its delivery (and maybe a duplicate's),
+    /// or loses it.
+    pub fn send(&mut self, m: Message, queue: &mut EventQueue, obs: &mut Observers) {
+        let (from, to) = (m.from.0 as usize, m.to.0 as usize);
+        let sent_us = queue.now_us();
+        if from == to {
+            // A node's message to itself (a candidate's own vote) never
+            // touches the network: it is handed back at once.
+            queue.push_in(0, Event::Deliver { m, sent_us });
+            return;
+        }
+        obs.emit(SimEvent::MessageSent);
+        if to >= self.nodes || self.is_cut(from, to) {
+            obs.emit(SimEvent::MessageDropped);
+            return;
+        }
+        if self.chaos && self.drop_probability > 0.0 && self.rng.gen_bool(self.drop_probability) {
+            obs.emit(SimEvent::MessageDropped);
+            return;
+        }
+        if self.chaos
+            && self.duplicate_probability > 0.0
+            && self.rng.gen_bool(self.duplicate_probability)
+        {
+            obs.emit(SimEvent::MessageDuplicated);
+            let delay = self.delay_us();
+            let copy = m.clone();
+            queue.push_in(delay, Event::Deliver { m: copy, sent_us });
+        }
+        let delay = self.delay_us();
+        queue.push_in(delay, Event::Deliver { m, sent_us });
+    }
+
+    /// Whether the link from -> to is cut.
+    #[must_use]
+    pub fn is_cut(&self, from: usize, to: usize) -> bool {
+        self.blocked.get(from).is_some_and(|b| b & (1 << to) != 0)
+    }
+
+    fn delay_us(&mut self) -> u64 {
+        let base = self.rng.gen_range(self.delay_us_min..=self.delay_us_max);
+        let p = self.delay_tail_probability;
+        if self.chaos && p > 0.0 && self.rng.gen_bool(p) {
+            let factor = self.rng.gen_range(1.0..=self.delay_tail_factor_max);
+            return (base as f64 * factor) as u64;
+        }
+        base
+    }
+
+    /// The delay of a client request or reply.
+    pub fn client_delay_us(&mut self) -> u64 {
+        self.client_rng
+            .gen_range(self.delay_us_min..=self.delay_us_max)
+    }
+
+    /// Whether a client request or reply is lost. Client links share the
+    /// chaos phase's loss rate, drawn from the client stream.
+    pub fn client_message_lost(&mut self, obs: &mut Observers) -> bool {
+        let p = self.drop_probability;
+        let lost = self.chaos && p > 0.0 && self.client_rng.gen_bool(p);
+        if lost {
+            obs.emit(SimEvent::ClientMessageLost);
+        }
+        lost
+    }
+
+    /// Sends a node's reply to a client's attempt over the client link.
+    pub fn reply(
+        &mut self,
+        client: usize,
+        attempt: u32,
+        reply: Reply,
+        queue: &mut EventQueue,
+        obs: &mut Observers,
+    ) {
+        let delay = self.client_delay_us();
+        if self.client_message_lost(obs) {
+            return;
+        }
+        let event = Event::ClientReply {
+            client,
+            attempt,
+            reply,
+        };
+        queue.push_in(delay, event);
+    }
+
+    /// Installs a partition, replacing any other. `leader` is the node an
+    /// `IsolateLeader` cuts off.
+    pub fn partition(&mut self, p: Partition, leader: usize, obs: &mut Observers) {
+        let n = self.nodes;
+        let all = (1u32 << n) - 1;
+        self.blocked.iter_mut().for_each(|b| *b = 0);
+        match p {
+            Partition::Split { side } => self.cut(side & all, all & !side),
+            Partition::IsolateLeader => self.cut(1 << leader, all & !(1 << leader)),
+            Partition::OneWay { from } => {
+                for a in 0..n {
+                    if from & (1 << a) != 0 {
+                        self.blocked[a] |= all & !from;
+                    }
+                }
+            }
+            Partition::Bridge { bridge, side } => {
+                let side = side & all & !(1 << bridge);
+                let rest = all & !side & !(1 << bridge);
+                self.cut(side, rest);
+            }
+        }
+        obs.emit(SimEvent::Partitioned {
+            partition: p,
+            blocked: &self.blocked,
+        });
+    }
+
+    /// Repairs every partition.
+    pub fn heal_partitions(&mut self, obs: &mut Observers) {
+        obs.emit(SimEvent::PartitionHealed);
+        self.blocked.iter_mut().for_each(|b| *b = 0);
+    }
+
+    /// Cuts every link between `a` and `b`, both ways.
+    fn cut(&mut self, a: u32, b: u32) {
+        for x in 0..self.nodes {
+            if a & (1 << x) != 0 {
+                self.blocked[x] |= b;
+            }
+            if b & (1 << x) != 0 {
+                self.blocked[x] |= a;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile;
+    use raft_core::{MessageBody, NodeId, Term};
+
+    fn net(nodes: usize) -> (Net, EventQueue, Observers) {
+        let p = profile::profile("calm").expect("built-in profile");
+        let config = p.draw(&mut rng::stream(1, Stream::Swarm), Some(nodes));
+        (
+            Net::new(1, &config),
+            EventQueue::default(),
+            Observers::new(nodes),
+        )
+    }
+
+    fn heartbeat(from: u64, to: u64) -> Message {
+        Message {
+            from: NodeId(from),
+            to: NodeId(to),
+            term: Term(1),
+            body: MessageBody::Heartbeat {
+                commit: raft_core::LogIndex(0),
+            },
+        }
+    }
+
+    #[test]
+    fn one_way_partition_blocks_one_direction_only() {
+        let (mut net, mut q, mut obs) = net(3);
+        net.partition(Partition::OneWay { from: 1 << 0 }, 0, &mut obs);
+        net.send(heartbeat(0, 1), &mut q, &mut obs);
+        net.send(heartbeat(0, 2), &mut q, &mut obs);
+        assert_eq!(obs.stats().messages_dropped, 2, "n0's messages are cut");
+        net.send(heartbeat(1, 0), &mut q, &mut obs);
+        net.send(heartbeat(2, 0), &mut q, &mut obs);
+        net.send(heartbeat(1, 2), &mut q, &mut obs);
+        assert_eq!(obs.stats().messages_dropped, 2, "the other links work");
+        assert_eq!(q.len(), 3);
+    }
+
+    #[test]
+    fn split_and_bridge_partitions_cut_both_ways() {
+        let (mut net, _, mut obs) = net(5);
+        net.partition(Partition::Split { side: 0b00011 }, 0, &mut obs);
+        for (a, b) in [(0, 2), (1, 4), (3, 0)] {
+            assert!(net.is_cut(a, b), "{a}->{b} must be cut");
+        }
+        assert!(!net.is_cut(0, 1), "same side stays connected");
+        net.partition(
+            Partition::Bridge {
+                bridge: 2,
+                side: 0b00011,
+            },
+            0,
+            &mut obs,
+        );
+        assert!(net.is_cut(0, 3), "the sides are cut");
+        assert!(net.is_cut(3, 0), "the sides are cut both ways");
+        for x in [0, 1, 3, 4] {
+            assert!(!net.is_cut(x, 2), "n{x} reaches the bridge");
+            assert!(!net.is_cut(2, x), "the bridge reaches n{x}");
+        }
+    }
+}

@@ -1,0 +1,661 @@
+//! One simulated node's life: boot from its disk, ticks, messages, client
+//! requests, disk syncs that take simulated time, crashes (at a moment, or
+//! at a sync), restarts, pauses and resumes.
+//!
+//! The host loop itself is [`host::Driver`], the same code a real node
+//! runs: this module plugs in the simulated disk ([`MemStorage`]), the
+//! simulated network, and the run's event stream ([`NodeIo`] implements the
+//! driver's [`Effects`]). It never decides faults (the injector does) and
+//! never judges the run (the checker does, from the events).
+
+use crate::faults::CrashPoint;
+use crate::net::Net;
+use crate::observe::{Observers, SimEvent};
+use crate::phase::RunState;
+use crate::profile::SimConfig;
+use crate::queue::{Event, EventQueue};
+use crate::rng::{self, Stream};
+use crate::workload::Reply;
+use bytes::Bytes;
+use checker::{Property, Violation};
+use host::{Answer, Driver, Effects, HostFault, MemStorage, Transport};
+use kv::{Applied, KvStore};
+use raft_core::{
+    Entry, HardState, LogIndex, Message, NodeId, ProposeError, RaftNode, Ready, Role, Term,
+};
+use rand::Rng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use std::collections::VecDeque;
+
+/// Most items a paused node's inbox holds; later ones are dropped.
+pub const INBOX_CAPACITY: usize = 10_000;
+/// Most missed ticks replayed when a paused node resumes.
+pub const MISSED_TICKS_MAX: u32 = 1_000;
+
+/// Who a proposal answers: a client's attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientToken {
+    /// The client.
+    pub client: usize,
+    /// Its attempt.
+    pub attempt: u32,
+}
+
+/// Work a paused node has not seen yet.
+#[derive(Clone, Debug)]
+pub enum Inbound {
+    /// A Raft message and when it was sent.
+    Raft(Message, u64),
+    /// A client request.
+    Client {
+        /// The client's attempt.
+        token: ClientToken,
+        /// The command it carries.
+        command: Bytes,
+    },
+    /// A sync completed.
+    Synced,
+}
+
+/// What the run last saw of a node (to tell role, term and commit changes).
+#[derive(Clone, Copy, Debug)]
+pub struct NodeView {
+    /// Role.
+    pub role: Role,
+    /// Term.
+    pub term: Term,
+    /// Vote.
+    pub vote: Option<NodeId>,
+    /// Commit index.
+    pub commit: LogIndex,
+}
+
+/// One simulated server: a driver (None while crashed) and its disk.
+pub struct SimNode {
+    /// The host loop and the node's kv store; None while crashed.
+    pub driver: Option<Driver<KvStore, ClientToken>>,
+    /// The disk, which survives crashes.
+    pub disk: MemStorage,
+    /// Incremented at every boot.
+    pub incarnation: u64,
+    tick_us: u64,
+    /// Frozen: ticks, messages and sync completions pile up.
+    pub paused: bool,
+    /// Counts pauses, so a resume ends only the pause that scheduled it.
+    pub pause_generation: u64,
+    /// Ticks missed while paused.
+    pub missed_ticks: u32,
+    /// Work that arrived while paused.
+    pub inbox: VecDeque<Inbound>,
+    sync_in_flight: bool,
+    /// A crash waiting for the next sync: (before or after it, downtime).
+    pub crash_at_sync: Option<(CrashPoint, u64)>,
+    /// What the run last saw of it.
+    pub view: NodeView,
+}
+
+impl SimNode {
+    /// Whether the node is up.
+    #[must_use]
+    pub fn alive(&self) -> bool {
+        self.driver.is_some()
+    }
+
+    /// Whether the node is up and leads.
+    #[must_use]
+    pub fn is_leader(&self) -> bool {
+        self.alive() && self.view.role == Role::Leader
+    }
+
+    /// The index its kv store applied (0 while crashed).
+    #[must_use]
+    pub fn applied_index(&self) -> u64 {
+        self.driver
+            .as_ref()
+            .map_or(0, |d| d.state_machine().applied_index())
+    }
+}
+
+/// The run's state a node handler may touch besides the nodes themselves.
+pub struct Ctx<'a> {
+    /// Time and events.
+    pub queue: &'a mut EventQueue,
+    /// Links.
+    pub net: &'a mut Net,
+    /// The event stream.
+    pub obs: &'a mut Observers,
+    /// Phase and verdict.
+    pub run: &'a mut RunState,
+    /// While settling: the highest acknowledged write's index.
+    pub settle_target: Option<u64>,
+}
+
+/// Every node of a run, with the randomness of their disks and clocks.
+pub struct Nodes {
+    /// The nodes, by index.
+    pub nodes: Vec<SimNode>,
+    seed: u64,
+    config: SimConfig,
+    disk_rng: Xoshiro256PlusPlus,
+    clock_rng: Xoshiro256PlusPlus,
+}
+
+impl Nodes {
+    /// The nodes of run `seed`, not yet booted.
+    #[must_use]
+    pub fn new(seed: u64, config: &SimConfig) -> Nodes {
+        let nodes = (0..config.nodes)
+            .map(|i| SimNode {
+                driver: None,
+                disk: MemStorage::default(),
+                incarnation: 0,
+                tick_us: config
+                    .node_tick_us
+                    .get(i)
+                    .copied()
+                    .unwrap_or(config.tick_us)
+                    .max(1),
+                paused: false,
+                pause_generation: 0,
+                missed_ticks: 0,
+                inbox: VecDeque::new(),
+                sync_in_flight: false,
+                crash_at_sync: None,
+                view: NodeView {
+                    role: Role::Follower,
+                    term: Term(0),
+                    vote: None,
+                    commit: LogIndex(0),
+                },
+            })
+            .collect();
+        Nodes {
+            nodes,
+            seed,
+            config: config.clone(),
+            disk_rng: rng::stream(seed, Stream::Disk),
+            clock_rng: rng::stream(seed, Stream::Clock),
+        }
+    }
+
+    /// The number of nodes.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The first live leader, if any.
+    #[must_use]
+    pub fn leader(&self) -> Option<usize> {
+        self.nodes.iter().position(SimNode::is_leader)
+    }
+
+    /// Runs `f` on node `node`'s driver with the effects wired to the run.
+    fn with_driver(
+        &mut self,
+        node: usize,
+        cx: &mut Ctx<'_>,
+        f: impl FnOnce(&mut Driver<KvStore, ClientToken>, &mut MemStorage, &mut NodeIo<'_>),
+    ) {
+        let (before, rest) = self.nodes.split_at_mut(node);
+        let Some((me, after)) = rest.split_first_mut() else {
+            return;
+        };
+        let Some(driver) = me.driver.as_mut() else {
+            return;
+        };
+        let mut io = NodeIo {
+            node,
+            view: &mut me.view,
+            others: (before, after),
+            queue: cx.queue,
+            net: cx.net,
+            obs: cx.obs,
+            run: cx.run,
+            settle_target: cx.settle_target,
+        };
+        f(driver, &mut me.disk, &mut io);
+    }
+
+    /// After the driver handled an input: end the run at a violation, or
+    /// start a sync for what it wrote.
+    fn finish(&mut self, node: usize, cx: &mut Ctx<'_>) {
+        if cx.run.over() {
+            return;
+        }
+        cx.run.stop_at_first_violation(cx.obs);
+        self.start_sync(node, cx);
+    }
+
+    // ----- life ------------------------------------------------------------
+
+    /// (Re)builds a node from its disk alone and starts its clock.
+    pub fn boot(&mut self, node: usize, cx: &mut Ctx<'_>) {
+        let config = self.config.raft_config(node);
+        let n = &mut self.nodes[node];
+        n.incarnation += 1;
+        let rng = rng::node_stream(self.seed, node as u64, n.incarnation);
+        let durable = n.disk.durable_state();
+        if n.incarnation > 1 {
+            cx.obs.emit(SimEvent::Rebooting {
+                node,
+                durable: &durable,
+            });
+        }
+        let raft = match RaftNode::restore(config, durable, rng) {
+            Ok(r) => r,
+            Err(e) => {
+                let found = format!("n{node} cannot restart from its disk: {e}");
+                let v = Violation::new(
+                    Property::Durability,
+                    cx.obs.event_index(),
+                    "a disk a node restarts from is consistent",
+                    found,
+                )
+                .with_nodes(&[node]);
+                cx.run.fail_safety(v, cx.obs);
+                return;
+            }
+        };
+        n.view = NodeView {
+            role: raft.role(),
+            term: raft.term(),
+            vote: raft.vote(),
+            commit: raft.log().committed(),
+        };
+        cx.obs.emit(SimEvent::Booted {
+            node,
+            hard_state: raft.hard_state(),
+        });
+        let mut driver = Driver::new(raft, KvStore::new());
+        driver.set_check_invariants(true);
+        n.driver = Some(driver);
+        n.paused = false;
+        n.missed_ticks = 0;
+        let (tick_us, incarnation) = (n.tick_us, n.incarnation);
+        // Stagger the first tick so nodes do not tick in lockstep.
+        let offset = self.clock_rng.gen_range(0..tick_us);
+        cx.queue.push_in(offset, Event::Tick { node, incarnation });
+        cx.run.stop_at_first_violation(cx.obs);
+    }
+
+    /// A crash: the driver (memory) is gone, unsynced writes are lost or torn.
+    pub fn crash(&mut self, node: usize, restart_after_us: u64, cx: &mut Ctx<'_>) {
+        let p = self.config.torn_tail_probability;
+        let keep = if p > 0.0 && self.disk_rng.gen_bool(p) {
+            let unsynced = self.nodes[node].disk.unsynced_writes();
+            self.disk_rng.gen_range(0..=unsynced)
+        } else {
+            0
+        };
+        let n = &mut self.nodes[node];
+        let lost = n.disk.crash(keep);
+        n.driver = None;
+        n.paused = false;
+        n.inbox.clear();
+        n.sync_in_flight = false;
+        n.crash_at_sync = None;
+        n.view.role = Role::Follower;
+        cx.obs.emit(SimEvent::Crashed {
+            node,
+            lost,
+            kept: keep,
+        });
+        cx.queue.push_in(restart_after_us, Event::Restart { node });
+    }
+
+    /// A crashed node comes back from its disk.
+    pub fn restart(&mut self, node: usize, cx: &mut Ctx<'_>) {
+        if self.nodes[node].alive() || cx.run.over() {
+            return;
+        }
+        self.boot(node, cx);
+        let term = self.nodes[node].view.term;
+        cx.obs.emit(SimEvent::Restarted { node, term });
+    }
+
+    /// Freezes a node for `resume_after_us`.
+    pub fn pause(&mut self, node: usize, resume_after_us: u64, cx: &mut Ctx<'_>) {
+        let n = &mut self.nodes[node];
+        if !n.alive() || n.paused {
+            return;
+        }
+        n.paused = true;
+        n.pause_generation += 1;
+        let pause = n.pause_generation;
+        cx.obs.emit(SimEvent::Paused { node });
+        cx.queue
+            .push_in(resume_after_us, Event::Resume { node, pause });
+    }
+
+    /// Ends pause number `pause` (a later pause is not ended by an earlier one's timer).
+    pub fn on_resume(&mut self, node: usize, pause: u64, cx: &mut Ctx<'_>) {
+        if self.nodes[node].pause_generation == pause {
+            self.resume(node, cx);
+        }
+    }
+
+    /// A paused node replays its missed ticks, then its inbox.
+    pub fn resume(&mut self, node: usize, cx: &mut Ctx<'_>) {
+        let n = &mut self.nodes[node];
+        if !n.paused || !n.alive() {
+            return;
+        }
+        n.paused = false;
+        let ticks = std::mem::take(&mut n.missed_ticks);
+        cx.obs.emit(SimEvent::Resumed { node, ticks });
+        for _ in 0..ticks {
+            if cx.run.over() {
+                return;
+            }
+            self.with_driver(node, cx, |d, disk, io| d.tick(disk, io));
+            self.finish(node, cx);
+        }
+        while let Some(item) = self.nodes[node].inbox.pop_front() {
+            match item {
+                Inbound::Raft(m, sent_us) => self.step(node, m, sent_us, cx),
+                Inbound::Client { token, command } => self.propose(node, token, command, cx),
+                Inbound::Synced => {
+                    self.with_driver(node, cx, |d, disk, io| d.on_synced(disk, io));
+                    self.finish(node, cx);
+                }
+            }
+            if cx.run.over() {
+                return;
+            }
+        }
+    }
+
+    // ----- inputs ----------------------------------------------------------
+
+    /// A clock tick of incarnation `incarnation`.
+    pub fn on_tick(&mut self, node: usize, incarnation: u64, cx: &mut Ctx<'_>) {
+        let n = &mut self.nodes[node];
+        if !n.alive() || n.incarnation != incarnation {
+            return;
+        }
+        cx.queue
+            .push_in(n.tick_us, Event::Tick { node, incarnation });
+        if n.paused {
+            n.missed_ticks = (n.missed_ticks + 1).min(MISSED_TICKS_MAX);
+            return;
+        }
+        self.with_driver(node, cx, |d, disk, io| d.tick(disk, io));
+        self.finish(node, cx);
+    }
+
+    /// A message arrives: lost if the node is down, queued if it is paused.
+    pub fn on_deliver(&mut self, m: Message, sent_us: u64, cx: &mut Ctx<'_>) {
+        let node = m.to.0 as usize;
+        let Some(n) = self.nodes.get_mut(node) else {
+            return;
+        };
+        if !n.alive() {
+            cx.obs.emit(SimEvent::MessageDropped);
+            return;
+        }
+        if n.paused {
+            if n.inbox.len() < INBOX_CAPACITY {
+                n.inbox.push_back(Inbound::Raft(m, sent_us));
+            } else {
+                cx.obs.emit(SimEvent::MessageDropped);
+            }
+            return;
+        }
+        self.step(node, m, sent_us, cx);
+    }
+
+    /// Hands a delivered message to the node.
+    fn step(&mut self, node: usize, m: Message, sent_us: u64, cx: &mut Ctx<'_>) {
+        cx.obs.emit(SimEvent::Delivered { m: &m, sent_us });
+        self.with_driver(node, cx, |d, disk, io| d.step(m, disk, io));
+        self.finish(node, cx);
+    }
+
+    /// A client request arrives: lost if the node is down, queued if paused.
+    pub fn on_client_request(
+        &mut self,
+        node: usize,
+        token: ClientToken,
+        command: Bytes,
+        cx: &mut Ctx<'_>,
+    ) {
+        let n = &mut self.nodes[node];
+        if !n.alive() {
+            return; // lost; the client times out
+        }
+        if n.paused {
+            if n.inbox.len() < INBOX_CAPACITY {
+                n.inbox.push_back(Inbound::Client { token, command });
+            }
+            return;
+        }
+        self.propose(node, token, command, cx);
+    }
+
+    /// Proposes a client's command; a refusal is answered at once.
+    fn propose(&mut self, node: usize, token: ClientToken, command: Bytes, cx: &mut Ctx<'_>) {
+        let mut refused = None;
+        self.with_driver(node, cx, |d, disk, io| {
+            refused = d.propose(command, token, disk, io).err();
+        });
+        match refused {
+            None => self.finish(node, cx),
+            Some(e) => {
+                let reply = match e {
+                    ProposeError::NotLeader { leader } => {
+                        Reply::Redirect(leader.map(|l| l.0 as usize))
+                    }
+                    ProposeError::TooManyUncommitted => Reply::Busy,
+                };
+                cx.net
+                    .reply(token.client, token.attempt, reply, cx.queue, cx.obs);
+            }
+        }
+    }
+
+    // ----- the disk --------------------------------------------------------
+
+    /// Starts a sync of everything written so far, unless one is running.
+    fn start_sync(&mut self, node: usize, cx: &mut Ctx<'_>) {
+        let n = &mut self.nodes[node];
+        if !n.alive() || n.sync_in_flight || !n.disk.has_unsynced() {
+            return;
+        }
+        n.sync_in_flight = true;
+        let (incarnation, upto_seq) = (n.incarnation, n.disk.issued_seq());
+        let (lo, hi) = (
+            self.config.sync_us_min,
+            self.config.sync_us_max.max(self.config.sync_us_min),
+        );
+        let latency = self.disk_rng.gen_range(lo..=hi);
+        let done = Event::SyncDone {
+            node,
+            incarnation,
+            upto_seq,
+        };
+        cx.queue.push_in(latency, done);
+    }
+
+    /// A sync completes (unless a crash was waiting for it).
+    pub fn on_sync_done(&mut self, node: usize, incarnation: u64, upto: u64, cx: &mut Ctx<'_>) {
+        let n = &mut self.nodes[node];
+        if !n.alive() || n.incarnation != incarnation {
+            return;
+        }
+        if let Some((point @ CrashPoint::BeforeSync, restart_after_us)) = n.crash_at_sync {
+            cx.obs.emit(SimEvent::CrashPointReached { node, point });
+            self.crash(node, restart_after_us, cx);
+            return;
+        }
+        n.disk.sync_to(upto);
+        n.sync_in_flight = false;
+        let hard_state = n.disk.hard_state();
+        cx.obs.emit(SimEvent::DurableHardState { node, hard_state });
+        let n = &mut self.nodes[node];
+        if let Some((point, restart_after_us)) = n.crash_at_sync.take() {
+            cx.obs.emit(SimEvent::CrashPointReached { node, point });
+            self.crash(node, restart_after_us, cx);
+            return;
+        }
+        if n.paused {
+            n.inbox.push_back(Inbound::Synced);
+            return;
+        }
+        self.with_driver(node, cx, |d, disk, io| d.on_synced(disk, io));
+        self.finish(node, cx);
+    }
+}
+
+/// A node's effects, wired to the run: messages to the network, answers
+/// to the clients, everything else to the event stream.
+pub struct NodeIo<'a> {
+    node: usize,
+    view: &'a mut NodeView,
+    /// The other nodes (before and after this one), to tell when all caught up.
+    others: (&'a [SimNode], &'a [SimNode]),
+    queue: &'a mut EventQueue,
+    net: &'a mut Net,
+    obs: &'a mut Observers,
+    run: &'a mut RunState,
+    settle_target: Option<u64>,
+}
+
+impl Transport for NodeIo<'_> {
+    fn send(&mut self, m: Message) {
+        self.net.send(m, self.queue, self.obs);
+    }
+}
+
+impl Effects<ClientToken, Applied> for NodeIo<'_> {
+    fn answer(&mut self, token: ClientToken, answer: Answer<Applied>) {
+        let reply = match answer {
+            Answer::Applied {
+                index,
+                term,
+                output: Applied::Fresh { result, .. } | Applied::Duplicate { result, .. },
+            } => Reply::Ok {
+                result,
+                index,
+                term,
+            },
+            Answer::Applied { .. } | Answer::Lost { .. } => Reply::Lost,
+        };
+        self.net
+            .reply(token.client, token.attempt, reply, self.queue, self.obs);
+    }
+
+    fn fault(&mut self, fault: HostFault) {
+        let node = self.node;
+        let (property, expected) = match &fault {
+            HostFault::NodeInvariant(_) => (
+                Property::NodeInvariant,
+                "a node's invariants hold after every input",
+            ),
+            HostFault::Apply { .. } => (Property::StateMachineSafety, "entries apply in log order"),
+            _ => (
+                Property::HostInvariant,
+                "the host's disk boundary and limits hold",
+            ),
+        };
+        let mut v = Violation::new(
+            property,
+            self.obs.event_index(),
+            expected,
+            format!("n{node}: {fault}"),
+        )
+        .with_nodes(&[node]);
+        if let HostFault::Apply { index, .. } = fault {
+            v = v.with_index(index.0);
+        }
+        self.run.fail_safety(v, self.obs);
+    }
+
+    fn stopped(&mut self) -> bool {
+        // The checker's verdict is collected once the input is handled
+        // (`Nodes::finish`); a fault or the settle point stops at once.
+        self.run.over()
+    }
+
+    fn node_state(&mut self, raft: &RaftNode, hard_state: Option<HardState>) {
+        let node = self.node;
+        let (role, term, vote) = (raft.role(), raft.term(), raft.vote());
+        let view = &mut *self.view;
+        let (old_role, old_term) = (view.role, view.term);
+        let term_or_vote_changed =
+            hard_state.is_some_and(|hs| (hs.term, hs.vote) != (view.term, view.vote));
+        view.vote = vote;
+        if term_or_vote_changed {
+            self.obs.emit(SimEvent::TermVote { node, term, vote });
+        }
+        if role == old_role && term == old_term {
+            return;
+        }
+        view.role = role;
+        view.term = term;
+        self.obs.emit(SimEvent::RoleChanged {
+            node,
+            old_role,
+            old_term,
+            role,
+            term,
+        });
+        let new_leader = role == Role::Leader && (old_role != Role::Leader || term != old_term);
+        if new_leader && self.run.heal_at_us.is_some() {
+            let now = self.queue.now_us();
+            self.run.first_leader_after_heal_us.get_or_insert(now);
+        }
+    }
+
+    fn ready(&mut self, _raft: &RaftNode, ready: &Ready) {
+        let commit = ready
+            .hard_state
+            .map(|hs| hs.commit)
+            .filter(|&c| c != self.view.commit);
+        if let Some(c) = commit {
+            self.view.commit = c;
+        }
+        let node = self.node;
+        self.obs.emit(SimEvent::Batch {
+            node,
+            ready,
+            commit,
+        });
+    }
+
+    fn proposed(&mut self, token: &ClientToken, index: LogIndex, term: Term) {
+        self.obs.emit(SimEvent::Proposed {
+            node: self.node,
+            client: token.client,
+            index,
+            term,
+        });
+    }
+
+    fn applying(&mut self, entry: &Entry) {
+        let node = self.node;
+        self.obs.emit(SimEvent::Applying { node, entry });
+    }
+
+    fn applied(&mut self, entry: &Entry) {
+        let node = self.node;
+        self.obs.emit(SimEvent::Applied { node, entry });
+        let Some(target) = self.settle_target else {
+            return;
+        };
+        let (before, after) = self.others;
+        let others_caught_up = before
+            .iter()
+            .chain(after)
+            .all(|n| n.alive() && n.applied_index() >= target);
+        if others_caught_up && entry.index.0 >= target {
+            self.run.settled = true;
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! Feeds the incremental safety checker, in the order it needs: term and
+//! vote, role changes, log writes, commits, applies, durable hard states,
+//! crashes and restarts. Each call costs O(new entries).
+
+use super::SimEvent;
+use checker::SafetyChecker;
+use raft_core::Role;
+
+/// Hands one event to the checker, if it concerns it.
+#[inline(always)]
+pub(super) fn feed(c: &mut SafetyChecker, event_index: u64, e: &SimEvent<'_>) {
+    match *e {
+        SimEvent::TermVote { node, term, vote } => c.term_vote(event_index, node, term, vote),
+        SimEvent::RoleChanged {
+            node,
+            old_role,
+            old_term,
+            role,
+            term,
+        } => {
+            let new_term = term != old_term;
+            if old_role == Role::Leader && (role != Role::Leader || new_term) {
+                c.stepped_down(node);
+            }
+            if role == Role::Leader && (old_role != Role::Leader || new_term) {
+                c.became_leader(event_index, node, term);
+            }
+        }
+        SimEvent::Batch {
+            node,
+            ready,
+            commit,
+        } => {
+            if !ready.entries.is_empty() {
+                c.entries_written(event_index, node, &ready.entries);
+            }
+            if let Some(commit) = commit {
+                c.committed(event_index, node, commit);
+            }
+        }
+        SimEvent::Applying { node, entry } => c.applied(event_index, node, entry),
+        SimEvent::DurableHardState { node, hard_state } => {
+            c.durable_hard_state(event_index, node, hard_state);
+        }
+        SimEvent::Crashed { node, .. } => c.crashed(node),
+        SimEvent::Rebooting { node, durable } => c.restarted(event_index, node, durable),
+        _ => {}
+    }
+}

@@ -1,0 +1,46 @@
+//! The counters of a run ([`RunStats`]), each counted where its event is
+//! emitted. End-of-run figures (liveness, durability, linearizability) are
+//! added by the engine's final checks, not here.
+
+use super::SimEvent;
+use crate::stats::RunStats;
+use raft_core::Role;
+
+/// Counts one event.
+#[inline(always)]
+pub(super) fn count(s: &mut RunStats, e: &SimEvent<'_>) {
+    match *e {
+        SimEvent::MessageSent => s.messages_sent += 1,
+        SimEvent::MessageDropped | SimEvent::ClientMessageLost => s.messages_dropped += 1,
+        SimEvent::MessageDuplicated => s.messages_duplicated += 1,
+        SimEvent::Delivered { m, .. } if m.from != m.to => s.messages_delivered += 1,
+        SimEvent::RoleChanged {
+            old_role,
+            old_term,
+            role,
+            term,
+            ..
+        } => {
+            s.max_term = s.max_term.max(term.0);
+            let new_term = term != old_term;
+            if role == Role::Candidate && (old_role != Role::Candidate || new_term) {
+                s.elections += 1;
+            }
+            if role == Role::Leader && (old_role != Role::Leader || new_term) {
+                s.leaders_elected += 1;
+            }
+        }
+        SimEvent::ClientInvoked => s.client_ops_invoked += 1,
+        SimEvent::ClientOk { .. } => s.client_ops_ok += 1,
+        SimEvent::ClientRefused => s.client_ops_failed += 1,
+        SimEvent::ClientTimedOut => s.client_timeouts += 1,
+        SimEvent::Crashed { lost, .. } => {
+            s.crashes += 1;
+            s.unsynced_writes_lost += lost;
+        }
+        SimEvent::Restarted { .. } => s.restarts += 1,
+        SimEvent::Paused { .. } => s.pauses += 1,
+        SimEvent::Partitioned { .. } => s.partitions += 1,
+        _ => {}
+    }
+}

@@ -1,0 +1,355 @@
+//! The run's one typed event stream and the observers that consume it.
+//!
+//! Every state change a handler makes is announced once, as a [`SimEvent`],
+//! to [`Observers::emit`], which hands it to each observer in a fixed order:
+//! the trace hash, the counters ([`count`]), the safety checker ([`check`]),
+//! and, when asked for, the text trace ([`text`]) and the timeline
+//! ([`record`]). Handlers do their own job and emit; they never call an
+//! observer directly. An observer only reads events: it never changes the
+//! run (the engine reads the checker's verdict between steps).
+//!
+//! Emitting allocates nothing: events borrow what they describe, and the
+//! text trace and the timeline format only when they are on.
+
+mod check;
+mod count;
+mod record;
+mod text;
+
+pub use text::{describe_command, describe_message};
+
+use crate::faults::{CrashPoint, Partition};
+use crate::rng;
+use crate::stats::RunStats;
+use crate::timeline::Timeline;
+use checker::{SafetyChecker, Violation};
+use kv::OpResult;
+use raft_core::{DurableState, Entry, HardState, LogIndex, Message, NodeId, Ready, Role, Term};
+
+/// One thing that happened in a run.
+#[derive(Clone, Copy, Debug)]
+pub enum SimEvent<'a> {
+    /// A message was handed to the network (not a node's message to itself).
+    MessageSent,
+    /// A message handed to the network was lost (loss, partition, dead or
+    /// overloaded receiver).
+    MessageDropped,
+    /// The network will deliver an extra copy of a message.
+    MessageDuplicated,
+    /// A client request or reply was lost on its link.
+    ClientMessageLost,
+    /// A message reached a live node, which steps it now.
+    Delivered {
+        /// The message.
+        m: &'a Message,
+        /// When it was sent.
+        sent_us: u64,
+    },
+    /// A node's durable term or vote changes with this batch.
+    TermVote {
+        /// The node.
+        node: usize,
+        /// The new term.
+        term: Term,
+        /// The vote in it.
+        vote: Option<NodeId>,
+    },
+    /// A node's role or term changed.
+    RoleChanged {
+        /// The node.
+        node: usize,
+        /// Before.
+        old_role: Role,
+        /// Before.
+        old_term: Term,
+        /// After.
+        role: Role,
+        /// After.
+        term: Term,
+    },
+    /// A node is about to write, send and apply a batch.
+    Batch {
+        /// The node.
+        node: usize,
+        /// The batch.
+        ready: &'a Ready,
+        /// The node's commit index, if this batch raises it.
+        commit: Option<LogIndex>,
+    },
+    /// A node is about to apply a committed entry.
+    Applying {
+        /// The node.
+        node: usize,
+        /// The entry.
+        entry: &'a Entry,
+    },
+    /// A node applied a committed entry.
+    Applied {
+        /// The node.
+        node: usize,
+        /// The entry.
+        entry: &'a Entry,
+    },
+    /// A sync made a node's hard state durable.
+    DurableHardState {
+        /// The node.
+        node: usize,
+        /// What is durable now.
+        hard_state: HardState,
+    },
+    /// A leader accepted a client's proposal.
+    Proposed {
+        /// The node.
+        node: usize,
+        /// The client.
+        client: usize,
+        /// Where.
+        index: LogIndex,
+        /// In which term.
+        term: Term,
+    },
+    /// A client started an operation.
+    ClientInvoked,
+    /// A reply reached a client's current attempt.
+    ClientReplied {
+        /// The client.
+        client: usize,
+        /// The attempt.
+        attempt: u32,
+    },
+    /// A client's operation completed.
+    ClientOk {
+        /// The client.
+        client: usize,
+        /// Its result.
+        result: &'a OpResult,
+        /// Where it was committed.
+        index: LogIndex,
+        /// The term of that entry.
+        term: Term,
+    },
+    /// A client attempt was refused and will be retried.
+    ClientRefused,
+    /// A client attempt timed out and will be retried.
+    ClientTimedOut,
+    /// The schedule's fault number `index` fired.
+    FaultFired {
+        /// Its position in the schedule.
+        index: usize,
+    },
+    /// A partition was installed; `blocked[from]` has bit `to` set when cut.
+    Partitioned {
+        /// The shape.
+        partition: Partition,
+        /// The cut links.
+        blocked: &'a [u32],
+    },
+    /// Every partition was repaired.
+    PartitionHealed,
+    /// A crash waiting for a sync reached it.
+    CrashPointReached {
+        /// The node.
+        node: usize,
+        /// Before or after the sync.
+        point: CrashPoint,
+    },
+    /// A node crashed.
+    Crashed {
+        /// The node.
+        node: usize,
+        /// Unsynced writes lost.
+        lost: u64,
+        /// Unsynced writes kept (a torn tail).
+        kept: usize,
+    },
+    /// A crashed node is rebuilt from what its disk holds.
+    Rebooting {
+        /// The node.
+        node: usize,
+        /// What it reads back.
+        durable: &'a DurableState,
+    },
+    /// A node (re)started, with this hard state in memory.
+    Booted {
+        /// The node.
+        node: usize,
+        /// Its hard state.
+        hard_state: HardState,
+    },
+    /// A crashed node restarted.
+    Restarted {
+        /// The node.
+        node: usize,
+        /// The term it restarted in.
+        term: Term,
+    },
+    /// A node was paused.
+    Paused {
+        /// The node.
+        node: usize,
+    },
+    /// A paused node resumed.
+    Resumed {
+        /// The node.
+        node: usize,
+        /// The ticks it missed, replayed now.
+        ticks: u32,
+    },
+    /// The chaos phase ended.
+    Heal,
+    /// A leader is in place and every client progressed after the heal.
+    Recovered,
+    /// The run failed.
+    Failed {
+        /// What broke.
+        violation: &'a Violation,
+        /// Whether it is a liveness failure (else safety).
+        liveness: bool,
+    },
+}
+
+/// The observers of one run.
+pub struct Observers {
+    now_us: u64,
+    event_index: u64,
+    trace_hash: u64,
+    stats: RunStats,
+    checker: Option<SafetyChecker>,
+    text: Option<text::TextTrace>,
+    timeline: Option<Timeline>,
+}
+
+impl Observers {
+    /// Observers for a cluster of `nodes`, with the checker on.
+    #[must_use]
+    pub fn new(nodes: usize) -> Observers {
+        Observers {
+            now_us: 0,
+            event_index: 0,
+            trace_hash: 0,
+            stats: RunStats::default(),
+            checker: Some(SafetyChecker::new(nodes)),
+            text: None,
+            timeline: None,
+        }
+    }
+
+    /// Sets the time and event counter that the next events carry.
+    pub fn at(&mut self, now_us: u64, event_index: u64) {
+        self.now_us = now_us;
+        self.event_index = event_index;
+    }
+
+    /// The event counter.
+    #[must_use]
+    pub fn event_index(&self) -> u64 {
+        self.event_index
+    }
+
+    /// Hands `e` to every observer. Inlined, so that at each call site the
+    /// hash, the counters and the checker reduce to what that event needs.
+    #[inline(always)]
+    pub fn emit(&mut self, e: SimEvent<'_>) {
+        if let Some(words) = hash_words(&e) {
+            self.fold_hash(words);
+        }
+        count::count(&mut self.stats, &e);
+        if let Some(c) = self.checker.as_mut() {
+            check::feed(c, self.event_index, &e);
+        }
+        if let Some(t) = self.text.as_mut() {
+            t.observe(self.now_us, self.event_index, &e);
+        }
+        if let Some(t) = self.timeline.as_mut() {
+            record::record(t, self.now_us, &e);
+        }
+    }
+
+    fn fold_hash(&mut self, words: [u64; 4]) {
+        let mut h = self.trace_hash;
+        for w in words {
+            h = rng::mix64(h ^ w);
+        }
+        self.trace_hash = h;
+    }
+
+    /// Whether the safety checker is on.
+    #[must_use]
+    pub fn checking(&self) -> bool {
+        self.checker.is_some()
+    }
+
+    /// Turns the safety checker off.
+    pub fn disable_checker(&mut self) {
+        self.checker = None;
+    }
+
+    /// The checker's first violation, if any.
+    #[must_use]
+    pub fn first_violation(&self) -> Option<&Violation> {
+        self.checker.as_ref().and_then(|c| c.violations().first())
+    }
+
+    /// Records a text line per event from now on.
+    pub fn enable_text(&mut self) {
+        self.text = Some(text::TextTrace::default());
+    }
+
+    /// Records the structured timeline from now on.
+    pub fn enable_timeline(&mut self, timeline: Timeline) {
+        self.timeline = Some(timeline);
+    }
+
+    /// Whether the text trace or the timeline is on (worth formatting for).
+    #[must_use]
+    pub fn recording(&self) -> bool {
+        self.text.is_some() || self.timeline.is_some()
+    }
+
+    /// The text trace's lines.
+    #[must_use]
+    pub fn text_lines(&self) -> &[String] {
+        self.text.as_ref().map_or(&[], |t| t.lines())
+    }
+
+    /// The timeline recorded so far.
+    #[must_use]
+    pub fn timeline(&self) -> Option<&Timeline> {
+        self.timeline.as_ref()
+    }
+
+    /// The counters.
+    #[must_use]
+    pub fn stats(&self) -> &RunStats {
+        &self.stats
+    }
+
+    /// The counters, for the end-of-run figures the engine adds.
+    pub fn stats_mut(&mut self) -> &mut RunStats {
+        &mut self.stats
+    }
+
+    /// The hash of every hashed event so far: equal for equal runs.
+    #[must_use]
+    pub fn trace_hash(&self) -> u64 {
+        self.trace_hash
+    }
+}
+
+/// The words an event folds into the trace hash (None: not hashed). Hashed
+/// are what makes two runs different: deliveries, applies, role changes,
+/// client replies, faults and crashes.
+#[inline(always)]
+fn hash_words(e: &SimEvent<'_>) -> Option<[u64; 4]> {
+    Some(match *e {
+        SimEvent::Delivered { m, .. } => [1, m.from.0, m.to.0, m.term.0],
+        SimEvent::Applied { node, entry } => [2, node as u64, entry.index.0, entry.term.0],
+        SimEvent::RoleChanged {
+            node, role, term, ..
+        } => [3, node as u64, role as u64, term.0],
+        SimEvent::ClientReplied { client, attempt } => [4, client as u64, u64::from(attempt), 0],
+        SimEvent::FaultFired { index } => [5, index as u64, 0, 0],
+        SimEvent::Crashed { node, lost, .. } => [6, node as u64, lost, 0],
+        _ => return None,
+    })
+}

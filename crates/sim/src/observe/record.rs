@@ -1,0 +1,85 @@
+//! The structured timeline (`replay --html`, scenario assertions): what a
+//! picture of the run needs, recorded only when asked for.
+
+use super::text::message_detail;
+use super::SimEvent;
+use crate::timeline::{Timeline, TimelineEvent};
+
+/// Records one event, if the timeline shows it.
+#[inline(never)]
+pub(super) fn record(timeline: &mut Timeline, t: u64, e: &SimEvent<'_>) {
+    let event = match *e {
+        SimEvent::RoleChanged {
+            node, role, term, ..
+        } => TimelineEvent::Role {
+            t,
+            node,
+            role,
+            term: term.0,
+        },
+        SimEvent::Delivered { m, sent_us } => TimelineEvent::Message {
+            t,
+            sent: sent_us,
+            from: m.from.0 as usize,
+            to: m.to.0 as usize,
+            name: m.body.name().to_string(),
+            detail: message_detail(m),
+        },
+        SimEvent::Batch {
+            node,
+            commit: Some(index),
+            ..
+        } => TimelineEvent::Commit {
+            t,
+            node,
+            index: index.0,
+        },
+        SimEvent::Crashed { node, lost, .. } => TimelineEvent::Crash {
+            t,
+            node,
+            lost_writes: lost,
+        },
+        SimEvent::Restarted { node, .. } => TimelineEvent::Restart { t, node },
+        SimEvent::Paused { node } => TimelineEvent::Pause { t, node },
+        SimEvent::Resumed { node, .. } => TimelineEvent::Resume { t, node },
+        SimEvent::Partitioned { partition, blocked } => TimelineEvent::Partition {
+            t,
+            blocked: blocked
+                .iter()
+                .map(|mask| (0..32).filter(|b| mask & (1 << b) != 0).collect())
+                .collect(),
+            description: format!("{partition:?}"),
+        },
+        SimEvent::PartitionHealed => TimelineEvent::HealPartition { t },
+        SimEvent::Proposed {
+            node,
+            client,
+            index,
+            term,
+        } => TimelineEvent::Client {
+            t,
+            client,
+            node: Some(node),
+            text: format!("c{client} proposed at {index}@{term}"),
+        },
+        SimEvent::ClientOk {
+            client,
+            result,
+            index,
+            term,
+        } => TimelineEvent::Client {
+            t,
+            client,
+            node: None,
+            text: format!("c{client} ok {result:?} ({index}@{term})"),
+        },
+        SimEvent::Heal => TimelineEvent::Heal { t },
+        SimEvent::Failed { violation, .. } => TimelineEvent::Violation {
+            t,
+            nodes: violation.nodes.iter().map(|&n| n as usize).collect(),
+            text: violation.message(),
+        },
+        _ => return,
+    };
+    timeline.events.push(event);
+}

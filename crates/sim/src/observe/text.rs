@@ -1,0 +1,180 @@
+//! The text trace (`replay --trace`): one readable line per event that
+//! matters to a person reading a run, numbered by event and timed.
+
+use super::SimEvent;
+use crate::faults::CrashPoint;
+use raft_core::{HardState, Message, NodeId};
+
+/// The lines recorded so far, and what each node's last line showed.
+#[derive(Default)]
+pub(super) struct TextTrace {
+    lines: Vec<String>,
+    /// Per node, the hard state the trace last showed.
+    shown: Vec<HardState>,
+}
+
+impl TextTrace {
+    pub(super) fn lines(&self) -> &[String] {
+        &self.lines
+    }
+
+    #[inline(never)]
+    pub(super) fn observe(&mut self, now_us: u64, event_index: u64, e: &SimEvent<'_>) {
+        let Some(line) = self.line(e) else { return };
+        let ms = now_us as f64 / 1_000.0;
+        self.lines
+            .push(format!("{event_index:>6} {ms:>10.3}ms  {line}"));
+    }
+
+    fn shown(&mut self, node: usize) -> &mut HardState {
+        if self.shown.len() <= node {
+            self.shown.resize(node + 1, HardState::default());
+        }
+        &mut self.shown[node]
+    }
+
+    fn line(&mut self, e: &SimEvent<'_>) -> Option<String> {
+        Some(match *e {
+            SimEvent::Delivered { m, .. } => describe_message("recv", m),
+            SimEvent::Booted { node, hard_state } => {
+                *self.shown(node) = hard_state;
+                return None;
+            }
+            SimEvent::Batch { node, ready, .. } => {
+                let mut parts = Vec::new();
+                if let (Some(first), Some(last)) = (ready.entries.first(), ready.entries.last()) {
+                    parts.push(format!(
+                        "log +[{}..{}] terms {}..{}",
+                        first.index, last.index, first.term, last.term
+                    ));
+                }
+                if let Some(hs) = ready.hard_state {
+                    let old = std::mem::replace(self.shown(node), hs);
+                    if hs.term != old.term {
+                        parts.push(format!("term {}->{}", old.term, hs.term));
+                    }
+                    if hs.vote != old.vote {
+                        let show =
+                            |v: Option<NodeId>| v.map_or("none".to_string(), |n| n.to_string());
+                        parts.push(format!("vote {}->{}", show(old.vote), show(hs.vote)));
+                    }
+                    if hs.commit != old.commit {
+                        parts.push(format!("commit {}->{}", old.commit, hs.commit));
+                    }
+                }
+                let applies = (
+                    ready.committed_entries.first(),
+                    ready.committed_entries.last(),
+                );
+                if let (Some(first), Some(last)) = applies {
+                    parts.push(format!("apply [{}..{}]", first.index, last.index));
+                }
+                if parts.is_empty() {
+                    return None;
+                }
+                format!("{} {}", NodeId(node as u64), parts.join(", "))
+            }
+            SimEvent::RoleChanged {
+                node,
+                old_role,
+                old_term,
+                role,
+                term,
+            } => format!("n{node} {old_role:?}@{old_term} -> {role:?}@{term}"),
+            SimEvent::Proposed {
+                node,
+                client,
+                index,
+                term,
+            } => format!("n{node} propose c{client} -> {index}@{term}"),
+            SimEvent::ClientOk {
+                client,
+                result,
+                index,
+                term,
+            } => format!("c{client} ok {result:?} ({index}@{term})"),
+            SimEvent::CrashPointReached { node, point } => match point {
+                CrashPoint::BeforeSync => format!("n{node} power lost with writes in flight"),
+                _ => format!("n{node} crash after sync, before send"),
+            },
+            SimEvent::Crashed { node, lost, kept } => {
+                format!("n{node} CRASH (lost {lost} unsynced writes, kept {kept})")
+            }
+            SimEvent::Restarted { node, term } => format!("n{node} RESTART from disk at {term}"),
+            SimEvent::Paused { node } => format!("n{node} pause"),
+            SimEvent::Resumed { node, ticks } => format!("n{node} resume ({ticks} missed ticks)"),
+            SimEvent::Partitioned { partition, blocked } => {
+                format!("net partition {partition:?} blocked={blocked:?}")
+            }
+            SimEvent::PartitionHealed => "net heal partition".into(),
+            SimEvent::Heal => "HEAL: partitions repaired, loss off, crashed nodes restarted".into(),
+            SimEvent::Recovered => {
+                "RECOVERED: a leader, and every client completed its ops after the heal".into()
+            }
+            SimEvent::Failed {
+                violation,
+                liveness: false,
+            } => format!("VIOLATION {}", violation.message()),
+            SimEvent::Failed {
+                violation,
+                liveness: true,
+            } => format!("LIVENESS FAILURE {}", violation.message()),
+            _ => return None,
+        })
+    }
+}
+
+/// A kv command, one line (for dumps).
+#[must_use]
+pub fn describe_command(data: &[u8]) -> String {
+    if data.is_empty() {
+        return "(no-op)".into();
+    }
+    match kv::Command::decode(data) {
+        Ok(c) => format!("c{}#{} {:?}", c.client_id, c.seq, c.op),
+        Err(_) => format!("({} bytes)", data.len()),
+    }
+}
+
+/// A message's key fields, for traces.
+#[must_use]
+pub fn describe_message(verb: &str, m: &Message) -> String {
+    format!(
+        "{} {verb} {} from {} {}: {}",
+        m.to,
+        m.body.name(),
+        m.from,
+        m.term,
+        message_detail(m)
+    )
+}
+
+/// The key fields of a message's body, one line.
+pub(super) fn message_detail(m: &Message) -> String {
+    use raft_core::MessageBody as B;
+    match &m.body {
+        B::RequestVote {
+            last_log_index,
+            last_log_term,
+            ..
+        } => format!("last={last_log_index}@{last_log_term}"),
+        B::RequestVoteResponse { granted, .. } => format!("granted={granted}"),
+        B::AppendEntries {
+            prev_log_index,
+            prev_log_term,
+            entries,
+            leader_commit,
+        } => {
+            format!(
+                "prev={prev_log_index}@{prev_log_term} n={} commit={leader_commit}",
+                entries.len()
+            )
+        }
+        B::AppendEntriesResponse { index, reject } => match reject {
+            None => format!("ok index={index}"),
+            Some(h) => format!("reject index={index} hint={}@{}", h.index, h.term),
+        },
+        B::Heartbeat { commit } => format!("commit={commit}"),
+        B::HeartbeatResponse => String::new(),
+    }
+}
