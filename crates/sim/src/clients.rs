@@ -54,7 +54,7 @@ pub struct ClientCtx<'a> {
     /// The event stream.
     pub obs: &'a mut Observers,
     /// Phase and verdict.
-    pub run: &'a RunState,
+    pub run: &'a mut RunState,
 }
 
 impl Clients {
@@ -129,12 +129,6 @@ impl Clients {
     #[must_use]
     pub fn all_recovered(&self) -> bool {
         self.clients.iter().all(Client::recovered)
-    }
-
-    /// The client's current command: what a request proposes when it arrives.
-    #[must_use]
-    pub fn current_command(&self, client: usize) -> bytes::Bytes {
-        self.clients[client].encoded()
     }
 
     /// Schedules every client's first operation.
@@ -225,17 +219,11 @@ impl Clients {
             .push_in(timeout, Event::ClientTimeout { client, attempt });
     }
 
-    /// A node's reply reaches the client. Returns true if an operation
-    /// completed after the heal (the run may have recovered).
-    pub fn on_reply(
-        &mut self,
-        client: usize,
-        attempt: u32,
-        reply: Reply,
-        cx: &mut ClientCtx<'_>,
-    ) -> bool {
+    /// A node's reply reaches the client. An operation completed after
+    /// the heal makes a recovery check due.
+    pub fn on_reply(&mut self, client: usize, attempt: u32, reply: Reply, cx: &mut ClientCtx<'_>) {
         if !self.clients[client].is_current(attempt) {
-            return false;
+            return;
         }
         cx.obs.emit(SimEvent::ClientReplied { client, attempt });
         match reply {
@@ -245,7 +233,7 @@ impl Clients {
                 term,
             } => {
                 let Some(h) = self.clients[client].complete() else {
-                    return false;
+                    return;
                 };
                 cx.obs.emit(SimEvent::ClientOk {
                     client,
@@ -267,23 +255,23 @@ impl Clients {
                 op.result = Some(result);
                 op.complete_us = Some(cx.queue.now_us());
                 let after_heal = cx.run.heal_at_us.map(|heal| op.invoke_us >= heal);
+                // Schedule first: a scripted client with nothing left counts
+                // as done, which the recovery check must see.
+                self.schedule_next_op(client, cx.queue);
                 if let Some(invoked_after_heal) = after_heal {
                     self.clients[client].note_completion(invoked_after_heal);
+                    cx.run.recovery_check_due = true;
                 }
-                self.schedule_next_op(client, cx.queue);
-                after_heal.is_some()
             }
             Reply::Redirect(Some(leader)) if leader < self.nodes => {
                 cx.obs.emit(SimEvent::ClientRefused);
                 self.clients[client].set_leader_guess(leader);
                 self.attempt(client, 0, cx);
-                false
             }
             Reply::Redirect(_) | Reply::Lost | Reply::Busy => {
                 cx.obs.emit(SimEvent::ClientRefused);
                 self.clients[client].rotate_guess(self.nodes);
                 self.attempt(client, CLIENT_BACKOFF_US, cx);
-                false
             }
         }
     }

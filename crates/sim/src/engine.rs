@@ -93,7 +93,7 @@ impl Simulation {
             nodes: Nodes::new(seed, &config),
             net: Net::new(seed, &config),
             clients: Clients::new(seed, &config, script),
-            faults: Injector::new(schedule, rng::stream(seed, Stream::Faults)),
+            faults: Injector::new(schedule, rng::stream(seed, Stream::FaultTargets)),
             obs: Observers::new(config.nodes),
             run: RunState::default(),
             events: 0,
@@ -317,7 +317,6 @@ impl Simulation {
 
     fn dispatch(&mut self, event: Event) {
         let (nodes, clients, faults, mut cx) = self.parts();
-        let mut progressed_after_heal = false;
         match event {
             Event::Tick { node, incarnation } => nodes.on_tick(node, incarnation, &mut cx),
             Event::Deliver { m, sent_us } => nodes.on_deliver(m, sent_us, &mut cx),
@@ -331,9 +330,8 @@ impl Simulation {
                 node,
                 client,
                 attempt,
-                command: _,
+                command,
             } => {
-                let command = clients.current_command(client);
                 let token = ClientToken { client, attempt };
                 nodes.on_client_request(node, token, command, &mut cx);
             }
@@ -342,8 +340,7 @@ impl Simulation {
                 attempt,
                 reply,
             } => {
-                let cx = &mut client_ctx(&mut cx);
-                progressed_after_heal = clients.on_reply(client, attempt, reply, cx);
+                clients.on_reply(client, attempt, reply, &mut client_ctx(&mut cx));
             }
             Event::ClientTimeout { client, attempt } => {
                 clients.on_timeout(client, attempt, &mut client_ctx(&mut cx));
@@ -363,7 +360,7 @@ impl Simulation {
                 }
             }
         }
-        if progressed_after_heal {
+        if std::mem::take(&mut self.run.recovery_check_due) {
             self.check_recovered();
         }
     }

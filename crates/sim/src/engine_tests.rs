@@ -1,8 +1,11 @@
 //! Engine unit tests: node mechanics seen from inside a run.
 
 use super::*;
+use crate::faults::{CrashPoint, Fault, Target};
+use crate::node::Inbound;
 use crate::profile::profile;
 use raft_core::{Message, MessageBody, NodeId, RaftNode, Role, Term};
+use rand::Rng;
 
 fn calm_sim(seed: u64, nodes: usize) -> Simulation {
     let p = profile("calm").expect("calm exists");
@@ -194,4 +197,97 @@ fn a_checker_violation_ends_the_run_with_a_safety_verdict() {
     let v = verdict.violation().expect("structured");
     assert_eq!((v.nodes.clone(), v.term), (vec![0, 2], Some(5)));
     assert!(sim.run.done, "the run stops at the first violation");
+}
+
+/// Pops and handles events until `done` holds (bounded).
+fn run_until(sim: &mut Simulation, done: impl Fn(&Simulation) -> bool) {
+    for _ in 0..1_000_000 {
+        if done(sim) {
+            return;
+        }
+        let Some(event) = sim.queue.pop() else { break };
+        sim.dispatch(event);
+    }
+    panic!("the condition never held");
+}
+
+#[test]
+fn a_leader_fault_without_a_leader_draws_its_node_from_a_stream_of_its_own() {
+    let p = profile("calm").expect("calm exists");
+    let mut told_apart = false;
+    for seed in 0..16 {
+        let config = p.draw(&mut rng::stream(seed, Stream::Swarm), Some(3));
+        let crash = Fault::Crash {
+            target: Target::Leader,
+            restart_after_us: 10_000_000,
+            at: CrashPoint::Now,
+        };
+        let schedule = vec![TimedFault {
+            at_us: 0,
+            fault: crash,
+        }];
+        let mut sim = Simulation::new(seed, config, schedule);
+        sim.start();
+        run_until(&mut sim, |s| s.obs.stats().crashes == 1);
+        let crashed = (0..3).find(|&n| !sim.nodes.nodes[n].alive());
+        let own = rng::stream(seed, Stream::FaultTargets).gen_range(0..3);
+        let schedules = rng::stream(seed, Stream::Faults).gen_range(0..3);
+        assert_eq!(crashed, Some(own), "seed {seed}");
+        told_apart |= own != schedules;
+    }
+    assert!(told_apart, "some seed tells the two streams apart");
+}
+
+#[test]
+fn a_request_proposes_the_command_it_was_sent_with() {
+    let mut sim = calm_sim(8, 3);
+    sim.start();
+    run_until(&mut sim, |s| s.nodes.leader().is_some());
+    let leader = sim.nodes.leader().expect("a leader");
+    // An old attempt, sent before the client moved on to another operation.
+    let sent = kv::Command {
+        client_id: 1,
+        seq: 77,
+        op: kv::Op::Put {
+            key: "k".into(),
+            value: "sent".into(),
+        },
+    };
+    let command = bytes::Bytes::from(sent.encode());
+    let request = Event::ClientRequest {
+        node: leader,
+        client: 0,
+        attempt: 99,
+        command: command.clone(),
+    };
+    sim.dispatch(request);
+    let driver = sim.nodes.nodes[leader].driver.as_ref().expect("alive");
+    let last = driver.raft().log().entries().last().expect("an entry");
+    assert_eq!(
+        last.data, command,
+        "the proposal is what the request carried"
+    );
+}
+
+#[test]
+fn every_message_sent_is_delivered_dropped_or_still_in_flight() {
+    let p = profile("chaos").expect("chaos exists");
+    for seed in 0..40 {
+        let mut sim = Simulation::from_seed(seed, p);
+        let r = sim.run();
+        let raft_message = |m: &Message| m.from != m.to;
+        let queued = sim
+            .queue
+            .pending()
+            .filter(|e| matches!(e, Event::Deliver { m, .. } if raft_message(m)));
+        let inboxes = sim.nodes.nodes.iter().flat_map(|n| n.inbox.iter());
+        let held = inboxes.filter(|i| matches!(i, Inbound::Raft(m, _) if raft_message(m)));
+        let in_flight = (queued.count() + held.count()) as u64;
+        let s = &r.stats;
+        assert_eq!(
+            s.messages_sent + s.messages_duplicated,
+            s.messages_delivered + s.messages_dropped + in_flight,
+            "seed {seed}: {s:?}"
+        );
+    }
 }

@@ -298,7 +298,11 @@ impl Nodes {
         let lost = n.disk.crash(keep);
         n.driver = None;
         n.paused = false;
-        n.inbox.clear();
+        for item in n.inbox.drain(..) {
+            if matches!(item, Inbound::Raft(ref m, _) if m.from != m.to) {
+                cx.obs.emit(SimEvent::MessageDropped);
+            }
+        }
         n.sync_in_flight = false;
         n.crash_at_sync = None;
         n.view.role = Role::Follower;
@@ -396,14 +400,17 @@ impl Nodes {
         let Some(n) = self.nodes.get_mut(node) else {
             return;
         };
+        let sent = m.from != m.to;
         if !n.alive() {
-            cx.obs.emit(SimEvent::MessageDropped);
+            if sent {
+                cx.obs.emit(SimEvent::MessageDropped);
+            }
             return;
         }
         if n.paused {
             if n.inbox.len() < INBOX_CAPACITY {
                 n.inbox.push_back(Inbound::Raft(m, sent_us));
-            } else {
+            } else if sent {
                 cx.obs.emit(SimEvent::MessageDropped);
             }
             return;
@@ -607,9 +614,12 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
             term,
         });
         let new_leader = role == Role::Leader && (old_role != Role::Leader || term != old_term);
-        if new_leader && self.run.heal_at_us.is_some() {
-            let now = self.queue.now_us();
-            self.run.first_leader_after_heal_us.get_or_insert(now);
+        if new_leader
+            && self.run.heal_at_us.is_some()
+            && self.run.first_leader_after_heal_us.is_none()
+        {
+            self.run.first_leader_after_heal_us = Some(self.queue.now_us());
+            self.run.recovery_check_due = true;
         }
     }
 

@@ -24,6 +24,9 @@ pub struct RunState {
     pub settled: bool,
     /// The verdict is in; nothing more happens.
     pub done: bool,
+    /// Something that recovery waits for happened (the first leader after
+    /// the heal, a client's progress): the engine checks recovery next.
+    pub recovery_check_due: bool,
     /// How the run ended (so far: a pass).
     pub verdict: Verdict,
 }
@@ -36,6 +39,7 @@ impl Default for RunState {
             settling: false,
             settled: false,
             done: false,
+            recovery_check_due: false,
             verdict: Verdict::Pass,
         }
     }

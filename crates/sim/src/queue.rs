@@ -177,6 +177,13 @@ impl EventQueue {
         self.error.take()
     }
 
+    /// The pending events, in no particular order.
+    pub fn pending(&self) -> impl Iterator<Item = &Event> + '_ {
+        self.heap
+            .iter()
+            .filter_map(|Reverse((_, _, slot))| self.slots[*slot as usize].as_ref())
+    }
+
     /// Events pending.
     #[must_use]
     pub fn len(&self) -> usize {

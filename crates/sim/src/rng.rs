@@ -29,6 +29,8 @@ pub enum Stream {
     Node = 7,
     /// Delay and loss of client requests and replies.
     ClientNetwork = 8,
+    /// Which node a leader-targeted fault hits when no leader is in place.
+    FaultTargets = 9,
 }
 
 /// SplitMix64 finalizer: a bijective mix of 64 bits.

@@ -36,10 +36,14 @@ pub struct RunStats {
     pub messages_sent: u64,
     /// Messages delivered to a live node.
     pub messages_delivered: u64,
-    /// Messages lost (drop, partition, dead receiver).
+    /// Of the messages handed to the network, those lost (drop, partition,
+    /// dead or overloaded receiver, a crash with the message in its inbox).
     pub messages_dropped: u64,
     /// Extra copies delivered.
     pub messages_duplicated: u64,
+    /// Client requests and replies lost on their links (not Raft messages).
+    #[serde(default)]
+    pub client_messages_lost: u64,
     /// Unsynced writes lost in crashes.
     pub unsynced_writes_lost: u64,
     /// Runs whose liveness check passed after the heal.
@@ -73,6 +77,7 @@ impl RunStats {
         self.messages_delivered += o.messages_delivered;
         self.messages_dropped += o.messages_dropped;
         self.messages_duplicated += o.messages_duplicated;
+        self.client_messages_lost += o.client_messages_lost;
         self.unsynced_writes_lost += o.unsynced_writes_lost;
         self.liveness_checks_passed += o.liveness_checks_passed;
         self.linearizability_checked += o.linearizability_checked;

@@ -11,7 +11,8 @@ use raft_core::Role;
 pub(super) fn count(s: &mut RunStats, e: &SimEvent<'_>) {
     match *e {
         SimEvent::MessageSent => s.messages_sent += 1,
-        SimEvent::MessageDropped | SimEvent::ClientMessageLost => s.messages_dropped += 1,
+        SimEvent::MessageDropped => s.messages_dropped += 1,
+        SimEvent::ClientMessageLost => s.client_messages_lost += 1,
         SimEvent::MessageDuplicated => s.messages_duplicated += 1,
         SimEvent::Delivered { m, .. } if m.from != m.to => s.messages_delivered += 1,
         SimEvent::RoleChanged {

@@ -32,7 +32,9 @@ pub enum SimEvent<'a> {
     /// A message was handed to the network (not a node's message to itself).
     MessageSent,
     /// A message handed to the network was lost (loss, partition, dead or
-    /// overloaded receiver).
+    /// overloaded receiver, its receiver crashed with it in the inbox).
+    /// Counts the same set of messages as `MessageSent`: never a node's
+    /// message to itself.
     MessageDropped,
     /// The network will deliver an extra copy of a message.
     MessageDuplicated,
