@@ -1,6 +1,7 @@
 //! Case parsing, printing and validation.
 
 use super::*;
+use crate::faults::CrashPoint;
 
 const SCRIPT: &str = "\
 # a hand-written scenario

@@ -1,0 +1,608 @@
+//! The script form of a case: one directive per line, faults and client
+//! operations by time, the form the shrinker prints and people write.
+//!
+//! ```text
+//! seed 1
+//! profile calm
+//! nodes 5
+//! chaos 3s
+//! t=500ms partition {0,1} | {2,3,4}
+//! t=600ms c0 put k1=v1 via 0
+//! assert no-commit {0,1} 550ms..2500ms
+//! expect pass
+//! ```
+//!
+//! Parsing never panics: a bad line is a [`CaseError`] naming the line.
+
+use super::{err, Assertion, Case, CaseError, Expect, ScriptedOp, CASE_VERSION};
+use crate::faults::{CrashPoint, Fault, Partition, Target, TimedFault};
+use crate::profile::{self, SimConfig, NODES_MAX};
+use crate::rng::{self, Stream};
+use kv::Op;
+use std::fmt::Write as _;
+
+fn parse_duration(s: &str) -> Result<u64, String> {
+    let (number, scale) = if let Some(n) = s.strip_suffix("us") {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix("ms") {
+        (n, 1e3)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1e6)
+    } else {
+        return Err(format!("'{s}' is not a duration (e.g. 120ms, 1.5s, 250us)"));
+    };
+    let v: f64 = number
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration"))?;
+    if !(0.0..1e15).contains(&v) {
+        return Err(format!("'{s}' is out of range"));
+    }
+    Ok((v * scale).round() as u64)
+}
+
+/// A duration as the script writes it.
+#[must_use]
+pub fn format_duration(us: u64) -> String {
+    if us % 1000 == 0 {
+        format!("{}ms", us / 1000)
+    } else {
+        format!("{}.{:03}ms", us / 1000, us % 1000)
+    }
+}
+
+fn parse_node_set(s: &str) -> Result<u32, String> {
+    let inner = s
+        .strip_prefix('{')
+        .and_then(|s| s.strip_suffix('}'))
+        .ok_or_else(|| format!("'{s}' is not a node set like {{0,1}}"))?;
+    let mut mask = 0u32;
+    for part in inner.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let n: u32 = part
+            .trim_start_matches('n')
+            .parse()
+            .map_err(|_| format!("'{part}' is not a node number"))?;
+        if n >= 32 {
+            return Err(format!("node {n} is out of range"));
+        }
+        mask |= 1 << n;
+    }
+    Ok(mask)
+}
+
+pub(super) fn format_node_set(mask: u32) -> String {
+    let nodes: Vec<String> = (0..32)
+        .filter(|b| mask & (1 << b) != 0)
+        .map(|b| b.to_string())
+        .collect();
+    format!("{{{}}}", nodes.join(","))
+}
+
+fn parse_target(s: &str) -> Result<Target, String> {
+    if s == "leader" {
+        return Ok(Target::Leader);
+    }
+    s.trim_start_matches('n')
+        .parse()
+        .map(Target::Node)
+        .map_err(|_| format!("'{s}' is not a node number or 'leader'"))
+}
+
+fn format_target(t: Target) -> String {
+    match t {
+        Target::Leader => "leader".into(),
+        Target::Node(n) => n.to_string(),
+    }
+}
+
+/// Splits "k=v" words into a lookup.
+fn option<'a>(words: &[&'a str], key: &str) -> Option<&'a str> {
+    words
+        .iter()
+        .find_map(|w| w.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+}
+
+/// Both sides of `{a,b} | {c,d}`, which must not share a node.
+fn parse_sides(words: &[&str]) -> Result<(u32, u32), String> {
+    let line = words.join(" ");
+    let (a, b) = line
+        .split_once('|')
+        .ok_or_else(|| "expected two node sets: {a,b} | {c,d}".to_string())?;
+    let (side, rest) = (parse_node_set(a.trim())?, parse_node_set(b.trim())?);
+    if side & rest != 0 {
+        return Err("the two sides share a node".into());
+    }
+    Ok((side, rest))
+}
+
+/// Parses a fault action. Partitions also note which nodes their sides
+/// name, in `cover`, to be checked against the cluster size later.
+fn parse_fault(
+    action: &str,
+    words: &[&str],
+    cover: &mut Vec<(u32, &'static str)>,
+) -> Result<Option<Fault>, String> {
+    let fault = match action {
+        "partition" => {
+            let (side, rest) = parse_sides(words)?;
+            cover.push((side | rest, "partition"));
+            Fault::Partition(Partition::Split { side })
+        }
+        "isolate-leader" => Fault::Partition(Partition::IsolateLeader),
+        "one-way" => {
+            let from = parse_node_set(words.first().ok_or("expected 'one-way {nodes}'")?)?;
+            Fault::Partition(Partition::OneWay { from })
+        }
+        "bridge" => {
+            let bridge = words.first().ok_or("expected 'bridge N {a} | {b}'")?;
+            let bridge: usize = bridge
+                .parse()
+                .map_err(|_| format!("'{bridge}' is not a node number"))?;
+            let (side, rest) = parse_sides(&words[1..])?;
+            if bridge >= 32 || (side | rest) & (1 << bridge) != 0 {
+                return Err("the bridge node must be in neither side".into());
+            }
+            cover.push((side | rest | (1 << bridge), "bridge"));
+            Fault::Partition(Partition::Bridge { bridge, side })
+        }
+        "heal-partition" => Fault::HealPartition,
+        "crash" => Fault::Crash {
+            target: parse_target(words.first().ok_or("expected 'crash N|leader'")?)?,
+            restart_after_us: option(words, "restart").map_or(Ok(100_000), parse_duration)?,
+            at: if words.contains(&"after-sync") {
+                CrashPoint::AfterSync
+            } else if words.contains(&"before-sync") {
+                CrashPoint::BeforeSync
+            } else {
+                CrashPoint::Now
+            },
+        },
+        "pause" => Fault::Pause {
+            target: parse_target(words.first().ok_or("expected 'pause N|leader'")?)?,
+            resume_after_us: option(words, "resume").map_or(Ok(100_000), parse_duration)?,
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(fault))
+}
+
+fn parse_op(words: &[&str]) -> Result<(Op, Option<usize>), String> {
+    let kind = *words.first().ok_or("expected an operation")?;
+    let arg = words.get(1).copied().unwrap_or("");
+    let via = match words.iter().position(|w| *w == "via") {
+        Some(i) => Some(
+            words
+                .get(i + 1)
+                .and_then(|n| n.trim_start_matches('n').parse().ok())
+                .ok_or("expected a node number after 'via'")?,
+        ),
+        None => None,
+    };
+    let op = match kind {
+        "put" => {
+            let (key, value) = arg.split_once('=').ok_or("expected 'put KEY=VALUE'")?;
+            Op::Put {
+                key: key.into(),
+                value: value.into(),
+            }
+        }
+        "get" if !arg.is_empty() && arg != "via" => Op::Get { key: arg.into() },
+        "append" => {
+            let (key, value) = arg.split_once("+=").ok_or("expected 'append KEY+=VALUE'")?;
+            Op::Append {
+                key: key.into(),
+                value: value.into(),
+            }
+        }
+        "cas" => {
+            let swap = words.get(2).copied().unwrap_or("");
+            let (old, new) = swap
+                .split_once("->")
+                .ok_or("expected 'cas KEY OLD->NEW' (OLD may be 'none')")?;
+            let expected = (old != "none").then(|| old.to_string());
+            Op::Cas {
+                key: arg.into(),
+                expected,
+                new: new.into(),
+            }
+        }
+        _ => {
+            return Err(format!(
+                "unknown operation '{kind}' (put, get, append, cas)"
+            ))
+        }
+    };
+    Ok((op, via))
+}
+
+/// The header of a script before the config can be drawn.
+#[derive(Default)]
+struct Header {
+    seed: u64,
+    profile: Option<String>,
+    nodes: Option<usize>,
+    clients: Option<usize>,
+    chaos_us: Option<u64>,
+    sets: Vec<(usize, String, String)>,
+    expect: Option<Expect>,
+    asserts: Vec<Assertion>,
+}
+
+impl Case {
+    /// Parses the script form.
+    pub fn from_script(text: &str) -> Result<Case, CaseError> {
+        let mut header = Header::default();
+        let mut covers = Vec::new();
+        let mut faults = Vec::new();
+        let mut ops = Vec::new();
+        for (n, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let at = |m: String| err(format!("line {}", n + 1), m);
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let Some(time) = words[0].strip_prefix("t=") {
+                let at_us = parse_duration(time).map_err(at)?;
+                let rest = &words[1..];
+                let Some(&action) = rest.first() else {
+                    return Err(at("expected an action after the time".into()));
+                };
+                let mut cover = Vec::new();
+                if let Some(fault) = parse_fault(action, &rest[1..], &mut cover).map_err(at)? {
+                    covers.extend(cover.into_iter().map(|(mask, what)| (n + 1, mask, what)));
+                    faults.push(TimedFault { at_us, fault });
+                } else if let Some(client) = action.strip_prefix('c').and_then(|c| c.parse().ok()) {
+                    let (op, via) = parse_op(&rest[1..]).map_err(at)?;
+                    ops.push(ScriptedOp {
+                        at_us,
+                        client,
+                        op,
+                        via,
+                    });
+                } else {
+                    return Err(at(format!("unknown action '{action}'")));
+                }
+                continue;
+            }
+            parse_header_line(&mut header, n + 1, &words).map_err(at)?;
+        }
+        let case = header.into_case(faults, ops)?;
+        case.validate()?;
+        let all = (1u32 << case.config.nodes.min(31)) - 1;
+        if let Some((line, mask, what)) = covers.into_iter().find(|(_, mask, _)| *mask != all) {
+            let named = format_node_set(mask);
+            let message = format!(
+                "the {what} names nodes {named}; it must name every node of {}",
+                format_node_set(all)
+            );
+            return Err(err(format!("line {line}"), message));
+        }
+        Ok(case)
+    }
+
+    /// The script form: header lines, then every fault and op by time.
+    #[must_use]
+    pub fn to_script(&self) -> String {
+        let c = &self.config;
+        let mut s = String::new();
+        let _ = writeln!(s, "seed {}", self.seed);
+        let _ = writeln!(s, "profile {}", c.profile);
+        let _ = writeln!(s, "nodes {}", c.nodes);
+        let _ = writeln!(s, "chaos {}", format_duration(c.chaos_us));
+        for (key, value) in config_overrides(self.seed, c) {
+            let _ = writeln!(s, "set {key}={value}");
+        }
+        let mut lines: Vec<(u64, usize, String)> = Vec::new();
+        for (i, f) in self.faults.iter().enumerate() {
+            lines.push((f.at_us, i, describe_fault(&f.fault, c.nodes)));
+        }
+        for (i, o) in self.ops.iter().enumerate() {
+            lines.push((o.at_us, self.faults.len() + i, describe_op(o)));
+        }
+        lines.sort();
+        for (at, _, text) in lines {
+            let _ = writeln!(s, "t={} {text}", format_duration(at));
+        }
+        for a in &self.asserts {
+            let _ = writeln!(s, "assert {}", describe_assertion(a));
+        }
+        match &self.expect {
+            Expect::Pass => s.push_str("expect pass\n"),
+            Expect::Fail(p) => {
+                let _ = writeln!(s, "expect fail {p}");
+            }
+        }
+        s
+    }
+}
+
+fn parse_header_line(h: &mut Header, line: usize, words: &[&str]) -> Result<(), String> {
+    let arg = words.get(1).copied().unwrap_or("");
+    let number = |what: &str| {
+        arg.parse::<u64>()
+            .map_err(|_| format!("'{arg}' is not a {what}"))
+    };
+    match words[0] {
+        "seed" => h.seed = number("seed")?,
+        "profile" => h.profile = Some(arg.to_string()),
+        "nodes" => h.nodes = Some(number("node count")? as usize),
+        "clients" => h.clients = Some(number("client count")? as usize),
+        "chaos" => h.chaos_us = Some(parse_duration(arg)?),
+        "set" => {
+            for w in &words[1..] {
+                let (k, v) = w
+                    .split_once('=')
+                    .ok_or_else(|| format!("'{w}' is not KEY=VALUE"))?;
+                h.sets.push((line, k.to_string(), v.to_string()));
+            }
+        }
+        "assert" => h.asserts.push(parse_assertion(&words[1..])?),
+        "expect" => {
+            h.expect = Some(match (arg, words.get(2)) {
+                ("pass", None) => Expect::Pass,
+                ("fail", Some(p)) => Expect::Fail((*p).to_string()),
+                _ => return Err("expected 'expect pass' or 'expect fail PROPERTY'".into()),
+            });
+        }
+        other => return Err(format!("unknown directive '{other}'")),
+    }
+    Ok(())
+}
+
+impl Header {
+    fn into_case(self, faults: Vec<TimedFault>, ops: Vec<ScriptedOp>) -> Result<Case, CaseError> {
+        let name = self
+            .profile
+            .unwrap_or_else(|| profile::DEFAULT_PROFILE.to_string());
+        let p = profile::profile(&name).ok_or_else(|| {
+            err(
+                "profile",
+                format!(
+                    "unknown profile '{name}'; known: {}",
+                    profile::profile_names()
+                ),
+            )
+        })?;
+        if let Some(n) = self.nodes.filter(|&n| n == 0 || n > NODES_MAX) {
+            return Err(err(
+                "nodes",
+                format!("{n} nodes; must be in 1..={NODES_MAX}"),
+            ));
+        }
+        let mut config = p.draw(&mut rng::stream(self.seed, Stream::Swarm), self.nodes);
+        if let Some(c) = self.clients {
+            config.clients = c;
+        }
+        if let Some(c) = self.chaos_us {
+            config.chaos_us = c;
+        }
+        for (line, key, value) in &self.sets {
+            apply_override(&mut config, key, value).map_err(|m| err(format!("line {line}"), m))?;
+        }
+        let mut faults = faults;
+        faults.sort_by_key(|f| f.at_us);
+        let mut ops = ops;
+        ops.sort_by_key(|o| o.at_us);
+        Ok(Case {
+            version: CASE_VERSION,
+            seed: self.seed,
+            config,
+            faults,
+            ops,
+            expect: self.expect.unwrap_or(Expect::Pass),
+            asserts: self.asserts,
+        })
+    }
+}
+
+/// Sets one `SimConfig` field (`raft.` prefix for Raft knobs) from text.
+fn apply_override(config: &mut SimConfig, key: &str, value: &str) -> Result<(), String> {
+    let mut tree = serde_json::to_value(&*config).map_err(|e| e.to_string())?;
+    let slot = key
+        .split('.')
+        .try_fold(&mut tree, |node, part| node.get_mut(part))
+        .ok_or_else(|| format!("unknown setting '{key}'"))?;
+    let parsed: serde_json::Value = match value {
+        "on" => true.into(),
+        "off" => false.into(),
+        v => serde_json::from_str(v).map_err(|_| format!("'{v}' is not a number or on/off"))?,
+    };
+    if std::mem::discriminant(slot) != std::mem::discriminant(&parsed)
+        && !(slot.is_number() && parsed.is_number())
+    {
+        return Err(format!(
+            "'{key}' takes {}, not '{value}'",
+            if slot.is_boolean() {
+                "on/off"
+            } else {
+                "a number"
+            }
+        ));
+    }
+    *slot = parsed;
+    *config = serde_json::from_value(tree).map_err(|e| format!("'{key}={value}': {e}"))?;
+    Ok(())
+}
+
+/// The settings where `config` differs from what its seed and profile draw.
+fn config_overrides(seed: u64, config: &SimConfig) -> Vec<(String, String)> {
+    let Some(p) = profile::profile(&config.profile) else {
+        return Vec::new();
+    };
+    let drawn = p.draw(&mut rng::stream(seed, Stream::Swarm), Some(config.nodes));
+    let (Ok(a), Ok(b)) = (serde_json::to_value(&drawn), serde_json::to_value(config)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    diff_values("", &a, &b, &mut out);
+    out.retain(|(k, _)| k != "chaos_us");
+    out
+}
+
+fn diff_values(
+    prefix: &str,
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    out: &mut Vec<(String, String)>,
+) {
+    match (a, b) {
+        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+            for (k, vb) in y {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                match x.get(k) {
+                    Some(va) => diff_values(&key, va, vb, out),
+                    None => out.push((key, vb.to_string())),
+                }
+            }
+        }
+        _ if a != b => {
+            let text = match b {
+                serde_json::Value::Bool(true) => "on".to_string(),
+                serde_json::Value::Bool(false) => "off".to_string(),
+                other => other.to_string(),
+            };
+            out.push((prefix.to_string(), text));
+        }
+        _ => {}
+    }
+}
+
+fn parse_window(s: &str) -> Result<(u64, u64), String> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("'{s}' is not a time window like 800ms..2500ms"))?;
+    let (from, to) = (parse_duration(a)?, parse_duration(b)?);
+    if from > to {
+        return Err(format!("window '{s}' ends before it starts"));
+    }
+    Ok((from, to))
+}
+
+fn parse_assertion(words: &[&str]) -> Result<Assertion, String> {
+    let usage = "expected 'assert no-commit {nodes} T1..T2', 'assert commits {nodes} T1..T2' or 'assert new-leader T1..T2'";
+    match words {
+        ["no-commit", nodes, window] => {
+            let (from_us, to_us) = parse_window(window)?;
+            Ok(Assertion::NoCommit {
+                nodes: parse_node_set(nodes)?,
+                from_us,
+                to_us,
+            })
+        }
+        ["commits", nodes, window] => {
+            let (from_us, to_us) = parse_window(window)?;
+            Ok(Assertion::Commits {
+                nodes: parse_node_set(nodes)?,
+                from_us,
+                to_us,
+            })
+        }
+        ["new-leader", window] => {
+            let (from_us, to_us) = parse_window(window)?;
+            Ok(Assertion::NewLeader { from_us, to_us })
+        }
+        _ => Err(usage.into()),
+    }
+}
+
+fn describe_assertion(a: &Assertion) -> String {
+    let window = |from: u64, to: u64| format!("{}..{}", format_duration(from), format_duration(to));
+    match *a {
+        Assertion::NoCommit {
+            nodes,
+            from_us,
+            to_us,
+        } => {
+            format!(
+                "no-commit {} {}",
+                format_node_set(nodes),
+                window(from_us, to_us)
+            )
+        }
+        Assertion::Commits {
+            nodes,
+            from_us,
+            to_us,
+        } => {
+            format!(
+                "commits {} {}",
+                format_node_set(nodes),
+                window(from_us, to_us)
+            )
+        }
+        Assertion::NewLeader { from_us, to_us } => format!("new-leader {}", window(from_us, to_us)),
+    }
+}
+
+/// A fault as a script action, in a cluster of `nodes`.
+#[must_use]
+pub fn describe_fault(f: &Fault, nodes: usize) -> String {
+    let all = (1u32 << nodes.min(31)) - 1;
+    match *f {
+        Fault::Partition(Partition::Split { side }) => {
+            format!(
+                "partition {} | {}",
+                format_node_set(side),
+                format_node_set(all & !side)
+            )
+        }
+        Fault::Partition(Partition::IsolateLeader) => "isolate-leader".into(),
+        Fault::Partition(Partition::OneWay { from }) => {
+            format!("one-way {}", format_node_set(from))
+        }
+        Fault::Partition(Partition::Bridge { bridge, side }) => {
+            let rest = all & !side & !(1 << bridge);
+            format!(
+                "bridge {bridge} {} | {}",
+                format_node_set(side),
+                format_node_set(rest)
+            )
+        }
+        Fault::HealPartition => "heal-partition".into(),
+        Fault::Crash {
+            target,
+            restart_after_us,
+            at,
+        } => format!(
+            "crash {} restart={}{}",
+            format_target(target),
+            format_duration(restart_after_us),
+            match at {
+                CrashPoint::Now => "",
+                CrashPoint::AfterSync => " after-sync",
+                CrashPoint::BeforeSync => " before-sync",
+            }
+        ),
+        Fault::Pause {
+            target,
+            resume_after_us,
+        } => {
+            format!(
+                "pause {} resume={}",
+                format_target(target),
+                format_duration(resume_after_us)
+            )
+        }
+    }
+}
+
+/// A client operation as a script action.
+#[must_use]
+pub fn describe_op(o: &ScriptedOp) -> String {
+    let op = match &o.op {
+        Op::Put { key, value } => format!("put {key}={value}"),
+        Op::Get { key } => format!("get {key}"),
+        Op::Append { key, value } => format!("append {key}+={value}"),
+        Op::Cas { key, expected, new } => {
+            format!("cas {key} {}->{new}", expected.as_deref().unwrap_or("none"))
+        }
+    };
+    match o.via {
+        Some(v) => format!("c{} {op} via {v}", o.client),
+        None => format!("c{} {op}", o.client),
+    }
+}
