@@ -27,6 +27,7 @@
 use crate::faults::{Fault, Partition, Target, TimedFault};
 use crate::profile::{SimConfig, NODES_MAX};
 use kv::Op;
+use raft_core::Role;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
@@ -99,11 +100,7 @@ fn check_durations(case: &Case) -> Result<(), CaseError> {
         ));
     }
     for (i, a) in case.asserts.iter().enumerate() {
-        let (from, to) = match *a {
-            Assertion::NoCommit { from_us, to_us, .. }
-            | Assertion::Commits { from_us, to_us, .. }
-            | Assertion::NewLeader { from_us, to_us } => (from_us, to_us),
-        };
+        let (from, to) = a.window();
         if from > to {
             return Err(err(
                 format!("asserts[{i}]"),
@@ -174,6 +171,81 @@ pub enum Assertion {
         /// Window end.
         to_us: u64,
     },
+    /// Every node of `nodes` takes `role` in the window.
+    Becomes {
+        /// The role.
+        role: Role,
+        /// Nodes, as a bit mask.
+        nodes: u32,
+        /// Window start.
+        from_us: u64,
+        /// Window end.
+        to_us: u64,
+    },
+    /// At least `count` leaders (of distinct terms) are elected in the window.
+    Leaders {
+        /// How many.
+        count: u32,
+        /// Window start.
+        from_us: u64,
+        /// Window end.
+        to_us: u64,
+    },
+    /// Every node of `nodes` crashes in the window; with `lost_writes`,
+    /// each of those crashes loses unsynced writes.
+    Crash {
+        /// Nodes, as a bit mask.
+        nodes: u32,
+        /// Whether the crash must lose unsynced writes.
+        lost_writes: bool,
+        /// Window start.
+        from_us: u64,
+        /// Window end.
+        to_us: u64,
+    },
+    /// A message of kind `kind` (e.g. `Append`) from `from` to `to` is
+    /// delivered in the window after one sent later (the network reordered it).
+    Reordered {
+        /// The message kind, as traces name it.
+        kind: String,
+        /// Sender.
+        from: usize,
+        /// Receiver.
+        to: usize,
+        /// Window start.
+        from_us: u64,
+        /// Window end.
+        to_us: u64,
+    },
+}
+
+impl Assertion {
+    /// The time window the claim is about.
+    #[must_use]
+    pub fn window(&self) -> (u64, u64) {
+        match *self {
+            Assertion::NoCommit { from_us, to_us, .. }
+            | Assertion::Commits { from_us, to_us, .. }
+            | Assertion::NewLeader { from_us, to_us }
+            | Assertion::Becomes { from_us, to_us, .. }
+            | Assertion::Leaders { from_us, to_us, .. }
+            | Assertion::Crash { from_us, to_us, .. }
+            | Assertion::Reordered { from_us, to_us, .. } => (from_us, to_us),
+        }
+    }
+
+    /// The nodes the claim names, as a bit mask, if it names a set.
+    #[must_use]
+    pub fn node_set(&self) -> Option<u32> {
+        match *self {
+            Assertion::NoCommit { nodes, .. }
+            | Assertion::Commits { nodes, .. }
+            | Assertion::Becomes { nodes, .. }
+            | Assertion::Crash { nodes, .. } => Some(nodes),
+            Assertion::Reordered { from, to, .. } => Some((1 << from) | (1 << to)),
+            Assertion::NewLeader { .. } | Assertion::Leaders { .. } => None,
+        }
+    }
 }
 
 /// A complete, explicit description of a run.
@@ -318,7 +390,7 @@ impl Case {
             check_fault(&f.fault, c.nodes).map_err(|m| err(format!("faults[{i}]"), m))?;
         }
         for (i, a) in self.asserts.iter().enumerate() {
-            if let Assertion::NoCommit { nodes, .. } | Assertion::Commits { nodes, .. } = *a {
+            if let Some(nodes) = a.node_set() {
                 let all = (1u32 << c.nodes) - 1;
                 if nodes & !all != 0 || nodes == 0 {
                     return Err(err(

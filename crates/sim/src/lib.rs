@@ -28,6 +28,7 @@ pub mod phase;
 pub mod profile;
 pub mod queue;
 pub mod rng;
+pub mod scenario;
 pub mod shrink;
 pub mod stats;
 pub mod sweep;
