@@ -14,7 +14,7 @@ cargo fmt --all --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo test (unit, property, cluster, CLI, and the sim-runs/ corpus replay)"
+step "cargo test (unit, property, interaction scripts, CLI, and the sim-runs/ corpus replay)"
 cargo test --workspace --locked
 
 step "seed sweep ($SWEEP_SEEDS, default profile, determinism checked)"
