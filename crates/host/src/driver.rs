@@ -90,7 +90,8 @@ struct Written {
 pub struct Driver<S: StateMachine, T> {
     raft: RaftNode,
     state_machine: S,
-    ready: Ready,
+    /// The batch, reused between rounds (taken while it is handled).
+    ready: Option<Ready>,
     /// Messages waiting for the batch they depend on: (batch seq, message).
     waiting_messages: VecDeque<(u64, Message)>,
     /// Durability reports waiting for their batch: (batch seq, index, term).
@@ -114,7 +115,7 @@ impl<S: StateMachine, T> Driver<S, T> {
         Driver {
             raft,
             state_machine,
-            ready: Ready::default(),
+            ready: Some(Ready::default()),
             waiting_messages: VecDeque::new(),
             waiting_persisted: VecDeque::new(),
             pending: Vec::new(),
@@ -279,12 +280,12 @@ impl<S: StateMachine, T> Driver<S, T> {
                 self.stop(fx, fault);
                 return;
             }
-            let mut ready = std::mem::take(&mut self.ready);
+            let mut ready = self.ready.take().unwrap_or_default();
             self.raft.take_ready(&mut ready);
             fx.node_state(&self.raft, ready.hard_state);
             let handled = self.handle_ready(&mut ready, storage, fx);
             ready.clear();
-            self.ready = ready;
+            self.ready = Some(ready);
             if !handled || fx.stopped() {
                 return;
             }

@@ -14,8 +14,9 @@ use std::collections::VecDeque;
 /// One write, in issue order.
 #[derive(Clone, Debug)]
 enum Write {
-    /// Replace the log from the first entry's index on with these entries.
-    Entries(Vec<Entry>),
+    /// Replace the log from the first entry's index on with the next
+    /// `count` entries of the unsynced entry queue.
+    Entries(usize),
     /// Overwrite the hard state.
     HardState(HardState),
 }
@@ -27,6 +28,9 @@ pub struct MemStorage {
     hard_state: HardState,
     /// Unsynced writes with the sequence number of the batch they belong to.
     pending: VecDeque<(u64, Write)>,
+    /// The entries of the unsynced `Write::Entries`, in issue order (one
+    /// queue reused by every write, rather than a vector per write).
+    pending_entries: VecDeque<Entry>,
     /// The last batch sequence number issued.
     issued_seq: u64,
     /// The last batch sequence number made durable.
@@ -56,8 +60,9 @@ impl MemStorage {
         }
         self.issued_seq += 1;
         if !entries.is_empty() {
+            self.pending_entries.extend(entries.iter().cloned());
             self.pending
-                .push_back((self.issued_seq, Write::Entries(entries.to_vec())));
+                .push_back((self.issued_seq, Write::Entries(entries.len())));
         }
         if let Some(hs) = hard_state {
             self.pending
@@ -99,11 +104,11 @@ impl MemStorage {
 
     fn make_durable(&mut self, write: Write) {
         match write {
-            Write::Entries(entries) => {
-                if let Some(first) = entries.first() {
+            Write::Entries(count) => {
+                if let Some(first) = self.pending_entries.front() {
                     let keep = self.log.partition_point(|e| e.index < first.index);
                     self.log.truncate(keep);
-                    self.log.extend(entries);
+                    self.log.extend(self.pending_entries.drain(..count));
                 }
             }
             Write::HardState(hs) => self.hard_state = hs,
@@ -120,6 +125,7 @@ impl MemStorage {
         }
         let lost = self.pending.len() as u64;
         self.pending.clear();
+        self.pending_entries.clear();
         self.issued_seq = self.synced_seq.max(self.issued_seq);
         self.synced_seq = self.issued_seq;
         lost

@@ -100,42 +100,49 @@ impl RaftLog {
 
     /// The first index held in memory (after the compacted prefix).
     #[must_use]
+    #[inline]
     pub fn first_index(&self) -> LogIndex {
         self.prefix_index.next()
     }
 
     /// The index of the last entry (the prefix index if there are none).
     #[must_use]
+    #[inline]
     pub fn last_index(&self) -> LogIndex {
         LogIndex(self.prefix_index.0 + self.entries.len() as u64)
     }
 
     /// The term of the last entry.
     #[must_use]
+    #[inline]
     pub fn last_term(&self) -> Term {
         self.entries.last().map_or(self.prefix_term, |e| e.term)
     }
 
     /// The committed index.
     #[must_use]
+    #[inline]
     pub fn committed(&self) -> LogIndex {
         self.committed
     }
 
     /// The last index handed out for applying.
     #[must_use]
+    #[inline]
     pub fn applied(&self) -> LogIndex {
         self.applied
     }
 
     /// The last index the host reported durable.
     #[must_use]
+    #[inline]
     pub fn persisted(&self) -> LogIndex {
         self.persisted
     }
 
     /// The first index not yet handed to the host for writing.
     #[must_use]
+    #[inline]
     pub(crate) fn unstable_from(&self) -> LogIndex {
         self.unstable_from
     }
@@ -153,6 +160,7 @@ impl RaftLog {
 
     /// The term at `index`, or `None` if it is compacted away or beyond the end.
     #[must_use]
+    #[inline]
     pub fn term(&self, index: LogIndex) -> Option<Term> {
         if index == self.prefix_index {
             return Some(self.prefix_term);
@@ -162,6 +170,7 @@ impl RaftLog {
 
     /// The entry at `index`, if held.
     #[must_use]
+    #[inline]
     pub fn entry(&self, index: LogIndex) -> Option<&Entry> {
         if index <= self.prefix_index {
             return None;
@@ -171,6 +180,7 @@ impl RaftLog {
 
     /// All entries held in memory.
     #[must_use]
+    #[inline]
     pub fn entries(&self) -> &[Entry] {
         &self.entries
     }

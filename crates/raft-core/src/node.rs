@@ -185,54 +185,63 @@ impl RaftNode {
 
     /// This node's id.
     #[must_use]
+    #[inline]
     pub fn id(&self) -> NodeId {
         self.config.id
     }
 
     /// The configuration the node runs with.
     #[must_use]
+    #[inline]
     pub fn config(&self) -> &Config {
         &self.config
     }
 
     /// The current role.
     #[must_use]
+    #[inline]
     pub fn role(&self) -> Role {
         self.role
     }
 
     /// The current term.
     #[must_use]
+    #[inline]
     pub fn term(&self) -> Term {
         self.term
     }
 
     /// The vote cast in the current term.
     #[must_use]
+    #[inline]
     pub fn vote(&self) -> Option<NodeId> {
         self.vote
     }
 
     /// The leader this node believes in for the current term.
     #[must_use]
+    #[inline]
     pub fn leader(&self) -> Option<NodeId> {
         self.leader
     }
 
     /// The log (read-only).
     #[must_use]
+    #[inline]
     pub fn log(&self) -> &RaftLog {
         &self.log
     }
 
     /// The current voter set, sorted.
     #[must_use]
+    #[inline]
     pub fn voters(&self) -> &[NodeId] {
         &self.voters
     }
 
     /// The hard state as it stands in memory.
     #[must_use]
+    #[inline]
     pub fn hard_state(&self) -> HardState {
         HardState {
             term: self.term,
@@ -243,6 +252,7 @@ impl RaftNode {
 
     /// A leader's replication progress for `peer`.
     #[must_use]
+    #[inline]
     pub fn progress(&self, peer: NodeId) -> Option<&Progress> {
         self.progress.iter().find(|p| p.id == peer)
     }

@@ -32,6 +32,7 @@ pub struct LogIndex(pub u64);
 impl Term {
     /// The next term.
     #[must_use]
+    #[inline]
     pub fn next(self) -> Term {
         Term(self.0 + 1)
     }
@@ -40,12 +41,14 @@ impl Term {
 impl LogIndex {
     /// The index after this one.
     #[must_use]
+    #[inline]
     pub fn next(self) -> LogIndex {
         LogIndex(self.0 + 1)
     }
 
     /// The index before this one; `LogIndex(0).prev()` is `LogIndex(0)`.
     #[must_use]
+    #[inline]
     pub fn prev(self) -> LogIndex {
         LogIndex(self.0.saturating_sub(1))
     }

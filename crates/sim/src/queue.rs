@@ -112,11 +112,22 @@ pub enum QueueError {
     Full,
 }
 
-/// The event queue: a heap of small (time, sequence, slot) keys over a slab
-/// of events, so sifting moves 24 bytes rather than whole messages.
+/// Bits of a heap key that hold the slot (enough for [`QUEUED_MAX`]).
+const SLOT_BITS: u32 = 22;
+const _: () = assert!(QUEUED_MAX < 1 << SLOT_BITS);
+
+/// A heap key: time in the high 64 bits, then the insertion sequence, then
+/// the slot. One integer comparison orders by (time, sequence).
+fn key(at_us: u64, seq: u64, slot: u32) -> u128 {
+    (u128::from(at_us) << 64) | u128::from(seq << SLOT_BITS) | u128::from(slot)
+}
+
+/// The event queue: a heap of small keys (time, sequence, slot packed in
+/// 16 bytes) over a slab of events, so sifting moves keys rather than whole
+/// messages and compares one integer.
 #[derive(Default)]
 pub struct EventQueue {
-    heap: BinaryHeap<Reverse<(u64, u64, u32)>>,
+    heap: BinaryHeap<Reverse<u128>>,
     slots: Vec<Option<Event>>,
     free: Vec<u32>,
     next_seq: u64,
@@ -155,7 +166,8 @@ impl EventQueue {
             }
         };
         self.next_seq += 1;
-        self.heap.push(Reverse((at_us, self.next_seq, slot)));
+        debug_assert!(self.next_seq < 1 << (64 - SLOT_BITS), "sequence overflow");
+        self.heap.push(Reverse(key(at_us, self.next_seq, slot)));
     }
 
     /// Schedules `event` `delay_us` from now.
@@ -165,7 +177,8 @@ impl EventQueue {
 
     /// Takes the next event and moves time to it.
     pub fn pop(&mut self) -> Option<Event> {
-        let Reverse((at_us, _, slot)) = self.heap.pop()?;
+        let Reverse(k) = self.heap.pop()?;
+        let (at_us, slot) = ((k >> 64) as u64, (k as u32) & ((1 << SLOT_BITS) - 1));
         self.free.push(slot);
         debug_assert!(at_us >= self.now_us, "the heap orders by time");
         self.now_us = at_us;
@@ -179,9 +192,10 @@ impl EventQueue {
 
     /// The pending events, in no particular order.
     pub fn pending(&self) -> impl Iterator<Item = &Event> + '_ {
-        self.heap
-            .iter()
-            .filter_map(|Reverse((_, _, slot))| self.slots[*slot as usize].as_ref())
+        self.heap.iter().filter_map(|Reverse(k)| {
+            let slot = (*k as u32) & ((1 << SLOT_BITS) - 1);
+            self.slots[slot as usize].as_ref()
+        })
     }
 
     /// Events pending.
