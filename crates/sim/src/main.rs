@@ -290,7 +290,7 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         s.mean_sim_seconds_per_seed,
         s.mean_events_per_seed
     )?;
-    let rows: [(&str, u64); 22] = [
+    let rows: [(&str, u64); 23] = [
         ("elections", st.elections),
         ("leaders elected", st.leaders_elected),
         ("max term", st.max_term),
@@ -308,6 +308,7 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         ("messages delivered", st.messages_delivered),
         ("messages dropped", st.messages_dropped),
         ("messages duplicated", st.messages_duplicated),
+        ("client messages lost", st.client_messages_lost),
         ("unsynced writes lost", st.unsynced_writes_lost),
         ("liveness checks passed", st.liveness_checks_passed),
         ("histories linearizable", st.linearizability_checked),
