@@ -291,3 +291,14 @@ fn every_message_sent_is_delivered_dropped_or_still_in_flight() {
         );
     }
 }
+
+#[test]
+fn an_event_scheduled_in_the_past_ends_the_run_with_an_engine_violation() {
+    let mut sim = calm_sim(9, 3);
+    sim.start();
+    run_until(&mut sim, |s| s.queue.now_us() > 1_000);
+    sim.queue.push_at(0, Event::Heal);
+    sim.check_queue();
+    assert_eq!(sim.run.verdict.failed_property(), "engine-invariant");
+    assert!(sim.run.done);
+}
