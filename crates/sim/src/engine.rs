@@ -369,7 +369,6 @@ impl Simulation {
 
     fn on_heal(&mut self) {
         self.net.heal();
-        self.faults.heal();
         let now = self.queue.now_us();
         self.run.heal_at_us = Some(now);
         self.obs.emit(SimEvent::Heal);

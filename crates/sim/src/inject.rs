@@ -18,19 +18,13 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 pub struct Injector {
     schedule: Vec<TimedFault>,
     rng: Xoshiro256PlusPlus,
-    /// Faults fire only during the chaos phase.
-    chaos: bool,
 }
 
 impl Injector {
     /// Applies `schedule`, resolving leader targets with `rng`.
     #[must_use]
     pub fn new(schedule: Vec<TimedFault>, rng: Xoshiro256PlusPlus) -> Injector {
-        Injector {
-            schedule,
-            rng,
-            chaos: true,
-        }
+        Injector { schedule, rng }
     }
 
     /// The schedule.
@@ -46,11 +40,6 @@ impl Injector {
         }
     }
 
-    /// The chaos phase is over: faults still queued do not fire.
-    pub fn heal(&mut self) {
-        self.chaos = false;
-    }
-
     /// The node a target names now.
     fn resolve(&mut self, target: Target, nodes: &Nodes) -> usize {
         match target {
@@ -61,9 +50,10 @@ impl Injector {
         }
     }
 
-    /// Fires fault number `i`.
+    /// Fires fault number `i` (only during the chaos phase: after the heal,
+    /// faults still queued do not fire).
     pub fn fire(&mut self, i: usize, nodes: &mut Nodes, cx: &mut Ctx<'_>) {
-        if !self.chaos {
+        if cx.run.heal_at_us.is_some() {
             return;
         }
         let Some(&TimedFault { fault, .. }) = self.schedule.get(i) else {

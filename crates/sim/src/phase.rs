@@ -53,29 +53,29 @@ impl RunState {
         self.done || self.settled
     }
 
-    /// Ends the run with a safety violation (the first one wins).
+    /// Ends the run with a safety violation (the first failure wins).
     pub fn fail_safety(&mut self, violation: Violation, obs: &mut Observers) {
-        if !self.verdict.passed() {
-            return;
-        }
-        obs.emit(SimEvent::Failed {
-            violation: &violation,
-            liveness: false,
-        });
-        self.verdict = Verdict::Safety { violation };
-        self.done = true;
+        self.fail(violation, false, obs);
     }
 
-    /// Ends the run with a liveness violation (unless it already failed).
+    /// Ends the run with a liveness violation (the first failure wins).
     pub fn fail_liveness(&mut self, violation: Violation, obs: &mut Observers) {
+        self.fail(violation, true, obs);
+    }
+
+    fn fail(&mut self, violation: Violation, liveness: bool, obs: &mut Observers) {
         if !self.verdict.passed() {
             return;
         }
         obs.emit(SimEvent::Failed {
             violation: &violation,
-            liveness: true,
+            liveness,
         });
-        self.verdict = Verdict::Liveness { violation };
+        self.verdict = if liveness {
+            Verdict::Liveness { violation }
+        } else {
+            Verdict::Safety { violation }
+        };
         self.done = true;
     }
 
