@@ -5,8 +5,9 @@
 //!
 //! 1. checks the batch against the disk boundary (writes are contiguous,
 //!    nothing at or below the written commit index is rewritten, the commit
-//!    index never passes the written log, the term never goes back) and
-//!    writes entries, then the hard state;
+//!    index never passes the written log nor goes back, the term never goes
+//!    back, a vote is never changed within its term) and writes entries,
+//!    then the hard state;
 //! 2. sends `messages` at once;
 //! 3. sends `persisted_messages` and reports `on_persisted` only once a
 //!    sync covers the batch (at once if the storage already says so, else
@@ -23,7 +24,7 @@
 
 use crate::io::{Answer, Effects, HostFault, StateMachine, Storage};
 use bytes::Bytes;
-use raft_core::{LogIndex, Message, ProposeError, RaftNode, Ready, Term};
+use raft_core::{Entry, LogIndex, Message, ProposeError, RaftNode, Ready, Term};
 use std::collections::VecDeque;
 
 /// Most batches one input may produce before the loop is declared stuck.
@@ -43,10 +44,15 @@ struct Written {
     last_index: LogIndex,
     commit: LogIndex,
     term: Term,
+    vote: Option<raft_core::NodeId>,
 }
 
 /// One node's host loop: a raft-core node, its state machine, and the
 /// messages and durability reports waiting for a sync.
+///
+/// A fault, or [`Effects::stopped`] returning true, stops the driver for
+/// good: it takes no more input (the rest of the batch it was handling is
+/// dropped, so the node must be rebuilt from storage, as after a crash).
 ///
 /// `T` is the host's token for a proposal (a client and attempt, a request
 /// id); `S` the state machine. The storage and the effects are passed to
@@ -96,7 +102,9 @@ pub struct Driver<S: StateMachine, T> {
     waiting_messages: VecDeque<(u64, Message)>,
     /// Durability reports waiting for their batch: (batch seq, index, term).
     waiting_persisted: VecDeque<(u64, LogIndex, Term)>,
-    pending: Vec<Pending<T>>,
+    /// Accepted proposals, in index order (a new proposal always takes an
+    /// index past everything applied).
+    pending: VecDeque<Pending<T>>,
     written: Written,
     check_invariants: bool,
     /// Set by the first fault: the node does nothing more.
@@ -111,6 +119,7 @@ impl<S: StateMachine, T> Driver<S, T> {
             last_index: raft.log().last_index(),
             commit: raft.log().committed(),
             term: raft.term(),
+            vote: raft.vote(),
         };
         Driver {
             raft,
@@ -118,7 +127,7 @@ impl<S: StateMachine, T> Driver<S, T> {
             ready: Some(Ready::default()),
             waiting_messages: VecDeque::new(),
             waiting_persisted: VecDeque::new(),
-            pending: Vec::new(),
+            pending: VecDeque::new(),
             written,
             check_invariants: false,
             stopped: false,
@@ -203,7 +212,8 @@ impl<S: StateMachine, T> Driver<S, T> {
         }
         let (index, term) = self.raft.propose(data)?;
         fx.proposed(&token, index, term);
-        self.pending.push(Pending { index, term, token });
+        let at = self.pending.partition_point(|p| p.index <= index);
+        self.pending.insert(at, Pending { index, term, token });
         self.after_input(storage, fx);
         Ok((index, term))
     }
@@ -218,7 +228,12 @@ impl<S: StateMachine, T> Driver<S, T> {
         if self.stopped {
             return;
         }
-        let synced = storage.synced_seq();
+        self.release(storage.synced_seq(), fx);
+        self.after_input(storage, fx);
+    }
+
+    /// Sends what waited for batches up to `synced` and reports them durable.
+    fn release<E: Effects<T, S::Output>>(&mut self, synced: u64, fx: &mut E) {
         while self
             .waiting_messages
             .front()
@@ -235,7 +250,6 @@ impl<S: StateMachine, T> Driver<S, T> {
             self.waiting_persisted.pop_front();
             self.raft.on_persisted(index, term);
         }
-        self.after_input(storage, fx);
     }
 
     // ----- the loop --------------------------------------------------------
@@ -286,7 +300,11 @@ impl<S: StateMachine, T> Driver<S, T> {
             let handled = self.handle_ready(&mut ready, storage, fx);
             ready.clear();
             self.ready = Some(ready);
-            if !handled || fx.stopped() {
+            if !handled {
+                return;
+            }
+            if fx.stopped() {
+                self.stopped = true;
                 return;
             }
         }
@@ -312,8 +330,12 @@ impl<S: StateMachine, T> Driver<S, T> {
                 return false;
             }
         };
-        let synced = seq <= storage.synced_seq();
-        if !synced {
+        let synced_seq = storage.synced_seq();
+        let synced = seq <= synced_seq;
+        if synced {
+            // Older batches the storage made durable meanwhile go first.
+            self.release(synced_seq, fx);
+        } else {
             for m in ready.persisted_messages.drain(..) {
                 self.waiting_messages.push_back((seq, m));
             }
@@ -348,26 +370,38 @@ impl<S: StateMachine, T> Driver<S, T> {
                     return false;
                 }
             };
-            let pending = self.pending.iter().position(|p| p.index == e.index);
-            let pending = pending.map(|pos| self.pending.swap_remove(pos));
             fx.applied(e);
-            if let Some(p) = pending {
-                let answer = if p.term == e.term {
-                    Answer::Applied {
-                        index: e.index,
-                        term: e.term,
-                        output,
-                    }
-                } else {
-                    Answer::Lost { index: p.index }
-                };
-                fx.answer(p.token, answer);
-            }
+            self.answer(e, output, fx);
             if fx.stopped() {
+                self.stopped = true;
                 return false;
             }
         }
         true
+    }
+
+    /// Answers the proposals at `e`'s index: done if `e` is of their term,
+    /// lost otherwise. Proposals at lower indices (applied long ago, which
+    /// cannot happen) are answered lost rather than left waiting.
+    fn answer<E: Effects<T, S::Output>>(&mut self, e: &Entry, output: S::Output, fx: &mut E) {
+        let mut output = Some(output);
+        while self.pending.front().is_some_and(|p| p.index <= e.index) {
+            let Some(p) = self.pending.pop_front() else {
+                break;
+            };
+            let answer = match output.take() {
+                Some(output) if p.index == e.index && p.term == e.term => Answer::Applied {
+                    index: e.index,
+                    term: e.term,
+                    output,
+                },
+                unused => {
+                    output = unused;
+                    Answer::Lost { index: p.index }
+                }
+            };
+            fx.answer(p.token, answer);
+        }
     }
 
     /// The disk boundary: what a batch may write given what was written.
@@ -382,7 +416,11 @@ impl<S: StateMachine, T> Driver<S, T> {
                 );
                 return fault("contiguous-writes", detail);
             }
-            if last.index.0 + 1 != first.index.0 + ready.entries.len() as u64 {
+            if ready
+                .entries
+                .windows(2)
+                .any(|w| w[1].index != w[0].index.next())
+            {
                 let detail = format!(
                     "{} entries from {} to {}",
                     ready.entries.len(),
@@ -406,6 +444,17 @@ impl<S: StateMachine, T> Driver<S, T> {
                 let detail = format!("term {} written after term {}", hs.term, w.term);
                 return fault("term-never-decreases", detail);
             }
+            if hs.term == w.term && w.vote.is_some() && hs.vote != w.vote {
+                let detail = format!(
+                    "vote {:?} written in term {} after vote {:?}",
+                    hs.vote, hs.term, w.vote
+                );
+                return fault("one-vote-per-term", detail);
+            }
+            if hs.commit < w.commit {
+                let detail = format!("commit {} written after commit {}", hs.commit, w.commit);
+                return fault("commit-never-decreases", detail);
+            }
             if hs.commit > w.last_index {
                 let detail = format!(
                     "commit {} written past the last written index {}",
@@ -414,6 +463,7 @@ impl<S: StateMachine, T> Driver<S, T> {
                 return fault("commit-within-log", detail);
             }
             w.term = hs.term;
+            w.vote = hs.vote;
             w.commit = hs.commit;
         }
         Ok(())

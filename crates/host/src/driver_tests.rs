@@ -274,9 +274,14 @@ fn boundary_rule(d: &mut KvDriver, ready: &Ready) -> Option<&'static str> {
 
 #[test]
 fn the_disk_boundary_refuses_gaps_rewrites_of_committed_entries_and_term_regressions() {
-    let (mut d, _, _) = single_leader();
+    let (mut d, mut disk, mut fx) = single_leader();
+    d.propose(put(1), 0, &mut disk, &mut fx)
+        .expect("the leader accepts");
+    disk.sync_all();
+    d.on_synced(&mut disk, &mut fx);
     let last = d.raft().log().last_index().0;
     let commit = d.raft().log().committed().0;
+    assert!(commit >= 1, "something is committed");
     let term = d.raft().term().0;
     let batch = |entries: Vec<Entry>, hs: Option<HardState>| Ready {
         entries,
@@ -287,20 +292,43 @@ fn the_disk_boundary_refuses_gaps_rewrites_of_committed_entries_and_term_regress
     assert_eq!(boundary_rule(&mut d, &gap), Some("contiguous-writes"));
     let holes = batch(vec![entry(last + 1, term), entry(last + 3, term)], None);
     assert_eq!(boundary_rule(&mut d, &holes), Some("contiguous-writes"));
+    let repeats = batch(
+        vec![
+            entry(last + 1, term),
+            entry(last + 1, term),
+            entry(last + 3, term),
+        ],
+        None,
+    );
+    assert_eq!(boundary_rule(&mut d, &repeats), Some("contiguous-writes"));
     let rewrite = batch(vec![entry(commit, term)], None);
     assert_eq!(
         boundary_rule(&mut d, &rewrite),
         Some("committed-never-rewritten")
     );
+    let vote = d.raft().vote();
     let hs = |term: u64, commit: u64| HardState {
         term: raft_core::Term(term),
-        vote: None,
+        vote,
         commit: LogIndex(commit),
     };
     let back = batch(Vec::new(), Some(hs(term - 1, commit)));
     assert_eq!(boundary_rule(&mut d, &back), Some("term-never-decreases"));
     let past = batch(Vec::new(), Some(hs(term, last + 1)));
     assert_eq!(boundary_rule(&mut d, &past), Some("commit-within-log"));
+    let lower = batch(Vec::new(), Some(hs(term, commit - 1)));
+    assert_eq!(
+        boundary_rule(&mut d, &lower),
+        Some("commit-never-decreases")
+    );
+    let revote = Ready {
+        hard_state: Some(HardState {
+            vote: Some(NodeId(9)),
+            ..hs(term, commit)
+        }),
+        ..Ready::default()
+    };
+    assert_eq!(boundary_rule(&mut d, &revote), Some("one-vote-per-term"));
     let fine = batch(vec![entry(last + 1, term)], Some(hs(term, last + 1)));
     assert_eq!(boundary_rule(&mut d, &fine), None);
 }
@@ -370,4 +398,98 @@ fn an_entry_the_state_machine_refuses_stops_the_node() {
         "{:?}",
         fx.faults
     );
+}
+
+#[test]
+fn a_batch_already_durable_does_not_overtake_older_parked_messages() {
+    let mut d: KvDriver = Driver::new(node(0, &[0, 1, 2]), KvStore::new());
+    let (mut disk, mut fx) = (MemStorage::default(), Recorder::default());
+    while d.raft().role() != Role::PreCandidate {
+        d.tick(&mut disk, &mut fx);
+    }
+    let grant = Message {
+        from: NodeId(1),
+        to: NodeId(0),
+        term: raft_core::Term(1),
+        body: MessageBody::RequestVoteResponse {
+            pre_vote: true,
+            granted: true,
+        },
+    };
+    d.step(grant, &mut disk, &mut fx);
+    fx.sent.clear();
+    assert_eq!(
+        d.waiting_messages(),
+        3,
+        "the vote requests and the own vote are parked"
+    );
+    // The disk syncs, but the host has not told the driver yet; a vote
+    // request of another candidate arrives and is refused (nothing to write).
+    disk.sync_all();
+    let rival = Message {
+        from: NodeId(2),
+        to: NodeId(0),
+        term: raft_core::Term(1),
+        body: MessageBody::RequestVote {
+            pre_vote: false,
+            last_log_index: LogIndex(0),
+            last_log_term: raft_core::Term(0),
+        },
+    };
+    d.step(rival, &mut disk, &mut fx);
+    let kinds: Vec<(u64, &str)> = fx.sent.iter().map(|m| (m.to.0, m.body.name())).collect();
+    assert_eq!(kinds.len(), 4, "{kinds:?}");
+    assert_eq!(
+        kinds[3],
+        (2, "VoteResp"),
+        "the refusal leaves after the older parked messages: {kinds:?}"
+    );
+}
+
+/// Effects that ask the driver to stop after the first apply.
+#[derive(Default)]
+struct StopsAfterApply(Recorder);
+
+impl Transport for StopsAfterApply {
+    fn send(&mut self, m: Message) {
+        self.0.send(m);
+    }
+}
+
+impl Effects<u32, Applied> for StopsAfterApply {
+    fn answer(&mut self, token: u32, answer: Answer<Applied>) {
+        self.0.answer(token, answer);
+    }
+    fn fault(&mut self, fault: HostFault) {
+        self.0.faults.push(fault);
+    }
+    fn stopped(&mut self) -> bool {
+        !self.0.applied.is_empty()
+    }
+    fn applied(&mut self, entry: &Entry) {
+        self.0.applied.push(entry.index);
+    }
+}
+
+#[test]
+fn a_host_that_stops_the_driver_stops_it_for_good() {
+    let (mut d, mut disk, _) = single_leader();
+    let mut fx = StopsAfterApply::default();
+    d.propose(put(1), 1, &mut disk, &mut fx)
+        .expect("the leader accepts");
+    d.propose(put(2), 2, &mut disk, &mut fx)
+        .expect("the leader accepts");
+    disk.sync_all();
+    d.on_synced(&mut disk, &mut fx);
+    assert!(d.is_stopped());
+    let applied = fx.0.applied.len();
+    for _ in 0..50 {
+        d.tick(&mut disk, &mut fx);
+    }
+    assert_eq!(
+        fx.0.applied.len(),
+        applied,
+        "a stopped driver takes no input"
+    );
+    assert!(d.propose(put(3), 3, &mut disk, &mut fx).is_err());
 }

@@ -96,8 +96,14 @@ impl RaftNode {
         self.check_progress()?;
         self.check_role()?;
         self.check_handed_hard_state()?;
-        debug_assert!(false, "invariants_hold and the rules disagree");
-        Ok(())
+        // The one-pass check and the named rules disagree: still a failure.
+        Err(InvariantViolation {
+            rule: "invariants.unnamed",
+            detail: format!(
+                "node {}: the one-pass check failed, no named rule did",
+                self.id()
+            ),
+        })
     }
 
     /// Every rule at once, without branching per rule: the fast path a
