@@ -191,7 +191,20 @@ pub struct RejectHint {
 }
 
 impl MessageBody {
-    /// A short name for traces.
+    /// Every name [`MessageBody::name`] gives, for tools that refer to a
+    /// kind of message by name.
+    pub const NAMES: [&'static str; 8] = [
+        "PreVote",
+        "Vote",
+        "PreVoteResp",
+        "VoteResp",
+        "Append",
+        "AppendResp",
+        "Heartbeat",
+        "HeartbeatResp",
+    ];
+
+    /// A short name for traces (one of [`MessageBody::NAMES`]).
     #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
@@ -204,5 +217,49 @@ impl MessageBody {
             MessageBody::Heartbeat { .. } => "Heartbeat",
             MessageBody::HeartbeatResponse => "HeartbeatResp",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_name_is_listed_once() {
+        let (i, t) = (LogIndex(1), Term(1));
+        let bodies = [
+            MessageBody::RequestVote {
+                pre_vote: true,
+                last_log_index: i,
+                last_log_term: t,
+            },
+            MessageBody::RequestVote {
+                pre_vote: false,
+                last_log_index: i,
+                last_log_term: t,
+            },
+            MessageBody::RequestVoteResponse {
+                pre_vote: true,
+                granted: true,
+            },
+            MessageBody::RequestVoteResponse {
+                pre_vote: false,
+                granted: true,
+            },
+            MessageBody::AppendEntries {
+                prev_log_index: i,
+                prev_log_term: t,
+                entries: Vec::new(),
+                leader_commit: i,
+            },
+            MessageBody::AppendEntriesResponse {
+                index: i,
+                reject: None,
+            },
+            MessageBody::Heartbeat { commit: i },
+            MessageBody::HeartbeatResponse,
+        ];
+        let names: Vec<&str> = bodies.iter().map(MessageBody::name).collect();
+        assert_eq!(names, MessageBody::NAMES);
     }
 }

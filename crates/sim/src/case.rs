@@ -27,7 +27,7 @@
 use crate::faults::{Fault, Partition, Target, TimedFault};
 use crate::profile::{SimConfig, NODES_MAX};
 use kv::Op;
-use raft_core::Role;
+use raft_core::{MessageBody, Role};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
@@ -242,8 +242,9 @@ impl Assertion {
             | Assertion::Commits { nodes, .. }
             | Assertion::Becomes { nodes, .. }
             | Assertion::Crash { nodes, .. } => Some(nodes),
-            Assertion::Reordered { from, to, .. } => Some((1 << from) | (1 << to)),
-            Assertion::NewLeader { .. } | Assertion::Leaders { .. } => None,
+            Assertion::NewLeader { .. }
+            | Assertion::Leaders { .. }
+            | Assertion::Reordered { .. } => None,
         }
     }
 }
@@ -403,6 +404,7 @@ impl Case {
                     ));
                 }
             }
+            check_assertion(a, c.nodes).map_err(|m| err(format!("asserts[{i}]"), m))?;
         }
         for (i, op) in self.ops.iter().enumerate() {
             if op.client >= c.clients {
@@ -428,6 +430,28 @@ impl Case {
     #[must_use]
     pub fn size(&self) -> (usize, usize) {
         (self.faults.len(), self.ops.len())
+    }
+}
+
+/// What a claim names beyond its node set: a link between existing nodes,
+/// a message kind raft-core has, a count that can fail.
+fn check_assertion(a: &Assertion, nodes: usize) -> Result<(), String> {
+    match a {
+        Assertion::Reordered { kind, from, to, .. } => {
+            check_node(*from, nodes)?;
+            check_node(*to, nodes)?;
+            if !MessageBody::NAMES.contains(&kind.as_str()) {
+                return Err(format!(
+                    "'{kind}' is not a message kind ({})",
+                    MessageBody::NAMES.join(", ")
+                ));
+            }
+            Ok(())
+        }
+        Assertion::Leaders { count: 0, .. } => {
+            Err("'leaders 0' always holds; count at least 1".into())
+        }
+        _ => Ok(()),
     }
 }
 

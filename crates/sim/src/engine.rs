@@ -238,6 +238,7 @@ impl Simulation {
                 break;
             }
             self.dispatch(event);
+            self.run.stop_at_first_violation(&mut self.obs);
             self.check_queue();
             if self.run.settled {
                 self.final_checks();
@@ -419,6 +420,8 @@ impl Simulation {
 
     /// The end-of-run checks: liveness, durability, linearizability.
     fn final_checks(&mut self) {
+        // A violation found by the very input that ended the run comes first.
+        self.run.stop_at_first_violation(&mut self.obs);
         if self.run.done {
             return;
         }

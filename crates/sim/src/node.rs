@@ -5,8 +5,10 @@
 //! The host loop itself is [`host::Driver`], the same code a real node
 //! runs: this module plugs in the simulated disk ([`MemStorage`]), the
 //! simulated network, and the run's event stream ([`NodeIo`] implements the
-//! driver's [`Effects`]). It never decides faults (the injector does) and
-//! never judges the run (the checker does, from the events).
+//! driver's [`Effects`]). It never decides faults (the injector does); it
+//! judges only what a node's own host reports (a [`HostFault`], a disk it
+//! cannot restart from) and notes when the last acknowledged write is
+//! applied everywhere; the checker judges the rest, from the events.
 
 use crate::faults::CrashPoint;
 use crate::net::Net;
@@ -226,10 +228,10 @@ impl Nodes {
     /// After the driver handled an input: end the run at a violation, or
     /// start a sync for what it wrote.
     fn finish(&mut self, node: usize, cx: &mut Ctx<'_>) {
+        cx.run.stop_at_first_violation(cx.obs);
         if cx.run.over() {
             return;
         }
-        cx.run.stop_at_first_violation(cx.obs);
         self.start_sync(node, cx);
     }
 
@@ -606,15 +608,15 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
         }
         view.role = role;
         view.term = term;
-        self.obs.emit(SimEvent::RoleChanged {
+        let changed = SimEvent::RoleChanged {
             node,
             old_role,
             old_term,
             role,
             term,
-        });
-        let new_leader = role == Role::Leader && (old_role != Role::Leader || term != old_term);
-        if new_leader
+        };
+        self.obs.emit(changed);
+        if changed.took_role(Role::Leader)
             && self.run.heal_at_us.is_some()
             && self.run.first_leader_after_heal_us.is_none()
         {

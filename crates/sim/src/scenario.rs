@@ -6,8 +6,9 @@
 //! passing without ever getting there. Its assertions (`assert ...` lines)
 //! state the scenario's milestones (a node crashes with unsynced writes,
 //! three leaders in a row, a reordered append), so a case that drifts fails
-//! the corpus run instead of passing silently. Roles and message kinds are
-//! matched as typed values, never as formatted strings.
+//! the corpus run instead of passing silently. Roles are matched as typed
+//! values; message kinds are checked against raft-core's names when a case
+//! is read, so a misspelt kind is refused there, not passed over here.
 
 use crate::case::Assertion;
 use crate::timeline::{Timeline, TimelineEvent};
@@ -216,6 +217,7 @@ mod tests {
             "assert crash {1} 0ms..1ms",
             "assert reordered Append 0->1 0ms..0.525ms",
             "assert reordered Vote 0->1 0ms..1ms",
+            "assert reordered AppendResp 0->1 0ms..1ms",
         ];
         for line in fails {
             assert!(claim(line).is_err(), "{line} should not hold");
@@ -234,6 +236,9 @@ mod tests {
             "assert becomes king {0} 1ms..2ms",
             "assert crash {5} 1ms..2ms",
             "assert reordered Append 0->7 1ms..2ms",
+            "assert reordered Append 0->40 1ms..2ms",
+            "assert reordered Apend 0->1 1ms..2ms",
+            "assert leaders 0 1ms..2ms",
             "assert leaders many 1ms..2ms",
             "assert leaders 2",
         ] {

@@ -11,18 +11,11 @@ use raft_core::Role;
 pub(super) fn feed(c: &mut SafetyChecker, event_index: u64, e: &SimEvent<'_>) {
     match *e {
         SimEvent::TermVote { node, term, vote } => c.term_vote(event_index, node, term, vote),
-        SimEvent::RoleChanged {
-            node,
-            old_role,
-            old_term,
-            role,
-            term,
-        } => {
-            let new_term = term != old_term;
-            if old_role == Role::Leader && (role != Role::Leader || new_term) {
+        SimEvent::RoleChanged { node, term, .. } => {
+            if e.left_role(Role::Leader) {
                 c.stepped_down(node);
             }
-            if role == Role::Leader && (old_role != Role::Leader || new_term) {
+            if e.took_role(Role::Leader) {
                 c.became_leader(event_index, node, term);
             }
         }

@@ -15,21 +15,10 @@ pub(super) fn count(s: &mut RunStats, e: &SimEvent<'_>) {
         SimEvent::ClientMessageLost => s.client_messages_lost += 1,
         SimEvent::MessageDuplicated => s.messages_duplicated += 1,
         SimEvent::Delivered { m, .. } if m.from != m.to => s.messages_delivered += 1,
-        SimEvent::RoleChanged {
-            old_role,
-            old_term,
-            role,
-            term,
-            ..
-        } => {
+        SimEvent::RoleChanged { term, .. } => {
             s.max_term = s.max_term.max(term.0);
-            let new_term = term != old_term;
-            if role == Role::Candidate && (old_role != Role::Candidate || new_term) {
-                s.elections += 1;
-            }
-            if role == Role::Leader && (old_role != Role::Leader || new_term) {
-                s.leaders_elected += 1;
-            }
+            s.elections += u64::from(e.took_role(Role::Candidate));
+            s.leaders_elected += u64::from(e.took_role(Role::Leader));
         }
         SimEvent::ClientInvoked => s.client_ops_invoked += 1,
         SimEvent::ClientOk { .. } => s.client_ops_ok += 1,

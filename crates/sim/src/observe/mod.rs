@@ -31,10 +31,10 @@ use raft_core::{DurableState, Entry, HardState, LogIndex, Message, NodeId, Ready
 pub enum SimEvent<'a> {
     /// A message was handed to the network (not a node's message to itself).
     MessageSent,
-    /// A message handed to the network was lost (loss, partition, dead or
-    /// overloaded receiver, its receiver crashed with it in the inbox).
-    /// Counts the same set of messages as `MessageSent`: never a node's
-    /// message to itself.
+    /// A message handed to the network (or an extra copy of one) was lost:
+    /// loss, partition, dead or overloaded receiver, or its receiver crashed
+    /// with it in the inbox. Never a node's message to itself, which is not
+    /// sent either: sent + duplicated = delivered + dropped + in flight.
     MessageDropped,
     /// The network will deliver an extra copy of a message.
     MessageDuplicated,
@@ -210,6 +210,23 @@ pub enum SimEvent<'a> {
     },
 }
 
+impl SimEvent<'_> {
+    /// Whether this is a node taking `role` anew: from another role, or in a
+    /// new term (a leader of term 3 elected leader of term 5 leads anew).
+    #[must_use]
+    pub fn took_role(&self, r: Role) -> bool {
+        matches!(*self, SimEvent::RoleChanged { old_role, old_term, role, term, .. }
+            if role == r && (old_role != r || term != old_term))
+    }
+
+    /// Whether this is a node leaving `role`, or holding it into a new term.
+    #[must_use]
+    pub fn left_role(&self, r: Role) -> bool {
+        matches!(*self, SimEvent::RoleChanged { old_role, old_term, role, term, .. }
+            if old_role == r && (role != r || term != old_term))
+    }
+}
+
 /// The observers of one run.
 pub struct Observers {
     now_us: u64,
@@ -300,12 +317,6 @@ impl Observers {
     /// Records the structured timeline from now on.
     pub fn enable_timeline(&mut self, timeline: Timeline) {
         self.timeline = Some(timeline);
-    }
-
-    /// Whether the text trace or the timeline is on (worth formatting for).
-    #[must_use]
-    pub fn recording(&self) -> bool {
-        self.text.is_some() || self.timeline.is_some()
     }
 
     /// The text trace's lines.
