@@ -302,3 +302,27 @@ fn an_event_scheduled_in_the_past_ends_the_run_with_an_engine_violation() {
     assert_eq!(sim.run.verdict.failed_property(), "engine-invariant");
     assert!(sim.run.done);
 }
+
+#[test]
+fn a_violation_found_by_the_last_input_is_not_lost_to_the_final_checks() {
+    let mut sim = calm_sim(10, 3);
+    sim.start();
+    // Two leaders of term 7 reach the checker; the run ends before the
+    // engine looked at it.
+    for node in [0, 1] {
+        sim.obs.emit(SimEvent::TermVote {
+            node,
+            term: Term(7),
+            vote: Some(NodeId(node as u64)),
+        });
+        sim.obs.emit(SimEvent::RoleChanged {
+            node,
+            old_role: Role::Candidate,
+            old_term: Term(7),
+            role: Role::Leader,
+            term: Term(7),
+        });
+    }
+    sim.final_checks();
+    assert_eq!(sim.run.verdict.failed_property(), "election-safety");
+}
