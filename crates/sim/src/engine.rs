@@ -111,7 +111,7 @@ impl Simulation {
     /// Like [`Simulation::from_seed`], with the cluster size forced.
     #[must_use]
     pub fn from_seed_with_nodes(seed: u64, profile: &Profile, nodes: Option<usize>) -> Simulation {
-        let config = profile.draw(&mut rng::stream(seed, Stream::Swarm), nodes);
+        let config = profile.draw(seed, nodes);
         let schedule = faults::generate(&config, &mut rng::stream(seed, Stream::Faults));
         Simulation::new(seed, config, schedule)
     }

@@ -30,7 +30,7 @@ fn heartbeat(from: u64, to: u64) -> Message {
 #[test]
 fn crash_loses_unsynced_writes_and_keeps_synced_ones() {
     let p = profile("calm").expect("calm exists");
-    let mut config = p.draw(&mut rng::stream(3, Stream::Swarm), Some(3));
+    let mut config = p.draw(3, Some(3));
     config.torn_tail_probability = 0.0;
     let schedule = faults::generate(&config, &mut rng::stream(3, Stream::Faults));
     let mut sim = Simulation::new(3, config, schedule);
@@ -216,7 +216,7 @@ fn a_leader_fault_without_a_leader_draws_its_node_from_a_stream_of_its_own() {
     let p = profile("calm").expect("calm exists");
     let mut told_apart = false;
     for seed in 0..16 {
-        let config = p.draw(&mut rng::stream(seed, Stream::Swarm), Some(3));
+        let config = p.draw(seed, Some(3));
         let crash = Fault::Crash {
             target: Target::Leader,
             restart_after_us: 10_000_000,

@@ -2,6 +2,10 @@
 //! nodes, with loss, duplication, heavy-tailed delay (hence reordering) and
 //! partitions.
 //!
+//! A seed may also hold a fraction of messages for seconds, across several
+//! elections, and bring old duplicates back that late: what TCP
+//! retransmissions across reconnects, proxy queues or a paused sender do.
+//!
 //! Raft messages draw from the network stream, client requests and replies
 //! from a stream of their own, so client traffic never shifts Raft's draws.
 //! Loss, duplication and the delay tail apply only during the chaos phase;
@@ -12,7 +16,7 @@
 
 use crate::faults::Partition;
 use crate::observe::{Observers, SimEvent};
-use crate::profile::SimConfig;
+use crate::profile::{SimConfig, LONG_DELAY_US_MIN};
 use crate::queue::{Event, EventQueue};
 use crate::rng::{self, Stream};
 use crate::workload::Reply;
@@ -35,6 +39,8 @@ pub struct Net {
     delay_us_max: u64,
     delay_tail_probability: f64,
     delay_tail_factor_max: f64,
+    long_delay_probability: f64,
+    long_delay_us_max: u64,
 }
 
 impl Net {
@@ -53,6 +59,8 @@ impl Net {
             delay_us_max: config.delay_us_max.max(config.delay_us_min),
             delay_tail_probability: config.delay_tail_probability,
             delay_tail_factor_max: config.delay_tail_factor_max.max(1.0),
+            long_delay_probability: config.long_delay_probability,
+            long_delay_us_max: config.long_delay_us_max.max(LONG_DELAY_US_MIN),
         }
     }
 
@@ -88,12 +96,43 @@ impl Net {
             && self.rng.gen_bool(self.duplicate_probability)
         {
             obs.emit(SimEvent::MessageDuplicated);
-            let delay = self.delay_us();
+            // An old duplicate may come back much later (half of them, when
+            // long delays are on).
+            let long = self.long_delays_on() && self.rng.gen_bool(0.5);
+            let delay = if long {
+                self.long_delay_us()
+            } else {
+                self.delay_us()
+            };
+            obs.emit(SimEvent::MessageDelayed {
+                delay_us: delay,
+                long,
+            });
             let copy = m.clone();
             queue.push_in(delay, Event::Deliver { m: copy, sent_us });
         }
-        let delay = self.delay_us();
+        let long = self.long_delays_on() && self.rng.gen_bool(self.long_delay_probability);
+        let delay = if long {
+            self.long_delay_us()
+        } else {
+            self.delay_us()
+        };
+        obs.emit(SimEvent::MessageDelayed {
+            delay_us: delay,
+            long,
+        });
         queue.push_in(delay, Event::Deliver { m, sent_us });
+    }
+
+    /// Whether messages may be held for seconds now (chaos, and on for the seed).
+    fn long_delays_on(&self) -> bool {
+        self.chaos && self.long_delay_probability > 0.0
+    }
+
+    /// A long hold: across several election timeouts.
+    fn long_delay_us(&mut self) -> u64 {
+        self.rng
+            .gen_range(LONG_DELAY_US_MIN..=self.long_delay_us_max)
     }
 
     /// Whether the link from -> to is cut.
@@ -205,7 +244,7 @@ mod tests {
 
     fn net(nodes: usize) -> (Net, EventQueue, Observers) {
         let p = profile::profile("calm").expect("built-in profile");
-        let config = p.draw(&mut rng::stream(1, Stream::Swarm), Some(nodes));
+        let config = p.draw(1, Some(nodes));
         (
             Net::new(1, &config),
             EventQueue::default(),

@@ -681,7 +681,7 @@ mod tests {
     #[test]
     fn a_fault_the_driver_reports_ends_the_run_with_a_structured_violation() {
         let p = profile::profile("calm").expect("built-in profile");
-        let config = p.draw(&mut rng::stream(1, Stream::Swarm), Some(3));
+        let config = p.draw(1, Some(3));
         let (mut queue, mut net, mut obs) = (
             EventQueue::default(),
             Net::new(1, &config),

@@ -6,6 +6,7 @@
 //! fault model is data: everything the engine does differently per seed is
 //! in the `SimConfig`.
 
+use crate::rng::{self, Stream};
 use raft_core::{Config, NodeId};
 use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -83,6 +84,20 @@ pub struct Profile {
     pub pre_vote_off_probability: f64,
     /// Probability check-quorum is off.
     pub check_quorum_off_probability: f64,
+    /// Probability a message is held for a long time (seconds, across
+    /// elections) before it is delivered, while long delays are on.
+    pub long_delay_probability: Range,
+    /// Longest such hold, in milliseconds.
+    pub long_delay_ms_max: Range,
+    /// Probability the seed runs with frequent elections: an election
+    /// timeout of a few ticks and a heartbeat just under it.
+    pub frequent_elections_probability: f64,
+    /// Probability the seed's byte and uncommitted-entry limits are tiny
+    /// (byte-limited batches; leaders refusing proposals as busy).
+    pub tiny_limits_probability: f64,
+    /// Whether the tick length and the election and heartbeat ticks are
+    /// drawn per seed (else 20 ms, 10 and 2 ticks: the baseline's timing).
+    pub timing_varies: bool,
 }
 
 const BASE: Profile = Profile {
@@ -109,6 +124,11 @@ const BASE: Profile = Profile {
     tiny_knobs_probability: 0.0,
     pre_vote_off_probability: 0.0,
     check_quorum_off_probability: 0.0,
+    long_delay_probability: r(0.0, 0.0),
+    long_delay_ms_max: r(1_000.0, 3_000.0),
+    frequent_elections_probability: 0.0,
+    tiny_limits_probability: 0.0,
+    timing_varies: false,
 };
 
 /// Every profile, the default (`chaos`) last.
@@ -123,6 +143,9 @@ pub const PROFILES: [Profile; 5] = [
         delay_tail_factor_max: r(5.0, 100.0),
         swarm_off_probability: 0.2,
         tiny_knobs_probability: 0.3,
+        long_delay_probability: r(0.0, 0.05),
+        tiny_limits_probability: 0.2,
+        timing_varies: true,
         ..BASE
     },
     Profile {
@@ -133,6 +156,8 @@ pub const PROFILES: [Profile; 5] = [
         swarm_off_probability: 0.1,
         pre_vote_off_probability: 0.3,
         check_quorum_off_probability: 0.3,
+        frequent_elections_probability: 0.1,
+        timing_varies: true,
         ..BASE
     },
     Profile {
@@ -145,6 +170,7 @@ pub const PROFILES: [Profile; 5] = [
         sync_us: r(100.0, 10_000.0),
         clock_skew_percent_max: r(0.0, 20.0),
         swarm_off_probability: 0.1,
+        timing_varies: true,
         ..BASE
     },
     Profile {
@@ -165,6 +191,10 @@ pub const PROFILES: [Profile; 5] = [
         tiny_knobs_probability: 0.4,
         pre_vote_off_probability: 0.25,
         check_quorum_off_probability: 0.25,
+        long_delay_probability: r(0.0, 0.03),
+        frequent_elections_probability: 0.15,
+        tiny_limits_probability: 0.2,
+        timing_varies: true,
         ..BASE
     },
 ];
@@ -248,9 +278,19 @@ pub struct SimConfig {
     pub think_us_max: u64,
     /// Client retry timeout.
     pub client_timeout_us: u64,
+    /// Probability a message is held long (chaos phase only; 0 = off).
+    #[serde(default)]
+    pub long_delay_probability: f64,
+    /// Longest hold of a long-delayed message (held at least
+    /// [`LONG_DELAY_US_MIN`]).
+    #[serde(default)]
+    pub long_delay_us_max: u64,
     /// Raft knobs.
     pub raft: RaftKnobs,
 }
+
+/// Shortest hold of a long-delayed message: longer than an election timeout.
+pub const LONG_DELAY_US_MIN: u64 = 500_000;
 
 /// The raft-core configuration knobs a seed draws.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -267,6 +307,20 @@ pub struct RaftKnobs {
     pub pre_vote: bool,
     /// Check-quorum on.
     pub check_quorum: bool,
+    /// Bytes per AppendEntries (at least one entry is always sent).
+    #[serde(default = "default_max_bytes_per_message")]
+    pub max_bytes_per_message: u64,
+    /// Uncommitted entries a leader holds before refusing proposals.
+    #[serde(default = "default_max_uncommitted_entries")]
+    pub max_uncommitted_entries: u32,
+}
+
+fn default_max_bytes_per_message() -> u64 {
+    Config::new(NodeId(0), vec![NodeId(0)]).max_bytes_per_message
+}
+
+fn default_max_uncommitted_entries() -> u32 {
+    Config::new(NodeId(0), vec![NodeId(0)]).max_uncommitted_entries
 }
 
 const MS: f64 = 1_000.0;
@@ -292,17 +346,29 @@ impl SimConfig {
             max_inflight_messages: k.max_inflight_messages,
             pre_vote: k.pre_vote,
             check_quorum: k.check_quorum,
+            max_bytes_per_message: k.max_bytes_per_message,
+            max_uncommitted_entries: k.max_uncommitted_entries,
             ..Config::new(NodeId(node as u64), voters)
         }
     }
 }
 
 impl Profile {
-    /// Draws one seed's configuration from the swarm stream; `nodes` forces
-    /// the cluster size (the size is still drawn, and the per-node clock skews
-    /// come last, so forcing it leaves every other value as drawn).
+    /// Draws seed `seed`'s configuration from its swarm streams; `nodes`
+    /// forces the cluster size (the size is still drawn, and the per-node
+    /// clock skews come last, so forcing it leaves every other value as
+    /// drawn). The first swarm stream draws what the first profiles had; the
+    /// timing stream draws what came later (long delays, tick length,
+    /// election and heartbeat ticks, byte and uncommitted limits), so adding
+    /// a knob there leaves earlier values, and recorded cases, as they were.
     #[must_use]
-    pub fn draw(&self, rng: &mut Xoshiro256PlusPlus, nodes: Option<usize>) -> SimConfig {
+    pub fn draw(&self, seed: u64, nodes: Option<usize>) -> SimConfig {
+        let mut config = self.draw_first(&mut rng::stream(seed, Stream::Swarm), nodes);
+        self.draw_timing(&mut rng::stream(seed, Stream::SwarmTiming), &mut config);
+        config
+    }
+
+    fn draw_first(&self, rng: &mut Xoshiro256PlusPlus, nodes: Option<usize>) -> SimConfig {
         let on = |rng: &mut Xoshiro256PlusPlus| !rng.gen_bool(self.swarm_off_probability);
         let drawn_nodes = if rng.gen_bool(self.five_nodes_probability) {
             5
@@ -355,6 +421,8 @@ impl Profile {
             sync_us_max: sync_a.max(sync_b),
             think_us_max: rng.gen_range(150_000..=250_000),
             client_timeout_us: 500_000,
+            long_delay_probability: 0.0,
+            long_delay_us_max: 0,
             raft: RaftKnobs {
                 election_timeout_ticks_min: 10,
                 heartbeat_interval_ticks: 2,
@@ -362,6 +430,8 @@ impl Profile {
                 max_inflight_messages: if tiny { 1 } else { rng.gen_range(2..=16) },
                 pre_vote: !rng.gen_bool(self.pre_vote_off_probability),
                 check_quorum: !rng.gen_bool(self.check_quorum_off_probability),
+                max_bytes_per_message: default_max_bytes_per_message(),
+                max_uncommitted_entries: default_max_uncommitted_entries(),
             },
             node_tick_us: Vec::new(),
         };
@@ -377,5 +447,52 @@ impl Profile {
             })
             .collect();
         config
+    }
+
+    /// The knobs added after the first swarm, from their own stream.
+    fn draw_timing(&self, rng: &mut Xoshiro256PlusPlus, config: &mut SimConfig) {
+        let on = |rng: &mut Xoshiro256PlusPlus| !rng.gen_bool(self.swarm_off_probability);
+        let long_on = on(rng);
+        let long_p = self.long_delay_probability.draw(rng);
+        if long_on && long_p > 0.0 {
+            config.long_delay_probability = long_p;
+            let max_us = (self.long_delay_ms_max.draw(rng) * MS) as u64;
+            config.long_delay_us_max = max_us.max(LONG_DELAY_US_MIN);
+        }
+        let k = &mut config.raft;
+        if rng.gen_bool(self.frequent_elections_probability) {
+            // Leader churn: a heartbeat late by a tick or two starts an election.
+            k.election_timeout_ticks_min = rng.gen_range(3..=5);
+            k.heartbeat_interval_ticks = k.election_timeout_ticks_min - 1;
+        } else if self.timing_varies {
+            k.election_timeout_ticks_min = rng.gen_range(6..=20);
+            // Mostly well under the timeout, sometimes close to it.
+            let close = rng.gen_bool(0.2);
+            let most = k.election_timeout_ticks_min - 1;
+            k.heartbeat_interval_ticks = if close {
+                most
+            } else {
+                rng.gen_range(1..=most.div_ceil(3))
+            };
+        }
+        if rng.gen_bool(self.tiny_limits_probability) {
+            k.max_bytes_per_message = rng.gen_range(1..=256);
+            k.max_uncommitted_entries = rng.gen_range(1..=16);
+        }
+        if self.timing_varies {
+            // The tick length varies too (the skew applies on top of it).
+            let tick_us = rng.gen_range(10_000..=30_000);
+            let scale = |t: u64| t * tick_us / config.tick_us;
+            config.node_tick_us = config.node_tick_us.iter().map(|&t| scale(t)).collect();
+            config.tick_us = tick_us;
+        }
+        // The recovery bounds follow the timing: a few election timeouts
+        // for a leader; and messages still held when the heal comes (a dead
+        // leader's heartbeats that keep followers waiting) may arrive until
+        // the longest hold has passed.
+        let timeout_max_us = 2 * u64::from(config.raft.election_timeout_ticks_min) * config.tick_us;
+        config.liveness_leader_us = config.liveness_leader_us.max(3 * timeout_max_us);
+        config.liveness_leader_us += config.long_delay_us_max;
+        config.liveness_window_us += config.long_delay_us_max;
     }
 }

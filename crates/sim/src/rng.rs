@@ -31,6 +31,10 @@ pub enum Stream {
     ClientNetwork = 8,
     /// Which node a leader-targeted fault hits when no leader is in place.
     FaultTargets = 9,
+    /// Per-seed configuration added after the first swarm (long delays, the
+    /// timing and limit knobs): drawn apart so that the first swarm's draws,
+    /// and every recorded case, keep their values.
+    SwarmTiming = 10,
 }
 
 /// SplitMix64 finalizer: a bijective mix of 64 bits.

@@ -44,6 +44,12 @@ pub struct RunStats {
     /// Client requests and replies lost on their links (not Raft messages).
     #[serde(default)]
     pub client_messages_lost: u64,
+    /// Messages (or copies) held for seconds before delivery.
+    #[serde(default)]
+    pub messages_delayed_long: u64,
+    /// The longest delay of any message, in milliseconds.
+    #[serde(default)]
+    pub max_message_delay_ms: u64,
     /// Unsynced writes lost in crashes.
     pub unsynced_writes_lost: u64,
     /// Runs whose liveness check passed after the heal.
@@ -78,6 +84,8 @@ impl RunStats {
         self.messages_dropped += o.messages_dropped;
         self.messages_duplicated += o.messages_duplicated;
         self.client_messages_lost += o.client_messages_lost;
+        self.messages_delayed_long += o.messages_delayed_long;
+        self.max_message_delay_ms = self.max_message_delay_ms.max(o.max_message_delay_ms);
         self.unsynced_writes_lost += o.unsynced_writes_lost;
         self.liveness_checks_passed += o.liveness_checks_passed;
         self.linearizability_checked += o.linearizability_checked;

@@ -17,7 +17,6 @@
 use super::{err, Assertion, Case, CaseError, Expect, ScriptedOp, CASE_VERSION};
 use crate::faults::{CrashPoint, Fault, Partition, Target, TimedFault};
 use crate::profile::{self, SimConfig, NODES_MAX};
-use crate::rng::{self, Stream};
 use kv::Op;
 use raft_core::Role;
 use std::fmt::Write as _;
@@ -370,7 +369,7 @@ impl Header {
                 format!("{n} nodes; must be in 1..={NODES_MAX}"),
             ));
         }
-        let mut config = p.draw(&mut rng::stream(self.seed, Stream::Swarm), self.nodes);
+        let mut config = p.draw(self.seed, self.nodes);
         if let Some(c) = self.clients {
             config.clients = c;
         }
@@ -430,7 +429,7 @@ fn config_overrides(seed: u64, config: &SimConfig) -> Vec<(String, String)> {
     let Some(p) = profile::profile(&config.profile) else {
         return Vec::new();
     };
-    let drawn = p.draw(&mut rng::stream(seed, Stream::Swarm), Some(config.nodes));
+    let drawn = p.draw(seed, Some(config.nodes));
     let (Ok(a), Ok(b)) = (serde_json::to_value(&drawn), serde_json::to_value(config)) else {
         return Vec::new();
     };

@@ -14,6 +14,10 @@ pub(super) fn count(s: &mut RunStats, e: &SimEvent<'_>) {
         SimEvent::MessageDropped => s.messages_dropped += 1,
         SimEvent::ClientMessageLost => s.client_messages_lost += 1,
         SimEvent::MessageDuplicated => s.messages_duplicated += 1,
+        SimEvent::MessageDelayed { delay_us, long } => {
+            s.messages_delayed_long += u64::from(long);
+            s.max_message_delay_ms = s.max_message_delay_ms.max(delay_us / 1_000);
+        }
         SimEvent::Delivered { m, .. } if m.from != m.to => s.messages_delivered += 1,
         SimEvent::RoleChanged { term, .. } => {
             s.max_term = s.max_term.max(term.0);

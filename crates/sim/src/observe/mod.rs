@@ -38,6 +38,14 @@ pub enum SimEvent<'a> {
     MessageDropped,
     /// The network will deliver an extra copy of a message.
     MessageDuplicated,
+    /// A message (or a copy) will arrive `delay_us` after it was sent;
+    /// `long`: held on purpose for seconds.
+    MessageDelayed {
+        /// The delay.
+        delay_us: u64,
+        /// Whether it is a long hold.
+        long: bool,
+    },
     /// A client request or reply was lost on its link.
     ClientMessageLost,
     /// A message reached a live node, which steps it now.
