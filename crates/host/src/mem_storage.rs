@@ -83,23 +83,29 @@ impl MemStorage {
         !self.pending.is_empty()
     }
 
-    /// A sync that started when `upto_seq` was the last issued batch completes.
-    pub fn sync_to(&mut self, upto_seq: u64) {
+    /// A sync that started when `upto_seq` was the last issued batch
+    /// completes. Returns how many log entries it made durable.
+    pub fn sync_to(&mut self, upto_seq: u64) -> usize {
+        let mut entries = 0;
         while self
             .pending
             .front()
             .is_some_and(|(seq, _)| *seq <= upto_seq)
         {
             if let Some((_, w)) = self.pending.pop_front() {
+                if let Write::Entries(count) = w {
+                    entries += count;
+                }
                 self.make_durable(w);
             }
         }
         self.synced_seq = self.synced_seq.max(upto_seq);
+        entries
     }
 
     /// Makes every issued write durable (a synchronous disk).
-    pub fn sync_all(&mut self) {
-        self.sync_to(self.issued_seq);
+    pub fn sync_all(&mut self) -> usize {
+        self.sync_to(self.issued_seq)
     }
 
     fn make_durable(&mut self, write: Write) {

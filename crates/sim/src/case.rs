@@ -84,6 +84,7 @@ fn check_durations(case: &Case) -> Result<(), CaseError> {
             Fault::Pause {
                 resume_after_us, ..
             } => resume_after_us,
+            Fault::On { action, .. } => action.duration_us(),
             _ => 0,
         };
         if too_long(f.at_us) || too_long(span) {
@@ -491,6 +492,7 @@ fn check_fault(fault: &Fault, nodes: usize) -> Result<(), String> {
             Target::Node(n) => check_node(n, nodes),
             Target::Leader => Ok(()),
         },
+        Fault::On { node, .. } => node.map_or(Ok(()), |n| check_node(n, nodes)),
     }
 }
 

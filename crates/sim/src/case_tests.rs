@@ -141,3 +141,27 @@ fn load_names_the_file() {
         "{e}"
     );
 }
+
+#[test]
+fn triggered_faults_round_trip_and_bad_ones_are_refused() {
+    let text = "seed 1\nprofile calm\nnodes 3\nchaos 2s\n\
+                t=100ms on vote-granted n2 crash restart=20ms\n\
+                t=100ms on campaigned any drop-votes\n\
+                t=200ms on became-leader any isolate heal=300ms\n\
+                t=300ms on acked n1 pause resume=50ms\n\
+                t=300ms on append-durable any delay-votes delay=80ms\n\
+                expect pass\n";
+    let case = Case::parse(text).expect("valid");
+    assert_eq!(case.faults.len(), 5);
+    let again = Case::parse(&case.to_script()).expect("its own script parses");
+    assert_eq!(again.faults, case.faults);
+    for bad in [
+        "t=1ms on vote-taken n1 crash",
+        "t=1ms on acked n7 crash",
+        "t=1ms on acked n1 explode",
+        "t=1ms on acked",
+    ] {
+        let text = format!("seed 1\nprofile calm\nnodes 3\n{bad}\nexpect pass\n");
+        assert!(Case::parse(&text).is_err(), "{bad} must be refused");
+    }
+}

@@ -112,7 +112,10 @@ impl Simulation {
     #[must_use]
     pub fn from_seed_with_nodes(seed: u64, profile: &Profile, nodes: Option<usize>) -> Simulation {
         let config = profile.draw(seed, nodes);
-        let schedule = faults::generate(&config, &mut rng::stream(seed, Stream::Faults));
+        let mut schedule = faults::generate(&config, &mut rng::stream(seed, Stream::Faults));
+        let triggered = &mut rng::stream(seed, Stream::TriggeredFaults);
+        schedule.extend(faults::generate_triggered(&config, triggered));
+        schedule.sort_by_key(|f| f.at_us);
         Simulation::new(seed, config, schedule)
     }
 
@@ -238,6 +241,10 @@ impl Simulation {
                 break;
             }
             self.dispatch(event);
+            if self.obs.has_hits() {
+                let (nodes, _, faults, mut cx) = self.parts();
+                faults.on_points(nodes, &mut cx);
+            }
             self.run.stop_at_first_violation(&mut self.obs);
             self.check_queue();
             if self.run.settled {
@@ -349,6 +356,7 @@ impl Simulation {
             Event::Fault(i) => faults.fire(i, nodes, &mut cx),
             Event::Restart { node } => nodes.restart(node, &mut cx),
             Event::Resume { node, pause } => nodes.on_resume(node, pause, &mut cx),
+            Event::EndIsolation { isolation } => cx.net.end_isolation(isolation, cx.obs),
             Event::Heal => self.on_heal(),
             Event::LivenessDeadline => {
                 if !self.run.done && !self.run.settling {

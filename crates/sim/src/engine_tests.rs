@@ -326,3 +326,26 @@ fn a_violation_found_by_the_last_input_is_not_lost_to_the_final_checks() {
     sim.final_checks();
     assert_eq!(sim.run.verdict.failed_property(), "election-safety");
 }
+
+#[test]
+fn a_triggered_fault_fires_at_its_protocol_point_and_shows_in_the_trace() {
+    let text = "seed 3\nprofile calm\nnodes 3\nchaos 2s\n\
+                t=0ms on vote-granted any crash restart=30ms\n\
+                t=0ms on campaigned any drop-votes\n\
+                expect pass\n";
+    let case = Case::parse(text).expect("valid");
+    let mut sim = Simulation::from_case(&case);
+    sim.enable_trace();
+    let r = sim.run();
+    assert!(r.verdict.passed(), "{:?}", r.verdict);
+    assert_eq!(r.stats.triggered_faults, 2);
+    assert!(r.stats.crashes >= 1);
+    let lines = sim.trace_lines();
+    assert!(
+        lines.iter().any(|l| l.contains("on vote-granted: Crash")),
+        "no trigger in the trace"
+    );
+    assert!(lines.iter().any(|l| l.contains("on campaigned: DropVotes")));
+    // The first election's votes were lost: it took another election.
+    assert!(r.stats.elections >= 2, "{:?}", r.stats);
+}

@@ -66,6 +66,93 @@ pub enum Fault {
         /// Pause length.
         resume_after_us: u64,
     },
+    /// Armed at its time: when `node` (any node if None) next reaches
+    /// `point`, `action` hits it at once (FoundationDB's BUGGIFY, placed
+    /// where a protocol is most fragile rather than at a random time).
+    On {
+        /// The protocol point that fires it.
+        point: Point,
+        /// The node that must reach it (None: the first that does).
+        node: Option<usize>,
+        /// What happens to that node then.
+        action: Action,
+    },
+}
+
+/// A moment in a node's protocol a triggered fault can wait for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Point {
+    /// It granted a vote to another node (not yet durable).
+    VoteGranted,
+    /// A sync made its vote for another node durable.
+    VoteDurable,
+    /// A sync made appended entries durable.
+    AppendDurable,
+    /// It acknowledged an append (the ack just left).
+    Acked,
+    /// It became leader.
+    BecameLeader,
+    /// It became a candidate (an election starts).
+    Campaigned,
+    /// It applied a committed entry.
+    Applied,
+}
+
+impl Point {
+    /// Every point, in declaration order.
+    pub const ALL: [Point; 7] = [
+        Point::VoteGranted,
+        Point::VoteDurable,
+        Point::AppendDurable,
+        Point::Acked,
+        Point::BecameLeader,
+        Point::Campaigned,
+        Point::Applied,
+    ];
+
+    /// The name a case script uses.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Point::VoteGranted => "vote-granted",
+            Point::VoteDurable => "vote-durable",
+            Point::AppendDurable => "append-durable",
+            Point::Acked => "acked",
+            Point::BecameLeader => "became-leader",
+            Point::Campaigned => "campaigned",
+            Point::Applied => "applied",
+        }
+    }
+}
+
+/// What a triggered fault does to the node that reached its point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Crash it; it restarts after `restart_after_us`.
+    Crash {
+        /// Downtime.
+        restart_after_us: u64,
+    },
+    /// Pause it for `resume_after_us`.
+    Pause {
+        /// Pause length.
+        resume_after_us: u64,
+    },
+    /// Cut it off from every other node for `heal_after_us`.
+    Isolate {
+        /// How long.
+        heal_after_us: u64,
+    },
+    /// Lose every vote response to it in its current term (its election
+    /// cannot be won).
+    DropVotes,
+    /// Hold every vote response to it in its current term for `delay_us`.
+    DelayVotes {
+        /// How long.
+        delay_us: u64,
+    },
 }
 
 /// Where a crash lands relative to the node's next disk sync.
@@ -80,6 +167,40 @@ pub enum CrashPoint {
     /// When the next sync would complete, before it does: power lost with
     /// writes in flight (they are lost, or torn).
     BeforeSync,
+}
+
+impl Action {
+    /// How long the action lasts (0 for one that has no duration).
+    #[must_use]
+    pub fn duration_us(&self) -> u64 {
+        match *self {
+            Action::Crash { restart_after_us } => restart_after_us,
+            Action::Pause { resume_after_us } => resume_after_us,
+            Action::Isolate { heal_after_us } => heal_after_us,
+            Action::DelayVotes { delay_us } => delay_us,
+            Action::DropVotes => 0,
+        }
+    }
+
+    /// The same action, half as long (None if it has no duration to halve).
+    #[must_use]
+    pub fn halved(&self) -> Option<Action> {
+        Some(match *self {
+            Action::Crash { restart_after_us } if restart_after_us > 1_000 => Action::Crash {
+                restart_after_us: restart_after_us / 2,
+            },
+            Action::Pause { resume_after_us } if resume_after_us > 1_000 => Action::Pause {
+                resume_after_us: resume_after_us / 2,
+            },
+            Action::Isolate { heal_after_us } if heal_after_us > 1_000 => Action::Isolate {
+                heal_after_us: heal_after_us / 2,
+            },
+            Action::DelayVotes { delay_us } if delay_us > 1_000 => Action::DelayVotes {
+                delay_us: delay_us / 2,
+            },
+            _ => return None,
+        })
+    }
 }
 
 /// A fault at a simulated time.
@@ -265,6 +386,51 @@ pub fn generate(config: &SimConfig, rng: &mut Xoshiro256PlusPlus) -> Vec<TimedFa
     }
     out.retain(|f| f.at_us < end);
     out.sort_by_key(|f| f.at_us);
+    out
+}
+
+/// Draws the triggered faults of the chaos phase (from their own stream,
+/// so that the timed schedule of a seed is the same with or without them):
+/// each is armed at a time and fires at the next protocol point it names.
+#[must_use]
+pub fn generate_triggered(config: &SimConfig, rng: &mut Xoshiro256PlusPlus) -> Vec<TimedFault> {
+    let mut out = Vec::new();
+    if config.triggered_interval_us == 0 {
+        return out;
+    }
+    let mut t = exp_gap(rng, config.triggered_interval_us);
+    while t < config.chaos_us {
+        let point = Point::ALL[rng.gen_range(0..Point::ALL.len())];
+        let node = if rng.gen_bool(0.5) {
+            None
+        } else {
+            Some(rng.gen_range(0..config.nodes))
+        };
+        let action = match (point, rng.gen_range(0..4)) {
+            (Point::Campaigned, 0) => Action::DropVotes,
+            (Point::Campaigned, 1) => Action::DelayVotes {
+                delay_us: rng.gen_range(1_000..=500_000),
+            },
+            (_, 0 | 1) => Action::Crash {
+                restart_after_us: rng.gen_range(1..=config.restart_delay_us_max.max(1)),
+            },
+            (_, 2) => Action::Pause {
+                resume_after_us: rng.gen_range(1..=config.pause_us_max.max(1)),
+            },
+            _ => Action::Isolate {
+                heal_after_us: rng.gen_range(1..=config.partition_us_max.max(1)),
+            },
+        };
+        out.push(TimedFault {
+            at_us: t,
+            fault: Fault::On {
+                point,
+                node,
+                action,
+            },
+        });
+        t += exp_gap(rng, config.triggered_interval_us);
+    }
     out
 }
 

@@ -4,10 +4,14 @@
 //! Targets that depend on the run (`Target::Leader`) are resolved when the
 //! fault fires; with no leader in place, a node is drawn from a stream of
 //! its own, so resolving never shifts the draws that made the schedule.
+//!
+//! A triggered fault (`Fault::On`) is armed at its time and fires when a
+//! node next reaches its protocol point: the observers note the points
+//! watched for, and the engine hands them here after each event.
 //! This module decides nothing about how a crash or a partition behaves:
 //! the node and the network own that.
 
-use crate::faults::{CrashPoint, Fault, Partition, Target, TimedFault};
+use crate::faults::{Action, CrashPoint, Fault, Partition, Point, Target, TimedFault};
 use crate::node::{Ctx, Nodes};
 use crate::observe::SimEvent;
 use crate::queue::{Event, EventQueue};
@@ -18,13 +22,19 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 pub struct Injector {
     schedule: Vec<TimedFault>,
     rng: Xoshiro256PlusPlus,
+    /// Triggered faults armed and not fired yet: (point, node, action).
+    armed: Vec<(Point, Option<usize>, Action)>,
 }
 
 impl Injector {
     /// Applies `schedule`, resolving leader targets with `rng`.
     #[must_use]
     pub fn new(schedule: Vec<TimedFault>, rng: Xoshiro256PlusPlus) -> Injector {
-        Injector { schedule, rng }
+        Injector {
+            schedule,
+            rng,
+            armed: Vec::new(),
+        }
     }
 
     /// The schedule.
@@ -90,6 +100,50 @@ impl Injector {
                 let node = self.resolve(target, nodes);
                 nodes.pause(node, resume_after_us, cx);
             }
+            Fault::On {
+                point,
+                node,
+                action,
+            } => {
+                self.armed.push((point, node, action));
+                cx.obs.watch(point);
+            }
         }
+    }
+
+    /// Fires the armed faults whose points were reached, first armed first.
+    pub fn on_points(&mut self, nodes: &mut Nodes, cx: &mut Ctx<'_>) {
+        for (node, point, term) in cx.obs.take_hits() {
+            if cx.run.heal_at_us.is_some() {
+                self.armed.clear();
+            }
+            let fired = self
+                .armed
+                .iter()
+                .position(|&(p, n, _)| p == point && n.map_or(true, |n| n == node));
+            let Some(i) = fired else { continue };
+            let (_, _, action) = self.armed.remove(i);
+            cx.obs.emit(SimEvent::Triggered {
+                node,
+                point,
+                action,
+            });
+            match action {
+                Action::Crash { restart_after_us } if nodes.nodes[node].alive() => {
+                    nodes.crash(node, restart_after_us, cx);
+                }
+                Action::Crash { .. } => {}
+                Action::Pause { resume_after_us } => nodes.pause(node, resume_after_us, cx),
+                Action::Isolate { heal_after_us } => {
+                    let isolation = cx.net.isolate(node, cx.obs);
+                    cx.queue
+                        .push_in(heal_after_us, Event::EndIsolation { isolation });
+                }
+                Action::DropVotes => cx.net.hold_votes(node, term, None),
+                Action::DelayVotes { delay_us } => cx.net.hold_votes(node, term, Some(delay_us)),
+            }
+        }
+        cx.obs
+            .watch_only(self.armed.iter().map(|&(point, _, _)| point));
     }
 }

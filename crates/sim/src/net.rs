@@ -20,7 +20,7 @@ use crate::profile::{SimConfig, LONG_DELAY_US_MIN};
 use crate::queue::{Event, EventQueue};
 use crate::rng::{self, Stream};
 use crate::workload::Reply;
-use raft_core::Message;
+use raft_core::{Message, MessageBody, NodeId, Term};
 use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -41,6 +41,12 @@ pub struct Net {
     delay_tail_factor_max: f64,
     long_delay_probability: f64,
     long_delay_us_max: u64,
+    /// Counts installed partitions, so a timed end of an isolation ends
+    /// only the cut it made.
+    partitions_installed: u64,
+    /// Vote responses to this candidate in this term are lost (None) or
+    /// held this long (a triggered fault on one election).
+    vote_hold: Option<(NodeId, Term, Option<u64>)>,
 }
 
 impl Net {
@@ -61,6 +67,8 @@ impl Net {
             delay_tail_factor_max: config.delay_tail_factor_max.max(1.0),
             long_delay_probability: config.long_delay_probability,
             long_delay_us_max: config.long_delay_us_max.max(LONG_DELAY_US_MIN),
+            partitions_installed: 0,
+            vote_hold: None,
         }
     }
 
@@ -68,7 +76,21 @@ impl Net {
     /// or delay tail.
     pub fn heal(&mut self) {
         self.chaos = false;
+        self.vote_hold = None;
         self.blocked.iter_mut().for_each(|b| *b = 0);
+    }
+
+    /// Loses (`delay_us` None) or holds the vote responses to `candidate`
+    /// in `term`: one election that cannot be won, or is won late.
+    pub fn hold_votes(&mut self, candidate: usize, term: Term, delay_us: Option<u64>) {
+        self.vote_hold = Some((NodeId(candidate as u64), term, delay_us));
+    }
+
+    /// The extra delay of a held vote response (None: not held; Some(None): lost).
+    fn vote_held(&self, m: &Message) -> Option<Option<u64>> {
+        let (candidate, term, delay) = self.vote_hold?;
+        let vote = matches!(m.body, MessageBody::RequestVoteResponse { .. });
+        (vote && m.to == candidate && m.term == term).then_some(delay)
     }
 
     /// Sends a Raft message: schedules its delivery (and maybe a duplicate's),
@@ -87,6 +109,17 @@ impl Net {
             obs.emit(SimEvent::MessageDropped);
             return;
         }
+        let mut held_us = 0;
+        if self.vote_hold.is_some() {
+            match self.vote_held(&m) {
+                Some(None) => {
+                    obs.emit(SimEvent::MessageDropped);
+                    return;
+                }
+                Some(Some(delay_us)) => held_us = delay_us,
+                None => {}
+            }
+        }
         if self.chaos && self.drop_probability > 0.0 && self.rng.gen_bool(self.drop_probability) {
             obs.emit(SimEvent::MessageDropped);
             return;
@@ -99,24 +132,29 @@ impl Net {
             // An old duplicate may come back much later (half of them, when
             // long delays are on).
             let long = self.long_delays_on() && self.rng.gen_bool(0.5);
-            let delay = if long {
+            let copy = m.clone();
+            self.schedule(copy, long, held_us, queue, obs);
+        }
+        let long = self.long_delays_on() && self.rng.gen_bool(self.long_delay_probability);
+        self.schedule(m, long, held_us, queue, obs);
+    }
+
+    /// Queues one copy's delivery: a normal delay, or a long hold.
+    fn schedule(
+        &mut self,
+        m: Message,
+        long: bool,
+        held_us: u64,
+        queue: &mut EventQueue,
+        obs: &mut Observers,
+    ) {
+        let sent_us = queue.now_us();
+        let delay = held_us
+            + if long {
                 self.long_delay_us()
             } else {
                 self.delay_us()
             };
-            obs.emit(SimEvent::MessageDelayed {
-                delay_us: delay,
-                long,
-            });
-            let copy = m.clone();
-            queue.push_in(delay, Event::Deliver { m: copy, sent_us });
-        }
-        let long = self.long_delays_on() && self.rng.gen_bool(self.long_delay_probability);
-        let delay = if long {
-            self.long_delay_us()
-        } else {
-            self.delay_us()
-        };
         obs.emit(SimEvent::MessageDelayed {
             delay_us: delay,
             long,
@@ -195,6 +233,7 @@ impl Net {
         let n = self.nodes;
         let all = (1u32 << n) - 1;
         self.blocked.iter_mut().for_each(|b| *b = 0);
+        self.partitions_installed += 1;
         match p {
             Partition::Split { side } => self.cut(side & all, all & !side),
             Partition::IsolateLeader => self.cut(1 << leader, all & !(1 << leader)),
@@ -215,6 +254,20 @@ impl Net {
             partition: p,
             blocked: &self.blocked,
         });
+    }
+
+    /// Cuts `node` off from every other node, replacing any partition;
+    /// returns the number [`Net::end_isolation`] takes.
+    pub fn isolate(&mut self, node: usize, obs: &mut Observers) -> u64 {
+        self.partition(Partition::Split { side: 1 << node }, node, obs);
+        self.partitions_installed
+    }
+
+    /// Ends isolation number `isolation`, unless a later partition replaced it.
+    pub fn end_isolation(&mut self, isolation: u64, obs: &mut Observers) {
+        if self.chaos && self.partitions_installed == isolation {
+            self.heal_partitions(obs);
+        }
     }
 
     /// Repairs every partition.

@@ -503,10 +503,14 @@ impl Nodes {
             self.crash(node, restart_after_us, cx);
             return;
         }
-        n.disk.sync_to(upto);
+        let entries = n.disk.sync_to(upto);
         n.sync_in_flight = false;
         let hard_state = n.disk.hard_state();
-        cx.obs.emit(SimEvent::DurableHardState { node, hard_state });
+        cx.obs.emit(SimEvent::DurableHardState {
+            node,
+            hard_state,
+            entries,
+        });
         let n = &mut self.nodes[node];
         if let Some((point, restart_after_us)) = n.crash_at_sync.take() {
             cx.obs.emit(SimEvent::CrashPointReached { node, point });
@@ -538,6 +542,9 @@ pub struct NodeIo<'a> {
 
 impl Transport for NodeIo<'_> {
     fn send(&mut self, m: Message) {
+        if let raft_core::MessageBody::AppendEntriesResponse { reject: None, .. } = m.body {
+            self.obs.emit(SimEvent::AckSent { node: self.node });
+        }
         self.net.send(m, self.queue, self.obs);
     }
 }

@@ -98,6 +98,9 @@ pub struct Profile {
     /// Whether the tick length and the election and heartbeat ticks are
     /// drawn per seed (else 20 ms, 10 and 2 ticks: the baseline's timing).
     pub timing_varies: bool,
+    /// Faults armed per simulated second that fire at a protocol point
+    /// (a vote granted, a sync, an ack, a new leader, an election, an apply).
+    pub triggered_per_sec: Range,
 }
 
 const BASE: Profile = Profile {
@@ -129,6 +132,7 @@ const BASE: Profile = Profile {
     frequent_elections_probability: 0.0,
     tiny_limits_probability: 0.0,
     timing_varies: false,
+    triggered_per_sec: r(0.0, 0.0),
 };
 
 /// Every profile, the default (`chaos`) last.
@@ -167,6 +171,7 @@ pub const PROFILES: [Profile; 5] = [
         crash_at_sync_probability: 0.5,
         torn_tail_probability: r(0.0, 0.5),
         pauses_per_sec: r(0.0, 1.0),
+        triggered_per_sec: r(0.0, 2.0),
         sync_us: r(100.0, 10_000.0),
         clock_skew_percent_max: r(0.0, 20.0),
         swarm_off_probability: 0.1,
@@ -195,6 +200,7 @@ pub const PROFILES: [Profile; 5] = [
         frequent_elections_probability: 0.15,
         tiny_limits_probability: 0.2,
         timing_varies: true,
+        triggered_per_sec: r(0.0, 1.5),
         ..BASE
     },
 ];
@@ -285,6 +291,9 @@ pub struct SimConfig {
     /// [`LONG_DELAY_US_MIN`]).
     #[serde(default)]
     pub long_delay_us_max: u64,
+    /// Mean time between triggered faults being armed (0 = none).
+    #[serde(default)]
+    pub triggered_interval_us: u64,
     /// Raft knobs.
     pub raft: RaftKnobs,
 }
@@ -423,6 +432,7 @@ impl Profile {
             client_timeout_us: 500_000,
             long_delay_probability: 0.0,
             long_delay_us_max: 0,
+            triggered_interval_us: 0,
             raft: RaftKnobs {
                 election_timeout_ticks_min: 10,
                 heartbeat_interval_ticks: 2,
@@ -458,6 +468,11 @@ impl Profile {
             config.long_delay_probability = long_p;
             let max_us = (self.long_delay_ms_max.draw(rng) * MS) as u64;
             config.long_delay_us_max = max_us.max(LONG_DELAY_US_MIN);
+        }
+        let triggered_on = on(rng);
+        let per_sec = self.triggered_per_sec.draw(rng);
+        if triggered_on {
+            config.triggered_interval_us = interval_us(per_sec);
         }
         let k = &mut config.raft;
         if rng.gen_bool(self.frequent_elections_probability) {

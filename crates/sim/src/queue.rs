@@ -83,6 +83,12 @@ pub enum Event {
         /// The node.
         node: usize,
     },
+    /// A node cut off by a triggered fault is connected again (if no other
+    /// partition replaced that cut meanwhile).
+    EndIsolation {
+        /// The isolation this ends.
+        isolation: u64,
+    },
     /// A paused node resumes (only if `pause` is still its current pause).
     Resume {
         /// The node.

@@ -35,6 +35,8 @@ pub enum Stream {
     /// timing and limit knobs): drawn apart so that the first swarm's draws,
     /// and every recorded case, keep their values.
     SwarmTiming = 10,
+    /// The faults armed to fire at protocol points.
+    TriggeredFaults = 11,
 }
 
 /// SplitMix64 finalizer: a bijective mix of 64 bits.

@@ -10,7 +10,7 @@
 
 use crate::case::{Case, ScriptedOp};
 use crate::engine::Simulation;
-use crate::faults::{CrashPoint, Fault, Partition, Target, TimedFault};
+use crate::faults::{Action, CrashPoint, Fault, Partition, Target, TimedFault};
 use crate::stats::{RunResult, Verdict};
 
 /// The size of a case, before and after shrinking.
@@ -255,6 +255,44 @@ fn weaker_faults(faults: &[TimedFault], i: usize) -> Vec<Vec<TimedFault>> {
             };
             out.push(replace(faults, i, shorter));
         }
+        Fault::On {
+            point,
+            node,
+            action,
+        } => {
+            // A triggered fault: any node instead of one, then milder.
+            if node.is_some() {
+                let any = Fault::On {
+                    point,
+                    node: None,
+                    action,
+                };
+                out.push(replace(faults, i, any));
+            }
+            if action == Action::DropVotes {
+                let delay = Action::DelayVotes { delay_us: 100_000 };
+                out.push(replace(
+                    faults,
+                    i,
+                    Fault::On {
+                        point,
+                        node,
+                        action: delay,
+                    },
+                ));
+            }
+            if let Some(action) = action.halved() {
+                out.push(replace(
+                    faults,
+                    i,
+                    Fault::On {
+                        point,
+                        node,
+                        action,
+                    },
+                ));
+            }
+        }
         Fault::Partition(_) => {
             // A shorter partition: bring its heal halfway closer.
             if let Some(j) =
@@ -295,6 +333,7 @@ fn shrink_cluster(c: &mut Case, nodes: usize) {
             target: Target::Node(n),
             ..
         } => *n < nodes,
+        Fault::On { node: Some(n), .. } => *n < nodes,
         Fault::Partition(Partition::Split { side })
         | Fault::Partition(Partition::OneWay { from: side }) => {
             *side &= all;

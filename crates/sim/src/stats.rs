@@ -50,6 +50,9 @@ pub struct RunStats {
     /// The longest delay of any message, in milliseconds.
     #[serde(default)]
     pub max_message_delay_ms: u64,
+    /// Faults that fired at a protocol point (a vote, a sync, an ack, ...).
+    #[serde(default)]
+    pub triggered_faults: u64,
     /// Unsynced writes lost in crashes.
     pub unsynced_writes_lost: u64,
     /// Runs whose liveness check passed after the heal.
@@ -86,6 +89,7 @@ impl RunStats {
         self.client_messages_lost += o.client_messages_lost;
         self.messages_delayed_long += o.messages_delayed_long;
         self.max_message_delay_ms = self.max_message_delay_ms.max(o.max_message_delay_ms);
+        self.triggered_faults += o.triggered_faults;
         self.unsynced_writes_lost += o.unsynced_writes_lost;
         self.liveness_checks_passed += o.liveness_checks_passed;
         self.linearizability_checked += o.linearizability_checked;

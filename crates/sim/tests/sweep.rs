@@ -77,8 +77,10 @@ fn partitions_profile_partitions() {
     let s = sweep(&options("partitions", 0..40, 2));
     assert_all_passed(&s);
     assert!(s.stats.partitions > 40, "{:?}", s.stats);
+    // More than one leader per seed on average: partitions replace leaders
+    // (the first election of each seed accounts for one).
     assert!(
-        s.stats.leaders_elected > 80,
+        s.stats.leaders_elected > 3 * s.seeds / 2,
         "leaders are replaced: {:?}",
         s.stats
     );

@@ -15,7 +15,7 @@
 //! Parsing never panics: a bad line is a [`CaseError`] naming the line.
 
 use super::{err, Assertion, Case, CaseError, Expect, ScriptedOp, CASE_VERSION};
-use crate::faults::{CrashPoint, Fault, Partition, Target, TimedFault};
+use crate::faults::{Action, CrashPoint, Fault, Partition, Point, Target, TimedFault};
 use crate::profile::{self, SimConfig, NODES_MAX};
 use kv::Op;
 use raft_core::Role;
@@ -160,9 +160,76 @@ fn parse_fault(
             target: parse_target(words.first().ok_or("expected 'pause N|leader'")?)?,
             resume_after_us: option(words, "resume").map_or(Ok(100_000), parse_duration)?,
         },
+        "on" => parse_triggered(words)?,
         _ => return Ok(None),
     };
     Ok(Some(fault))
+}
+
+/// `on POINT NODE|any ACTION [restart=|resume=|heal=|delay=DURATION]`.
+fn parse_triggered(words: &[&str]) -> Result<Fault, String> {
+    let usage = "expected 'on POINT NODE|any crash|pause|isolate|drop-votes|delay-votes' \
+                 (e.g. 'on vote-granted n2 crash restart=20ms')";
+    let [point, node, action, ..] = words else {
+        return Err(usage.into());
+    };
+    let point = Point::ALL
+        .into_iter()
+        .find(|p| p.name() == *point)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Point::ALL.iter().map(|p| p.name()).collect();
+            format!("unknown point '{point}' ({})", names.join(", "))
+        })?;
+    let node = match *node {
+        "any" => None,
+        n => Some(
+            n.trim_start_matches('n')
+                .parse()
+                .map_err(|_| format!("'{n}' is not a node number or 'any'"))?,
+        ),
+    };
+    let duration = |key: &str| option(words, key).map_or(Ok(100_000), parse_duration);
+    let action = match *action {
+        "crash" => Action::Crash {
+            restart_after_us: duration("restart")?,
+        },
+        "pause" => Action::Pause {
+            resume_after_us: duration("resume")?,
+        },
+        "isolate" => Action::Isolate {
+            heal_after_us: duration("heal")?,
+        },
+        "drop-votes" => Action::DropVotes,
+        "delay-votes" => Action::DelayVotes {
+            delay_us: duration("delay")?,
+        },
+        _ => return Err(usage.into()),
+    };
+    Ok(Fault::On {
+        point,
+        node,
+        action,
+    })
+}
+
+fn describe_triggered(point: Point, node: Option<usize>, action: Action) -> String {
+    let node = node.map_or("any".to_string(), |n| format!("n{n}"));
+    let action = match action {
+        Action::Crash { restart_after_us } => {
+            format!("crash restart={}", format_duration(restart_after_us))
+        }
+        Action::Pause { resume_after_us } => {
+            format!("pause resume={}", format_duration(resume_after_us))
+        }
+        Action::Isolate { heal_after_us } => {
+            format!("isolate heal={}", format_duration(heal_after_us))
+        }
+        Action::DropVotes => "drop-votes".into(),
+        Action::DelayVotes { delay_us } => {
+            format!("delay-votes delay={}", format_duration(delay_us))
+        }
+    };
+    format!("on {} {node} {action}", point.name())
 }
 
 fn parse_op(words: &[&str]) -> Result<(Op, Option<usize>), String> {
@@ -609,6 +676,11 @@ fn describe_assertion(a: &Assertion) -> String {
 pub fn describe_fault(f: &Fault, nodes: usize) -> String {
     let all = (1u32 << nodes.min(31)) - 1;
     match *f {
+        Fault::On {
+            point,
+            node,
+            action,
+        } => describe_triggered(point, node, action),
         Fault::Partition(Partition::Split { side }) => {
             format!(
                 "partition {} | {}",

@@ -32,7 +32,9 @@ pub(super) fn feed(c: &mut SafetyChecker, event_index: u64, e: &SimEvent<'_>) {
             }
         }
         SimEvent::Applying { node, entry } => c.applied(event_index, node, entry),
-        SimEvent::DurableHardState { node, hard_state } => {
+        SimEvent::DurableHardState {
+            node, hard_state, ..
+        } => {
             c.durable_hard_state(event_index, node, hard_state);
         }
         SimEvent::Crashed { node, .. } => c.crashed(node),

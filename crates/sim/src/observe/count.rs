@@ -34,6 +34,7 @@ pub(super) fn count(s: &mut RunStats, e: &SimEvent<'_>) {
         }
         SimEvent::Restarted { .. } => s.restarts += 1,
         SimEvent::Paused { .. } => s.pauses += 1,
+        SimEvent::Triggered { .. } => s.triggered_faults += 1,
         SimEvent::Partitioned { .. } => s.partitions += 1,
         _ => {}
     }

@@ -13,12 +13,13 @@
 
 mod check;
 mod count;
+mod points;
 mod record;
 mod text;
 
 pub use text::{describe_command, describe_message};
 
-use crate::faults::{CrashPoint, Partition};
+use crate::faults::{Action, CrashPoint, Partition, Point};
 use crate::rng;
 use crate::stats::RunStats;
 use crate::timeline::Timeline;
@@ -106,6 +107,22 @@ pub enum SimEvent<'a> {
         node: usize,
         /// What is durable now.
         hard_state: HardState,
+        /// Log entries the sync made durable.
+        entries: usize,
+    },
+    /// A node acknowledged an append (the ack just left).
+    AckSent {
+        /// The node.
+        node: usize,
+    },
+    /// A triggered fault fired: `node` reached `point`.
+    Triggered {
+        /// The node.
+        node: usize,
+        /// The point it reached.
+        point: Point,
+        /// What hit it.
+        action: Action,
     },
     /// A leader accepted a client's proposal.
     Proposed {
@@ -244,6 +261,9 @@ pub struct Observers {
     checker: Option<SafetyChecker>,
     text: Option<text::TextTrace>,
     timeline: Option<Timeline>,
+    points: points::PointWatch,
+    /// Each node's term as last seen (for points that do not carry one).
+    terms: Vec<Term>,
 }
 
 impl Observers {
@@ -258,6 +278,8 @@ impl Observers {
             checker: Some(SafetyChecker::new(nodes)),
             text: None,
             timeline: None,
+            points: points::PointWatch::default(),
+            terms: vec![Term(0); nodes],
         }
     }
 
@@ -290,6 +312,37 @@ impl Observers {
         if let Some(t) = self.timeline.as_mut() {
             record::record(t, self.now_us, &e);
         }
+        if let SimEvent::RoleChanged { node, term, .. } = e {
+            if let Some(t) = self.terms.get_mut(node) {
+                *t = term;
+            }
+        }
+        if self.points.mask != 0 {
+            let terms = &self.terms;
+            let term_of = |n: usize| terms.get(n).copied().unwrap_or_default();
+            self.points.note(&e, term_of);
+        }
+    }
+
+    /// Starts watching for `point` (a triggered fault waits for it).
+    pub fn watch(&mut self, point: Point) {
+        self.points.mask |= points::bit(point);
+    }
+
+    /// Stops watching for every point but `points`.
+    pub fn watch_only(&mut self, points: impl Iterator<Item = Point>) {
+        self.points.mask = points.fold(0, |m, p| m | points::bit(p));
+    }
+
+    /// The points reached since the last call, in order.
+    pub fn take_hits(&mut self) -> Vec<(usize, Point, Term)> {
+        std::mem::take(&mut self.points.hits)
+    }
+
+    /// Whether a watched point was reached since the last look.
+    #[must_use]
+    pub fn has_hits(&self) -> bool {
+        !self.points.hits.is_empty()
     }
 
     fn fold_hash(&mut self, words: [u64; 4]) {

@@ -102,6 +102,11 @@ impl TextTrace {
             }
             SimEvent::Restarted { node, term } => format!("n{node} RESTART from disk at {term}"),
             SimEvent::Paused { node } => format!("n{node} pause"),
+            SimEvent::Triggered {
+                node,
+                point,
+                action,
+            } => format!("n{node} on {}: {action:?}", point.name()),
             SimEvent::Resumed { node, ticks } => format!("n{node} resume ({ticks} missed ticks)"),
             SimEvent::Partitioned { partition, blocked } => {
                 format!("net partition {partition:?} blocked={blocked:?}")
