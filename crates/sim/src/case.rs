@@ -56,6 +56,9 @@ fn check_durations(case: &Case) -> Result<(), CaseError> {
         ("sync_us_max", c.sync_us_max),
         ("think_us_max", c.think_us_max),
         ("client_timeout_us", c.client_timeout_us),
+        ("long_delay_us_max", c.long_delay_us_max),
+        ("triggered_interval_us", c.triggered_interval_us),
+        ("burst_interval_us", c.burst_interval_us),
     ];
     let too_long = |v: u64| v > DURATION_US_MAX;
     if let Some((name, v)) = fields.iter().find(|(_, v)| too_long(*v)) {
@@ -68,6 +71,12 @@ fn check_durations(case: &Case) -> Result<(), CaseError> {
         return Err(err(
             "config.node_tick_us",
             format!("{v} us is longer than {DURATION_US_MAX} us"),
+        ));
+    }
+    if c.burst_size_max > BURST_SIZE_MAX {
+        return Err(err(
+            "config.burst_size_max",
+            format!("{} proposals; at most {BURST_SIZE_MAX}", c.burst_size_max),
         ));
     }
     if c.delay_tail_factor_max * (c.delay_us_max as f64) > DURATION_US_MAX as f64 {
@@ -111,6 +120,9 @@ fn check_durations(case: &Case) -> Result<(), CaseError> {
     }
     Ok(())
 }
+
+/// Most proposals one burst of a case may send.
+pub const BURST_SIZE_MAX: u64 = 10_000;
 
 /// Most clients a case may have.
 pub const CLIENTS_MAX: usize = 64;
@@ -369,6 +381,11 @@ impl Case {
             ("delay_tail_probability", c.delay_tail_probability),
             ("torn_tail_probability", c.torn_tail_probability),
             ("crash_at_sync_probability", c.crash_at_sync_probability),
+            ("long_delay_probability", c.long_delay_probability),
+            (
+                "client_duplicate_probability",
+                c.client_duplicate_probability,
+            ),
         ];
         for (name, p) in probabilities {
             if !(0.0..=1.0).contains(&p) {

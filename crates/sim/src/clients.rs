@@ -204,16 +204,9 @@ impl Clients {
     /// Sends the current operation (again), and arms its timeout.
     fn attempt(&mut self, client: usize, backoff_us: u64, cx: &mut ClientCtx<'_>) {
         let (node, attempt) = self.clients[client].new_attempt();
-        let delay = backoff_us + cx.net.client_delay_us();
-        if !cx.net.client_message_lost(cx.obs) {
-            let request = Event::ClientRequest {
-                node,
-                client,
-                attempt,
-                command: self.clients[client].encoded(),
-            };
-            cx.queue.push_in(delay, request);
-        }
+        let command = self.clients[client].encoded();
+        cx.net
+            .request(node, client, attempt, command, backoff_us, cx.queue, cx.obs);
         let timeout = backoff_us + self.timeout_us;
         cx.queue
             .push_in(timeout, Event::ClientTimeout { client, attempt });
@@ -222,7 +215,12 @@ impl Clients {
     /// A node's reply reaches the client. An operation completed after
     /// the heal makes a recovery check due.
     pub fn on_reply(&mut self, client: usize, attempt: u32, reply: Reply, cx: &mut ClientCtx<'_>) {
-        if !self.clients[client].is_current(attempt) {
+        // Replies to the load generator's bursts (no client of ours) are dropped.
+        let current = self
+            .clients
+            .get(client)
+            .is_some_and(|c| c.is_current(attempt));
+        if !current {
             return;
         }
         cx.obs.emit(SimEvent::ClientReplied { client, attempt });

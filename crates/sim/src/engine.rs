@@ -17,6 +17,7 @@ use crate::case::{Case, Expect, ScriptedOp, CASE_VERSION};
 use crate::clients::{ClientCtx, Clients};
 use crate::faults::{self, TimedFault};
 use crate::inject::Injector;
+use crate::load::Load;
 use crate::net::Net;
 use crate::node::{ClientToken, Ctx, Nodes};
 use crate::observe::{describe_command, Observers, SimEvent};
@@ -69,6 +70,7 @@ pub struct Simulation {
     net: Net,
     clients: Clients,
     faults: Injector,
+    load: Load,
     obs: Observers,
     run: RunState,
     events: u64,
@@ -94,6 +96,7 @@ impl Simulation {
             net: Net::new(seed, &config),
             clients: Clients::new(seed, &config, script),
             faults: Injector::new(schedule, rng::stream(seed, Stream::FaultTargets)),
+            load: Load::new(seed, &config),
             obs: Observers::new(config.nodes),
             run: RunState::default(),
             events: 0,
@@ -261,6 +264,7 @@ impl Simulation {
         }
         self.clients.start(&mut self.queue);
         self.faults.start(&mut self.queue);
+        self.load.start(&mut self.queue);
         self.queue.push_at(self.config.chaos_us, Event::Heal);
     }
 
@@ -357,6 +361,13 @@ impl Simulation {
             Event::Restart { node } => nodes.restart(node, &mut cx),
             Event::Resume { node, pause } => nodes.on_resume(node, pause, &mut cx),
             Event::EndIsolation { isolation } => cx.net.end_isolation(isolation, cx.obs),
+            Event::Burst => self.load.on_burst(
+                &self.nodes,
+                &mut self.queue,
+                &mut self.net,
+                &mut self.obs,
+                &self.run,
+            ),
             Event::Heal => self.on_heal(),
             Event::LivenessDeadline => {
                 if !self.run.done && !self.run.settling {

@@ -290,7 +290,7 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         s.mean_sim_seconds_per_seed,
         s.mean_events_per_seed
     )?;
-    let rows: [(&str, u64); 26] = [
+    let rows: [(&str, u64); 29] = [
         ("elections", st.elections),
         ("leaders elected", st.leaders_elected),
         ("max term", st.max_term),
@@ -312,6 +312,9 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         ("messages delayed long", st.messages_delayed_long),
         ("longest message delay (ms)", st.max_message_delay_ms),
         ("triggered faults", st.triggered_faults),
+        ("burst proposals", st.burst_proposals),
+        ("longest truncated suffix", st.longest_truncated_suffix),
+        ("longest probe sequence", st.longest_probe_sequence),
         ("unsynced writes lost", st.unsynced_writes_lost),
         ("liveness checks passed", st.liveness_checks_passed),
         ("histories linearizable", st.linearizability_checked),

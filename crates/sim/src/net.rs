@@ -35,6 +35,7 @@ pub struct Net {
     client_rng: Xoshiro256PlusPlus,
     drop_probability: f64,
     duplicate_probability: f64,
+    client_duplicate_probability: f64,
     delay_us_min: u64,
     delay_us_max: u64,
     delay_tail_probability: f64,
@@ -61,6 +62,7 @@ impl Net {
             client_rng: rng::stream(seed, Stream::ClientNetwork),
             drop_probability: config.drop_probability,
             duplicate_probability: config.duplicate_probability,
+            client_duplicate_probability: config.client_duplicate_probability,
             delay_us_min: config.delay_us_min,
             delay_us_max: config.delay_us_max.max(config.delay_us_min),
             delay_tail_probability: config.delay_tail_probability,
@@ -204,6 +206,51 @@ impl Net {
             obs.emit(SimEvent::ClientMessageLost);
         }
         lost
+    }
+
+    /// Sends a client's request to `node` over its client link, `wait_us`
+    /// from now: lost, delayed (with the chaos phase's tail) or, at least
+    /// once, delivered twice, so an old request can arrive after newer ones.
+    #[allow(clippy::too_many_arguments)]
+    pub fn request(
+        &mut self,
+        node: usize,
+        client: usize,
+        attempt: u32,
+        command: bytes::Bytes,
+        wait_us: u64,
+        queue: &mut EventQueue,
+        obs: &mut Observers,
+    ) {
+        let delay = wait_us + self.client_delay_us();
+        if self.client_message_lost(obs) {
+            return;
+        }
+        let p = self.client_duplicate_probability;
+        if self.chaos && p > 0.0 && self.client_rng.gen_bool(p) {
+            let again = wait_us + self.client_tail_delay_us();
+            let copy = Event::ClientRequest {
+                node,
+                client,
+                attempt,
+                command: command.clone(),
+            };
+            queue.push_in(again, copy);
+        }
+        let request = Event::ClientRequest {
+            node,
+            client,
+            attempt,
+            command,
+        };
+        queue.push_in(delay, request);
+    }
+
+    /// A client link's delay on the heavy tail (a late duplicate).
+    fn client_tail_delay_us(&mut self) -> u64 {
+        let base = self.client_delay_us();
+        let factor = self.client_rng.gen_range(1.0..=self.delay_tail_factor_max);
+        (base as f64 * factor) as u64
     }
 
     /// Sends a node's reply to a client's attempt over the client link.

@@ -70,6 +70,10 @@ pub struct NodeView {
     pub vote: Option<NodeId>,
     /// Commit index.
     pub commit: LogIndex,
+    /// The last index written to its disk.
+    pub last_written: LogIndex,
+    /// Append rejections it sent in a row.
+    pub rejections: u64,
 }
 
 /// One simulated server: a driver (None while crashed) and its disk.
@@ -168,6 +172,8 @@ impl Nodes {
                     term: Term(0),
                     vote: None,
                     commit: LogIndex(0),
+                    last_written: LogIndex(0),
+                    rejections: 0,
                 },
             })
             .collect();
@@ -270,6 +276,8 @@ impl Nodes {
             term: raft.term(),
             vote: raft.vote(),
             commit: raft.log().committed(),
+            last_written: raft.log().last_index(),
+            rejections: 0,
         };
         cx.obs.emit(SimEvent::Booted {
             node,
@@ -542,8 +550,17 @@ pub struct NodeIo<'a> {
 
 impl Transport for NodeIo<'_> {
     fn send(&mut self, m: Message) {
-        if let raft_core::MessageBody::AppendEntriesResponse { reject: None, .. } = m.body {
-            self.obs.emit(SimEvent::AckSent { node: self.node });
+        if let raft_core::MessageBody::AppendEntriesResponse { reject, .. } = &m.body {
+            let node = self.node;
+            if reject.is_some() {
+                self.view.rejections += 1;
+            } else {
+                self.obs.emit(SimEvent::AckSent { node });
+                let rejections = std::mem::take(&mut self.view.rejections);
+                if rejections > 0 {
+                    self.obs.emit(SimEvent::ProbeEnded { node, rejections });
+                }
+            }
         }
         self.net.send(m, self.queue, self.obs);
     }
@@ -641,6 +658,13 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
             self.view.commit = c;
         }
         let node = self.node;
+        if let (Some(first), Some(last)) = (ready.entries.first(), ready.entries.last()) {
+            if first.index <= self.view.last_written {
+                let entries = self.view.last_written.0 - first.index.0 + 1;
+                self.obs.emit(SimEvent::Truncated { node, entries });
+            }
+            self.view.last_written = last.index;
+        }
         self.obs.emit(SimEvent::Batch {
             node,
             ready,

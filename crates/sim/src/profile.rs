@@ -101,6 +101,10 @@ pub struct Profile {
     /// Faults armed per simulated second that fire at a protocol point
     /// (a vote granted, a sync, an ack, a new leader, an election, an apply).
     pub triggered_per_sec: Range,
+    /// Bursts of pipelined proposals per simulated second.
+    pub bursts_per_sec: Range,
+    /// Most proposals in one burst.
+    pub burst_size_max: Range,
 }
 
 const BASE: Profile = Profile {
@@ -133,6 +137,8 @@ const BASE: Profile = Profile {
     tiny_limits_probability: 0.0,
     timing_varies: false,
     triggered_per_sec: r(0.0, 0.0),
+    bursts_per_sec: r(0.0, 0.0),
+    burst_size_max: r(10.0, 200.0),
 };
 
 /// Every profile, the default (`chaos`) last.
@@ -162,6 +168,7 @@ pub const PROFILES: [Profile; 5] = [
         check_quorum_off_probability: 0.3,
         frequent_elections_probability: 0.1,
         timing_varies: true,
+        bursts_per_sec: r(0.0, 1.0),
         ..BASE
     },
     Profile {
@@ -201,6 +208,7 @@ pub const PROFILES: [Profile; 5] = [
         tiny_limits_probability: 0.2,
         timing_varies: true,
         triggered_per_sec: r(0.0, 1.5),
+        bursts_per_sec: r(0.0, 0.5),
         ..BASE
     },
 ];
@@ -294,6 +302,16 @@ pub struct SimConfig {
     /// Mean time between triggered faults being armed (0 = none).
     #[serde(default)]
     pub triggered_interval_us: u64,
+    /// Probability a client request is delivered twice (at-least-once
+    /// client links; chaos phase only).
+    #[serde(default)]
+    pub client_duplicate_probability: f64,
+    /// Mean time between bursts of proposals (0 = none).
+    #[serde(default)]
+    pub burst_interval_us: u64,
+    /// Most proposals in one burst.
+    #[serde(default)]
+    pub burst_size_max: u64,
     /// Raft knobs.
     pub raft: RaftKnobs,
 }
@@ -433,6 +451,9 @@ impl Profile {
             long_delay_probability: 0.0,
             long_delay_us_max: 0,
             triggered_interval_us: 0,
+            client_duplicate_probability: 0.0,
+            burst_interval_us: 0,
+            burst_size_max: 0,
             raft: RaftKnobs {
                 election_timeout_ticks_min: 10,
                 heartbeat_interval_ticks: 2,
@@ -500,6 +521,15 @@ impl Profile {
             let scale = |t: u64| t * tick_us / config.tick_us;
             config.node_tick_us = config.node_tick_us.iter().map(|&t| scale(t)).collect();
             config.tick_us = tick_us;
+        }
+        // Client links duplicate requests as often as Raft links duplicate messages.
+        config.client_duplicate_probability = config.duplicate_probability;
+        let bursts_on = on(rng);
+        let bursts_per_sec = self.bursts_per_sec.draw(rng);
+        let burst_size_max = self.burst_size_max.draw(rng) as u64;
+        if bursts_on {
+            config.burst_interval_us = interval_us(bursts_per_sec);
+            config.burst_size_max = burst_size_max;
         }
         // The recovery bounds follow the timing: a few election timeouts
         // for a leader; and messages still held when the heal comes (a dead

@@ -96,6 +96,8 @@ pub enum Event {
         /// The pause this resume ends.
         pause: u64,
     },
+    /// The load generator sends a burst of proposals.
+    Burst,
     /// The end of the chaos phase.
     Heal,
     /// The liveness window after the heal ends.

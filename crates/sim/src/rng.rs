@@ -37,6 +37,8 @@ pub enum Stream {
     SwarmTiming = 10,
     /// The faults armed to fire at protocol points.
     TriggeredFaults = 11,
+    /// Bursts of pipelined proposals (the load generator).
+    Load = 12,
 }
 
 /// SplitMix64 finalizer: a bijective mix of 64 bits.

@@ -197,13 +197,17 @@ impl Shrinker<'_> {
         self.try_case(candidate)
     }
 
-    /// Calm network settings: no random loss, duplication or delay tail.
+    /// Calm network and load: no random loss, duplication, delay tail, long
+    /// holds, duplicated requests or bursts.
     fn calm_network(&mut self) -> bool {
         let mut progressed = false;
-        let knobs: [fn(&mut Case); 3] = [
+        let knobs: [fn(&mut Case); 6] = [
             |c| c.config.drop_probability = 0.0,
             |c| c.config.duplicate_probability = 0.0,
             |c| c.config.delay_tail_probability = 0.0,
+            |c| c.config.long_delay_probability = 0.0,
+            |c| c.config.client_duplicate_probability = 0.0,
+            |c| c.config.burst_interval_us = 0,
         ];
         for knob in knobs {
             let candidate = self.with(knob);

@@ -53,6 +53,15 @@ pub struct RunStats {
     /// Faults that fired at a protocol point (a vote, a sync, an ack, ...).
     #[serde(default)]
     pub triggered_faults: u64,
+    /// Proposals sent in bursts by the load generator.
+    #[serde(default)]
+    pub burst_proposals: u64,
+    /// The most log entries one write replaced (a divergent suffix repaired).
+    #[serde(default)]
+    pub longest_truncated_suffix: u64,
+    /// The most append rejections a follower sent in a row before an ack.
+    #[serde(default)]
+    pub longest_probe_sequence: u64,
     /// Unsynced writes lost in crashes.
     pub unsynced_writes_lost: u64,
     /// Runs whose liveness check passed after the heal.
@@ -90,6 +99,11 @@ impl RunStats {
         self.messages_delayed_long += o.messages_delayed_long;
         self.max_message_delay_ms = self.max_message_delay_ms.max(o.max_message_delay_ms);
         self.triggered_faults += o.triggered_faults;
+        self.burst_proposals += o.burst_proposals;
+        self.longest_truncated_suffix = self
+            .longest_truncated_suffix
+            .max(o.longest_truncated_suffix);
+        self.longest_probe_sequence = self.longest_probe_sequence.max(o.longest_probe_sequence);
         self.unsynced_writes_lost += o.unsynced_writes_lost;
         self.liveness_checks_passed += o.liveness_checks_passed;
         self.linearizability_checked += o.linearizability_checked;

@@ -35,6 +35,13 @@ pub(super) fn count(s: &mut RunStats, e: &SimEvent<'_>) {
         SimEvent::Restarted { .. } => s.restarts += 1,
         SimEvent::Paused { .. } => s.pauses += 1,
         SimEvent::Triggered { .. } => s.triggered_faults += 1,
+        SimEvent::Burst { proposals, .. } => s.burst_proposals += proposals,
+        SimEvent::Truncated { entries, .. } => {
+            s.longest_truncated_suffix = s.longest_truncated_suffix.max(entries);
+        }
+        SimEvent::ProbeEnded { rejections, .. } => {
+            s.longest_probe_sequence = s.longest_probe_sequence.max(rejections);
+        }
         SimEvent::Partitioned { .. } => s.partitions += 1,
         _ => {}
     }

@@ -135,6 +135,29 @@ pub enum SimEvent<'a> {
         /// In which term.
         term: Term,
     },
+    /// The load generator sent `proposals` proposals to `node` at once.
+    Burst {
+        /// Where to.
+        node: usize,
+        /// How many.
+        proposals: u64,
+    },
+    /// A node's write replaced `entries` entries of its log (a follower
+    /// repairing a divergent suffix).
+    Truncated {
+        /// The node.
+        node: usize,
+        /// Entries replaced.
+        entries: u64,
+    },
+    /// A follower acknowledged an append after rejecting `rejections` in a
+    /// row (the leader probed back to the match point).
+    ProbeEnded {
+        /// The node.
+        node: usize,
+        /// Rejections before the ack.
+        rejections: u64,
+    },
     /// A client started an operation.
     ClientInvoked,
     /// A reply reached a client's current attempt.

@@ -102,6 +102,12 @@ impl TextTrace {
             }
             SimEvent::Restarted { node, term } => format!("n{node} RESTART from disk at {term}"),
             SimEvent::Paused { node } => format!("n{node} pause"),
+            SimEvent::Burst { node, proposals } => {
+                format!("burst of {proposals} proposals to n{node}")
+            }
+            SimEvent::Truncated { node, entries } => {
+                format!("n{node} replaces {entries} entries of its log")
+            }
             SimEvent::Triggered {
                 node,
                 point,

@@ -1,0 +1,95 @@
+//! Bursts of pipelined proposals: an open-loop load generator.
+//!
+//! The clients have one operation outstanding each, so a leader cut off
+//! from the others gathers only a few uncommitted entries. A burst sends
+//! dozens to hundreds of proposals at once, without waiting for answers,
+//! to whichever node leads as far as the run can tell (a stale leader
+//! too): across a few terms, that builds the long divergent suffixes of
+//! the Raft paper's Figure 7 that backoff and truncation must repair.
+//!
+//! Each proposal is a put on a key of its own session (never read by the
+//! checked clients, so the linearizability check is unaffected); answers
+//! are not awaited. Bursts come only during the chaos phase.
+
+use crate::net::Net;
+use crate::node::Nodes;
+use crate::observe::{Observers, SimEvent};
+use crate::phase::RunState;
+use crate::profile::SimConfig;
+use crate::queue::{Event, EventQueue};
+use crate::rng::{self, Stream};
+use kv::{Command, Op};
+use rand::Rng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// The client index a burst's requests carry: no client of the run, so
+/// their answers are dropped on arrival.
+pub const LOAD_CLIENT: usize = usize::MAX;
+/// Session ids of burst proposals start here (far above the clients').
+const LOAD_SESSION_BASE: u64 = 1 << 32;
+
+/// The load generator of one run.
+pub struct Load {
+    rng: Xoshiro256PlusPlus,
+    interval_us: u64,
+    size_max: u64,
+    nodes: usize,
+    /// Proposals sent so far (each its own session).
+    sent: u64,
+}
+
+impl Load {
+    /// The load of run `seed` (none if the configuration has no bursts).
+    #[must_use]
+    pub fn new(seed: u64, config: &SimConfig) -> Load {
+        Load {
+            rng: rng::stream(seed, Stream::Load),
+            interval_us: config.burst_interval_us,
+            size_max: config.burst_size_max.max(1),
+            nodes: config.nodes,
+            sent: 0,
+        }
+    }
+
+    /// Schedules the first burst.
+    pub fn start(&mut self, queue: &mut EventQueue) {
+        if self.interval_us > 0 {
+            let gap = self.rng.gen_range(0..=2 * self.interval_us);
+            queue.push_in(gap, Event::Burst);
+        }
+    }
+
+    /// Sends one burst and schedules the next (until the heal).
+    pub fn on_burst(
+        &mut self,
+        nodes: &Nodes,
+        queue: &mut EventQueue,
+        net: &mut Net,
+        obs: &mut Observers,
+        run: &RunState,
+    ) {
+        if run.heal_at_us.is_some() || run.over() {
+            return;
+        }
+        let node = nodes
+            .leader()
+            .unwrap_or_else(|| self.rng.gen_range(0..self.nodes));
+        let proposals = self.rng.gen_range(1..=self.size_max);
+        for _ in 0..proposals {
+            self.sent += 1;
+            let command = Command {
+                client_id: LOAD_SESSION_BASE + self.sent,
+                seq: 1,
+                op: Op::Put {
+                    key: "burst".into(),
+                    value: self.sent.to_string(),
+                },
+            };
+            let command = bytes::Bytes::from(command.encode());
+            net.request(node, LOAD_CLIENT, 0, command, 0, queue, obs);
+        }
+        obs.emit(SimEvent::Burst { node, proposals });
+        let gap = self.rng.gen_range(0..=2 * self.interval_us);
+        queue.push_in(gap, Event::Burst);
+    }
+}
