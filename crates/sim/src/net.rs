@@ -15,6 +15,7 @@
 //! This module owns links only: it never touches a node.
 
 use crate::faults::Partition;
+use crate::load::LOAD_CLIENT;
 use crate::observe::{Observers, SimEvent};
 use crate::profile::{SimConfig, LONG_DELAY_US_MIN};
 use crate::queue::{Event, EventQueue};
@@ -262,6 +263,9 @@ impl Net {
         queue: &mut EventQueue,
         obs: &mut Observers,
     ) {
+        if client == LOAD_CLIENT {
+            return; // the load generator does not wait for answers
+        }
         let delay = self.client_delay_us();
         if self.client_message_lost(obs) {
             return;

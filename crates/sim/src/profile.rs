@@ -517,7 +517,7 @@ impl Profile {
         }
         if self.timing_varies {
             // The tick length varies too (the skew applies on top of it).
-            let tick_us = rng.gen_range(10_000..=30_000);
+            let tick_us = rng.gen_range(15_000..=30_000);
             let scale = |t: u64| t * tick_us / config.tick_us;
             config.node_tick_us = config.node_tick_us.iter().map(|&t| scale(t)).collect();
             config.tick_us = tick_us;
