@@ -308,7 +308,11 @@ impl<S: StateMachine, T> Driver<S, T> {
                 return;
             }
         }
-        fx.node_state(&self.raft, None);
+        if rounds == 0 {
+            // No batch showed the node's state after this input (a role
+            // change needs no batch: a lost pre-vote, a check-quorum step-down).
+            fx.node_state(&self.raft, None);
+        }
     }
 
     /// Writes, sends and applies one batch. Returns false if the node stopped.

@@ -163,8 +163,9 @@ pub trait Effects<T, O>: Transport {
     }
 
     /// The node's state after an input: called with each batch's
-    /// `hard_state` before it is handled, and once with `None` when the node
-    /// has nothing more to hand out (role changes show up here).
+    /// `hard_state` before it is handled, or once with `None` if the input
+    /// produced no batch (role changes show up here either way: handling a
+    /// batch never changes the role).
     fn node_state(&mut self, _raft: &RaftNode, _hard_state: Option<HardState>) {}
 
     /// A batch is about to be written, sent and applied.
