@@ -218,6 +218,33 @@ impl<S: StateMachine, T> Driver<S, T> {
         Ok((index, term))
     }
 
+    /// Proposes each of `proposals` in turn, then handles what they produced
+    /// as one input (a pipelined client: one batch, one write, appends
+    /// carrying many entries). Stops at the first refusal; returns how many
+    /// were accepted, each answered later like [`Driver::propose`]'s.
+    pub fn propose_many<St: Storage, E: Effects<T, S::Output>>(
+        &mut self,
+        proposals: impl IntoIterator<Item = (Bytes, T)>,
+        storage: &mut St,
+        fx: &mut E,
+    ) -> usize {
+        if self.stopped {
+            return 0;
+        }
+        let mut accepted = 0;
+        for (data, token) in proposals {
+            let Ok((index, term)) = self.raft.propose(data) else {
+                break;
+            };
+            fx.proposed(&token, index, term);
+            let at = self.pending.partition_point(|p| p.index <= index);
+            self.pending.insert(at, Pending { index, term, token });
+            accepted += 1;
+        }
+        self.after_input(storage, fx);
+        accepted
+    }
+
     /// The storage made more batches durable: sends what waited for them,
     /// reports durability to the node, and handles what that produces.
     pub fn on_synced<St: Storage, E: Effects<T, S::Output>>(

@@ -493,3 +493,21 @@ fn a_host_that_stops_the_driver_stops_it_for_good() {
     );
     assert!(d.propose(put(3), 3, &mut disk, &mut fx).is_err());
 }
+
+#[test]
+fn many_proposals_make_one_batch_and_are_each_answered() {
+    let (mut d, mut disk, mut fx) = single_leader();
+    let before = d.raft().log().last_index();
+    let proposals = (1..=20).map(|seq| (put(seq), seq as u32));
+    assert_eq!(d.propose_many(proposals, &mut disk, &mut fx), 20);
+    assert_eq!(
+        disk.unsynced_writes(),
+        2,
+        "one batch: the entries, then the hard state"
+    );
+    disk.sync_all();
+    d.on_synced(&mut disk, &mut fx);
+    assert_eq!(d.raft().log().last_index().0, before.0 + 20);
+    let tokens: Vec<u32> = fx.answers.iter().map(|(t, _)| *t).collect();
+    assert_eq!(tokens, (1..=20).collect::<Vec<u32>>());
+}

@@ -361,6 +361,7 @@ impl Simulation {
             Event::Restart { node } => nodes.restart(node, &mut cx),
             Event::Resume { node, pause } => nodes.on_resume(node, pause, &mut cx),
             Event::EndIsolation { isolation } => cx.net.end_isolation(isolation, cx.obs),
+            Event::BurstArrives { node, commands } => nodes.on_burst(node, commands, &mut cx),
             Event::Burst => self.load.on_burst(
                 &self.nodes,
                 &mut self.queue,

@@ -9,7 +9,10 @@
 //!
 //! Each proposal is a put on a key of its own session (never read by the
 //! checked clients, so the linearizability check is unaffected); answers
-//! are not awaited. Bursts come only during the chaos phase.
+//! are not awaited. A burst travels as one pipelined request, proposed in
+//! one input (one batch, appends carrying many entries), and is lost whole
+//! if the link loses it or the node is down or paused. Bursts come only
+//! during the chaos phase.
 
 use crate::net::Net;
 use crate::node::Nodes;
@@ -75,19 +78,21 @@ impl Load {
             .leader()
             .unwrap_or_else(|| self.rng.gen_range(0..self.nodes));
         let proposals = self.rng.gen_range(1..=self.size_max);
-        for _ in 0..proposals {
-            self.sent += 1;
-            let command = Command {
-                client_id: LOAD_SESSION_BASE + self.sent,
-                seq: 1,
-                op: Op::Put {
-                    key: "burst".into(),
-                    value: self.sent.to_string(),
-                },
-            };
-            let command = bytes::Bytes::from(command.encode());
-            net.request(node, LOAD_CLIENT, 0, command, 0, queue, obs);
-        }
+        let commands = (0..proposals)
+            .map(|_| {
+                self.sent += 1;
+                let command = Command {
+                    client_id: LOAD_SESSION_BASE + self.sent,
+                    seq: 1,
+                    op: Op::Put {
+                        key: "burst".into(),
+                        value: self.sent.to_string(),
+                    },
+                };
+                bytes::Bytes::from(command.encode())
+            })
+            .collect();
+        net.burst(node, commands, queue, obs);
         obs.emit(SimEvent::Burst { node, proposals });
         let gap = self.rng.gen_range(0..=2 * self.interval_us);
         queue.push_in(gap, Event::Burst);

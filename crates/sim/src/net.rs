@@ -247,6 +247,22 @@ impl Net {
         queue.push_in(delay, request);
     }
 
+    /// Sends a burst of the load generator's proposals to `node` as one
+    /// pipelined request (lost whole, or delivered once).
+    pub fn burst(
+        &mut self,
+        node: usize,
+        commands: Vec<bytes::Bytes>,
+        queue: &mut EventQueue,
+        obs: &mut Observers,
+    ) {
+        let delay = self.client_delay_us();
+        if self.client_message_lost(obs) {
+            return;
+        }
+        queue.push_in(delay, Event::BurstArrives { node, commands });
+    }
+
     /// A client link's delay on the heavy tail (a late duplicate).
     fn client_tail_delay_us(&mut self) -> u64 {
         let base = self.client_delay_us();

@@ -11,6 +11,7 @@
 //! applied everywhere; the checker judges the rest, from the events.
 
 use crate::faults::CrashPoint;
+use crate::load::LOAD_CLIENT;
 use crate::net::Net;
 use crate::observe::{Observers, SimEvent};
 use crate::phase::RunState;
@@ -454,6 +455,23 @@ impl Nodes {
             return;
         }
         self.propose(node, token, command, cx);
+    }
+
+    /// A burst of the load generator's proposals arrives (lost if the node
+    /// is down or paused); answers go nowhere.
+    pub fn on_burst(&mut self, node: usize, commands: Vec<Bytes>, cx: &mut Ctx<'_>) {
+        let n = &self.nodes[node];
+        if !n.alive() || n.paused {
+            return;
+        }
+        let token = ClientToken {
+            client: LOAD_CLIENT,
+            attempt: 0,
+        };
+        self.with_driver(node, cx, |d, disk, io| {
+            d.propose_many(commands.into_iter().map(|c| (c, token)), disk, io);
+        });
+        self.finish(node, cx);
     }
 
     /// Proposes a client's command; a refusal is answered at once.

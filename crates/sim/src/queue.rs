@@ -98,6 +98,13 @@ pub enum Event {
     },
     /// The load generator sends a burst of proposals.
     Burst,
+    /// A burst of proposals reaches a node, as one pipelined request.
+    BurstArrives {
+        /// The node.
+        node: usize,
+        /// The encoded commands, in order.
+        commands: Vec<Bytes>,
+    },
     /// The end of the chaos phase.
     Heal,
     /// The liveness window after the heal ends.
