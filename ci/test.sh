@@ -14,6 +14,9 @@ cargo fmt --all --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "every rule break of the power set still applies (ci/power.sh --check)"
+ci/power.sh --check
+
 step "cargo test (unit, property, interaction scripts, CLI, and the sim-runs/ corpus replay)"
 cargo test --workspace --locked
 

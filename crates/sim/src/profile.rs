@@ -204,7 +204,7 @@ pub const PROFILES: [Profile; 5] = [
         pre_vote_off_probability: 0.25,
         check_quorum_off_probability: 0.25,
         long_delay_probability: r(0.0, 0.03),
-        frequent_elections_probability: 0.15,
+        frequent_elections_probability: 0.1,
         tiny_limits_probability: 0.2,
         timing_varies: true,
         triggered_per_sec: r(0.0, 1.5),
