@@ -105,6 +105,9 @@ pub struct Profile {
     pub bursts_per_sec: Range,
     /// Most proposals in one burst.
     pub burst_size_max: Range,
+    /// Probability a seed runs a single node (unless the size is forced):
+    /// a leader alone, whose own vote is the whole quorum.
+    pub single_node_probability: f64,
 }
 
 const BASE: Profile = Profile {
@@ -139,6 +142,7 @@ const BASE: Profile = Profile {
     triggered_per_sec: r(0.0, 0.0),
     bursts_per_sec: r(0.0, 0.0),
     burst_size_max: r(10.0, 200.0),
+    single_node_probability: 0.0,
 };
 
 /// Every profile, the default (`chaos`) last.
@@ -209,6 +213,7 @@ pub const PROFILES: [Profile; 5] = [
         timing_varies: true,
         triggered_per_sec: r(0.0, 1.5),
         bursts_per_sec: r(0.0, 0.5),
+        single_node_probability: 0.05,
         ..BASE
     },
 ];
@@ -391,7 +396,12 @@ impl Profile {
     #[must_use]
     pub fn draw(&self, seed: u64, nodes: Option<usize>) -> SimConfig {
         let mut config = self.draw_first(&mut rng::stream(seed, Stream::Swarm), nodes);
-        self.draw_timing(&mut rng::stream(seed, Stream::SwarmTiming), &mut config);
+        let timing = &mut rng::stream(seed, Stream::SwarmTiming);
+        self.draw_timing(timing, &mut config);
+        if timing.gen_bool(self.single_node_probability) && nodes.is_none() {
+            config.nodes = 1;
+            config.node_tick_us.truncate(1);
+        }
         config
     }
 
