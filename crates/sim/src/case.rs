@@ -73,6 +73,12 @@ fn check_durations(case: &Case) -> Result<(), CaseError> {
             format!("{v} us is longer than {DURATION_US_MAX} us"),
         ));
     }
+    if c.burst_interval_us > 0 && c.burst_interval_us < 1_000 {
+        return Err(err(
+            "config.burst_interval_us",
+            "bursts at most every millisecond (0 for none)",
+        ));
+    }
     if c.burst_size_max > BURST_SIZE_MAX {
         return Err(err(
             "config.burst_size_max",

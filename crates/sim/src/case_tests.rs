@@ -149,7 +149,7 @@ fn triggered_faults_round_trip_and_bad_ones_are_refused() {
                 t=100ms on campaigned any drop-votes\n\
                 t=200ms on became-leader any isolate heal=300ms\n\
                 t=300ms on acked n1 pause resume=50ms\n\
-                t=300ms on append-durable any delay-votes delay=80ms\n\
+                t=300ms on campaigned any delay-votes delay=80ms\n\
                 expect pass\n";
     let case = Case::parse(text).expect("valid");
     assert_eq!(case.faults.len(), 5);
@@ -160,6 +160,8 @@ fn triggered_faults_round_trip_and_bad_ones_are_refused() {
         "t=1ms on acked n7 crash",
         "t=1ms on acked n1 explode",
         "t=1ms on acked",
+        "t=1ms on acked n1 crash resume=5ms",
+        "t=1ms on acked n1 drop-votes",
     ] {
         let text = format!("seed 1\nprofile calm\nnodes 3\n{bad}\nexpect pass\n");
         assert!(Case::parse(&text).is_err(), "{bad} must be refused");

@@ -362,13 +362,10 @@ impl Simulation {
             Event::Resume { node, pause } => nodes.on_resume(node, pause, &mut cx),
             Event::EndIsolation { isolation } => cx.net.end_isolation(isolation, cx.obs),
             Event::BurstArrives { node, commands } => nodes.on_burst(node, commands, &mut cx),
-            Event::Burst => self.load.on_burst(
-                &self.nodes,
-                &mut self.queue,
-                &mut self.net,
-                &mut self.obs,
-                &self.run,
-            ),
+            Event::Burst => {
+                let (queue, obs) = (&mut self.queue, &mut self.obs);
+                self.load.on_burst(&self.nodes, queue, obs, &self.run);
+            }
             Event::Heal => self.on_heal(),
             Event::LivenessDeadline => {
                 if !self.run.done && !self.run.settling {
@@ -407,8 +404,8 @@ impl Simulation {
             self.run.first_leader_after_heal_us = Some(now);
         }
         self.clients.mark_heal();
-        self.queue
-            .push_in(self.config.liveness_window_us, Event::LivenessDeadline);
+        let (_, window_us) = self.config.recovery_bounds_us();
+        self.queue.push_in(window_us, Event::LivenessDeadline);
         self.check_recovered();
     }
 
@@ -500,9 +497,10 @@ impl Simulation {
                 found,
             ));
         };
+        let (leader_within_us, ops_within_us) = self.config.recovery_bounds_us();
         let bounds = LivenessBounds {
-            leader_within_us: self.config.liveness_leader_us,
-            ops_within_us: self.config.liveness_window_us,
+            leader_within_us,
+            ops_within_us,
         };
         check_liveness(
             heal_us,

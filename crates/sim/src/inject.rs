@@ -24,6 +24,8 @@ pub struct Injector {
     rng: Xoshiro256PlusPlus,
     /// Triggered faults armed and not fired yet: (point, node, action).
     armed: Vec<(Point, Option<usize>, Action)>,
+    /// Reused buffer for the points reached.
+    hits: Vec<(usize, Point, raft_core::Term)>,
 }
 
 impl Injector {
@@ -34,6 +36,7 @@ impl Injector {
             schedule,
             rng,
             armed: Vec::new(),
+            hits: Vec::new(),
         }
     }
 
@@ -113,9 +116,14 @@ impl Injector {
 
     /// Fires the armed faults whose points were reached, first armed first.
     pub fn on_points(&mut self, nodes: &mut Nodes, cx: &mut Ctx<'_>) {
-        for (node, point, term) in cx.obs.take_hits() {
+        let mut hits = std::mem::take(&mut self.hits);
+        cx.obs.take_hits(&mut hits);
+        for &(node, point, term) in &hits {
             if cx.run.heal_at_us.is_some() {
                 self.armed.clear();
+            }
+            if !nodes.nodes[node].alive() {
+                continue; // crashed earlier in the same input: not fired
             }
             let fired = self
                 .armed
@@ -129,10 +137,7 @@ impl Injector {
                 action,
             });
             match action {
-                Action::Crash { restart_after_us } if nodes.nodes[node].alive() => {
-                    nodes.crash(node, restart_after_us, cx);
-                }
-                Action::Crash { .. } => {}
+                Action::Crash { restart_after_us } => nodes.crash(node, restart_after_us, cx),
                 Action::Pause { resume_after_us } => nodes.pause(node, resume_after_us, cx),
                 Action::Isolate { heal_after_us } => {
                     let isolation = cx.net.isolate(node, cx.obs);
@@ -143,6 +148,7 @@ impl Injector {
                 Action::DelayVotes { delay_us } => cx.net.hold_votes(node, term, Some(delay_us)),
             }
         }
+        self.hits = hits;
         cx.obs
             .watch_only(self.armed.iter().map(|&(point, _, _)| point));
     }

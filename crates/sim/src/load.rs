@@ -14,7 +14,6 @@
 //! if the link loses it or the node is down or paused. Bursts come only
 //! during the chaos phase.
 
-use crate::net::Net;
 use crate::node::Nodes;
 use crate::observe::{Observers, SimEvent};
 use crate::phase::RunState;
@@ -37,6 +36,11 @@ pub struct Load {
     interval_us: u64,
     size_max: u64,
     nodes: usize,
+    /// The client link's delay bounds and loss (drawn from this stream, so
+    /// bursts never shift the checked clients' draws).
+    delay_us_min: u64,
+    delay_us_max: u64,
+    drop_probability: f64,
     /// Proposals sent so far (each its own session).
     sent: u64,
 }
@@ -50,6 +54,9 @@ impl Load {
             interval_us: config.burst_interval_us,
             size_max: config.burst_size_max.max(1),
             nodes: config.nodes,
+            delay_us_min: config.delay_us_min,
+            delay_us_max: config.delay_us_max.max(config.delay_us_min),
+            drop_probability: config.drop_probability,
             sent: 0,
         }
     }
@@ -67,17 +74,18 @@ impl Load {
         &mut self,
         nodes: &Nodes,
         queue: &mut EventQueue,
-        net: &mut Net,
         obs: &mut Observers,
         run: &RunState,
     ) {
         if run.heal_at_us.is_some() || run.over() {
             return;
         }
-        let node = nodes
-            .leader()
-            .unwrap_or_else(|| self.rng.gen_range(0..self.nodes));
+        // Every draw is made every time, in the same order.
+        let anyone = self.rng.gen_range(0..self.nodes);
+        let node = nodes.leader().unwrap_or(anyone);
         let proposals = self.rng.gen_range(1..=self.size_max);
+        let delay_us = self.rng.gen_range(self.delay_us_min..=self.delay_us_max);
+        let lost = self.rng.gen_bool(self.drop_probability.clamp(0.0, 1.0));
         let commands = (0..proposals)
             .map(|_| {
                 self.sent += 1;
@@ -92,8 +100,12 @@ impl Load {
                 bytes::Bytes::from(command.encode())
             })
             .collect();
-        net.burst(node, commands, queue, obs);
         obs.emit(SimEvent::Burst { node, proposals });
+        if lost {
+            obs.emit(SimEvent::ClientMessageLost);
+        } else {
+            queue.push_in(delay_us, Event::BurstArrives { node, commands });
+        }
         let gap = self.rng.gen_range(0..=2 * self.interval_us);
         queue.push_in(gap, Event::Burst);
     }

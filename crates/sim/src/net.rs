@@ -46,9 +46,9 @@ pub struct Net {
     /// Counts installed partitions, so a timed end of an isolation ends
     /// only the cut it made.
     partitions_installed: u64,
-    /// Vote responses to this candidate in this term are lost (None) or
-    /// held this long (a triggered fault on one election).
-    vote_hold: Option<(NodeId, Term, Option<u64>)>,
+    /// Vote responses to these candidates in these terms are lost (None)
+    /// or held this long (triggered faults on single elections).
+    vote_holds: Vec<(NodeId, Term, Option<u64>)>,
 }
 
 impl Net {
@@ -71,7 +71,7 @@ impl Net {
             long_delay_probability: config.long_delay_probability,
             long_delay_us_max: config.long_delay_us_max.max(LONG_DELAY_US_MIN),
             partitions_installed: 0,
-            vote_hold: None,
+            vote_holds: Vec::new(),
         }
     }
 
@@ -79,21 +79,27 @@ impl Net {
     /// or delay tail.
     pub fn heal(&mut self) {
         self.chaos = false;
-        self.vote_hold = None;
+        self.vote_holds.clear();
         self.blocked.iter_mut().for_each(|b| *b = 0);
     }
 
     /// Loses (`delay_us` None) or holds the vote responses to `candidate`
     /// in `term`: one election that cannot be won, or is won late.
     pub fn hold_votes(&mut self, candidate: usize, term: Term, delay_us: Option<u64>) {
-        self.vote_hold = Some((NodeId(candidate as u64), term, delay_us));
+        self.vote_holds
+            .push((NodeId(candidate as u64), term, delay_us));
     }
 
     /// The extra delay of a held vote response (None: not held; Some(None): lost).
     fn vote_held(&self, m: &Message) -> Option<Option<u64>> {
-        let (candidate, term, delay) = self.vote_hold?;
-        let vote = matches!(m.body, MessageBody::RequestVoteResponse { .. });
-        (vote && m.to == candidate && m.term == term).then_some(delay)
+        if !matches!(m.body, MessageBody::RequestVoteResponse { .. }) {
+            return None;
+        }
+        let hold = self
+            .vote_holds
+            .iter()
+            .find(|&&(c, t, _)| m.to == c && m.term == t);
+        hold.map(|&(_, _, delay)| delay)
     }
 
     /// Sends a Raft message: schedules its delivery (and maybe a duplicate's),
@@ -113,7 +119,7 @@ impl Net {
             return;
         }
         let mut held_us = 0;
-        if self.vote_hold.is_some() {
+        if !self.vote_holds.is_empty() {
             match self.vote_held(&m) {
                 Some(None) => {
                     obs.emit(SimEvent::MessageDropped);
@@ -247,22 +253,6 @@ impl Net {
         queue.push_in(delay, request);
     }
 
-    /// Sends a burst of the load generator's proposals to `node` as one
-    /// pipelined request (lost whole, or delivered once).
-    pub fn burst(
-        &mut self,
-        node: usize,
-        commands: Vec<bytes::Bytes>,
-        queue: &mut EventQueue,
-        obs: &mut Observers,
-    ) {
-        let delay = self.client_delay_us();
-        if self.client_message_lost(obs) {
-            return;
-        }
-        queue.push_in(delay, Event::BurstArrives { node, commands });
-    }
-
     /// A client link's delay on the heavy tail (a late duplicate).
     fn client_tail_delay_us(&mut self) -> u64 {
         let base = self.client_delay_us();
@@ -339,6 +329,7 @@ impl Net {
 
     /// Repairs every partition.
     pub fn heal_partitions(&mut self, obs: &mut Observers) {
+        self.partitions_installed += 1; // a pending end of an isolation is void now
         obs.emit(SimEvent::PartitionHealed);
         self.blocked.iter_mut().for_each(|b| *b = 0);
     }
@@ -419,5 +410,66 @@ mod tests {
             assert!(!net.is_cut(x, 2), "n{x} reaches the bridge");
             assert!(!net.is_cut(2, x), "the bridge reaches n{x}");
         }
+    }
+}
+
+#[cfg(test)]
+mod long_delay_tests {
+    use super::*;
+    use crate::profile;
+
+    #[test]
+    fn long_delays_hold_messages_for_seconds_and_are_counted() {
+        let p = profile::profile("calm").expect("built-in profile");
+        let mut config = p.draw(1, Some(3));
+        config.long_delay_probability = 1.0;
+        config.long_delay_us_max = 2_000_000;
+        let (mut net, mut q, mut obs) = (
+            Net::new(1, &config),
+            EventQueue::default(),
+            Observers::new(3),
+        );
+        for _ in 0..50 {
+            let m = Message {
+                from: NodeId(0),
+                to: NodeId(1),
+                term: Term(1),
+                body: MessageBody::HeartbeatResponse,
+            };
+            net.send(m, &mut q, &mut obs);
+        }
+        assert_eq!(obs.stats().messages_delayed_long, 50);
+        let max = obs.stats().max_message_delay_ms;
+        assert!((500..=2_000).contains(&max), "{max} ms");
+        net.heal();
+        let m = Message {
+            from: NodeId(0),
+            to: NodeId(1),
+            term: Term(1),
+            body: MessageBody::HeartbeatResponse,
+        };
+        net.send(m, &mut q, &mut obs);
+        assert_eq!(
+            obs.stats().messages_delayed_long,
+            50,
+            "no long holds after the heal"
+        );
+    }
+
+    #[test]
+    fn an_isolation_ends_only_if_no_partition_replaced_it() {
+        let p = profile::profile("calm").expect("built-in profile");
+        let config = p.draw(1, Some(3));
+        let (mut net, mut obs) = (Net::new(1, &config), Observers::new(3));
+        let first = net.isolate(2, &mut obs);
+        net.heal_partitions(&mut obs);
+        let second = net.isolate(1, &mut obs);
+        net.end_isolation(first, &mut obs);
+        assert!(
+            net.is_cut(1, 0),
+            "the first isolation's end leaves the second alone"
+        );
+        net.end_isolation(second, &mut obs);
+        assert!(!net.is_cut(1, 0));
     }
 }

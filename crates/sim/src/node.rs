@@ -568,12 +568,14 @@ pub struct NodeIo<'a> {
 
 impl Transport for NodeIo<'_> {
     fn send(&mut self, m: Message) {
-        if let raft_core::MessageBody::AppendEntriesResponse { reject, .. } = &m.body {
+        if let raft_core::MessageBody::AppendEntriesResponse { reject, index } = &m.body {
             let node = self.node;
             if reject.is_some() {
                 self.view.rejections += 1;
-            } else {
-                self.obs.emit(SimEvent::AckSent { node });
+            } else if index.0 > 0 {
+                // (A stale leader is told the newer term with index 0: no ack.)
+                let term = m.term;
+                self.obs.emit(SimEvent::AckSent { node, term });
                 let rejections = std::mem::take(&mut self.view.rejections);
                 if rejections > 0 {
                     self.obs.emit(SimEvent::ProbeEnded { node, rejections });

@@ -324,6 +324,26 @@ pub struct SimConfig {
 /// Shortest hold of a long-delayed message: longer than an election timeout.
 pub const LONG_DELAY_US_MIN: u64 = 500_000;
 
+impl SimConfig {
+    /// The recovery bounds after the heal: (a leader within, every client
+    /// progressed within), in microseconds: the configured bounds plus the
+    /// longest hold of a long-delayed message, since a dead leader's held
+    /// heartbeats keep followers waiting until they arrive. Derived when
+    /// used, so a case that overrides the long delays gets bounds to match.
+    #[must_use]
+    pub fn recovery_bounds_us(&self) -> (u64, u64) {
+        let held_us = if self.long_delay_probability > 0.0 {
+            self.long_delay_us_max.max(LONG_DELAY_US_MIN)
+        } else {
+            0
+        };
+        (
+            self.liveness_leader_us + held_us,
+            self.liveness_window_us + held_us,
+        )
+    }
+}
+
 /// The raft-core configuration knobs a seed draws.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RaftKnobs {
@@ -396,9 +416,10 @@ impl Profile {
     #[must_use]
     pub fn draw(&self, seed: u64, nodes: Option<usize>) -> SimConfig {
         let mut config = self.draw_first(&mut rng::stream(seed, Stream::Swarm), nodes);
-        let timing = &mut rng::stream(seed, Stream::SwarmTiming);
-        self.draw_timing(timing, &mut config);
-        if timing.gen_bool(self.single_node_probability) && nodes.is_none() {
+        self.draw_timing(seed, &mut config);
+        let single =
+            rng::knob_stream(seed, Stream::SwarmTiming, 15).gen_bool(self.single_node_probability);
+        if single && nodes.is_none() {
             config.nodes = 1;
             config.node_tick_us.truncate(1);
         }
@@ -490,64 +511,79 @@ impl Profile {
         config
     }
 
-    /// The knobs added after the first swarm, from their own stream.
-    fn draw_timing(&self, rng: &mut Xoshiro256PlusPlus, config: &mut SimConfig) {
+    /// The knobs added after the first swarm: each from a stream of its
+    /// own (a sub-stream of `SwarmTiming`), drawn whether or not it is used,
+    /// so no knob's value depends on another's or on an edit to another's
+    /// range.
+    fn draw_timing(&self, seed: u64, config: &mut SimConfig) {
+        let knob = |id: u64| rng::knob_stream(seed, Stream::SwarmTiming, id);
         let on = |rng: &mut Xoshiro256PlusPlus| !rng.gen_bool(self.swarm_off_probability);
-        let long_on = on(rng);
-        let long_p = self.long_delay_probability.draw(rng);
+        let long_on = on(&mut knob(1));
+        let long_p = self.long_delay_probability.draw(&mut knob(2));
+        let long_max_us = (self.long_delay_ms_max.draw(&mut knob(3)) * MS) as u64;
         if long_on && long_p > 0.0 {
             config.long_delay_probability = long_p;
-            let max_us = (self.long_delay_ms_max.draw(rng) * MS) as u64;
-            config.long_delay_us_max = max_us.max(LONG_DELAY_US_MIN);
+            config.long_delay_us_max = long_max_us.max(LONG_DELAY_US_MIN);
         }
-        let triggered_on = on(rng);
-        let per_sec = self.triggered_per_sec.draw(rng);
+        let triggered_on = on(&mut knob(4));
+        let triggered_per_sec = self.triggered_per_sec.draw(&mut knob(5));
         if triggered_on {
-            config.triggered_interval_us = interval_us(per_sec);
+            config.triggered_interval_us = interval_us(triggered_per_sec);
         }
+        let frequent = knob(6).gen_bool(self.frequent_elections_probability);
+        let churn_timeout = knob(7).gen_range(3..=5);
+        let timeout = knob(8).gen_range(6..=20);
+        let mut heartbeat = knob(9);
+        let (close, short): (bool, u32) = (heartbeat.gen_bool(0.2), heartbeat.gen_range(0..=6));
         let k = &mut config.raft;
-        if rng.gen_bool(self.frequent_elections_probability) {
+        if frequent {
             // Leader churn: a heartbeat late by a tick or two starts an election.
-            k.election_timeout_ticks_min = rng.gen_range(3..=5);
-            k.heartbeat_interval_ticks = k.election_timeout_ticks_min - 1;
+            k.election_timeout_ticks_min = churn_timeout;
+            k.heartbeat_interval_ticks = churn_timeout - 1;
         } else if self.timing_varies {
-            k.election_timeout_ticks_min = rng.gen_range(6..=20);
-            // Mostly well under the timeout, sometimes close to it.
-            let close = rng.gen_bool(0.2);
-            let most = k.election_timeout_ticks_min - 1;
+            // Mostly well under the timeout, sometimes one tick short of it.
+            let most = timeout - 1;
+            k.election_timeout_ticks_min = timeout;
             k.heartbeat_interval_ticks = if close {
                 most
             } else {
-                rng.gen_range(1..=most.div_ceil(3))
+                1 + short % most.div_ceil(3)
             };
         }
-        if rng.gen_bool(self.tiny_limits_probability) {
-            k.max_bytes_per_message = rng.gen_range(1..=256);
-            k.max_uncommitted_entries = rng.gen_range(1..=16);
+        let mut limits = knob(10);
+        let (tiny, bytes, uncommitted) = (
+            limits.gen_bool(self.tiny_limits_probability),
+            limits.gen_range(1..=256),
+            limits.gen_range(1..=16),
+        );
+        if tiny {
+            k.max_bytes_per_message = bytes;
+            k.max_uncommitted_entries = uncommitted;
         }
+        let tick_us = knob(11).gen_range(15_000..=30_000);
         if self.timing_varies {
             // The tick length varies too (the skew applies on top of it).
-            let tick_us = rng.gen_range(15_000..=30_000);
             let scale = |t: u64| t * tick_us / config.tick_us;
             config.node_tick_us = config.node_tick_us.iter().map(|&t| scale(t)).collect();
             config.tick_us = tick_us;
         }
+        // A leader within a few election timeouts of the slowest clock (a
+        // case that lengthens the timeout sets this bound too).
+        let tick_max = config
+            .node_tick_us
+            .iter()
+            .copied()
+            .fold(config.tick_us, u64::max);
+        let timeout_max_us = 2 * u64::from(config.raft.election_timeout_ticks_min) * tick_max;
+        config.liveness_leader_us = config.liveness_leader_us.max(3 * timeout_max_us);
         // Client links duplicate requests as often as Raft links duplicate messages.
         config.client_duplicate_probability = config.duplicate_probability;
-        let bursts_on = on(rng);
-        let bursts_per_sec = self.bursts_per_sec.draw(rng);
-        let burst_size_max = self.burst_size_max.draw(rng) as u64;
+        let bursts_on = on(&mut knob(12));
+        let bursts_per_sec = self.bursts_per_sec.draw(&mut knob(13));
+        let burst_size_max = self.burst_size_max.draw(&mut knob(14)) as u64;
         if bursts_on {
             config.burst_interval_us = interval_us(bursts_per_sec);
             config.burst_size_max = burst_size_max;
         }
-        // The recovery bounds follow the timing: a few election timeouts
-        // for a leader; and messages still held when the heal comes (a dead
-        // leader's heartbeats that keep followers waiting) may arrive until
-        // the longest hold has passed.
-        let timeout_max_us = 2 * u64::from(config.raft.election_timeout_ticks_min) * config.tick_us;
-        config.liveness_leader_us = config.liveness_leader_us.max(3 * timeout_max_us);
-        config.liveness_leader_us += config.long_delay_us_max;
-        config.liveness_window_us += config.long_delay_us_max;
     }
 }

@@ -64,6 +64,14 @@ pub fn stream(seed: u64, concern: Stream) -> Xoshiro256PlusPlus {
     Xoshiro256PlusPlus::seed_from_u64(mix64(seed ^ mix64(concern as u64)))
 }
 
+/// Sub-stream `knob` of `concern` for run `seed`: one knob's own draws,
+/// so that how many numbers one knob draws never shifts another's.
+#[must_use]
+pub fn knob_stream(seed: u64, concern: Stream, knob: u64) -> Xoshiro256PlusPlus {
+    let salt = mix64(concern as u64) ^ mix64(knob.wrapping_add(1) << 32);
+    Xoshiro256PlusPlus::seed_from_u64(mix64(seed ^ salt))
+}
+
 /// The Raft jitter stream of one node incarnation.
 #[must_use]
 pub fn node_stream(seed: u64, node: u64, incarnation: u64) -> Xoshiro256PlusPlus {

@@ -188,6 +188,24 @@ fn parse_triggered(words: &[&str]) -> Result<Fault, String> {
                 .map_err(|_| format!("'{n}' is not a node number or 'any'"))?,
         ),
     };
+    let key = match *action {
+        "crash" => Some("restart"),
+        "pause" => Some("resume"),
+        "isolate" => Some("heal"),
+        "delay-votes" => Some("delay"),
+        _ => None,
+    };
+    if let Some(extra) = words[3..]
+        .iter()
+        .find(|w| w.split_once('=').map(|(k, _)| k) != key)
+    {
+        return Err(format!("'{extra}' is not an option of '{action}'"));
+    }
+    if matches!(*action, "drop-votes" | "delay-votes") && point != Point::Campaigned {
+        return Err(format!(
+            "'{action}' acts on an election: use it with 'on campaigned'"
+        ));
+    }
     let duration = |key: &str| option(words, key).map_or(Ok(100_000), parse_duration);
     let action = match *action {
         "crash" => Action::Crash {

@@ -114,6 +114,8 @@ pub enum SimEvent<'a> {
     AckSent {
         /// The node.
         node: usize,
+        /// The ack's term.
+        term: Term,
     },
     /// A triggered fault fired: `node` reached `point`.
     Triggered {
@@ -335,7 +337,12 @@ impl Observers {
         if let Some(t) = self.timeline.as_mut() {
             record::record(t, self.now_us, &e);
         }
-        if let SimEvent::RoleChanged { node, term, .. } = e {
+        if let SimEvent::RoleChanged { node, term, .. }
+        | SimEvent::Booted {
+            node,
+            hard_state: HardState { term, .. },
+        } = e
+        {
             if let Some(t) = self.terms.get_mut(node) {
                 *t = term;
             }
@@ -357,9 +364,11 @@ impl Observers {
         self.points.mask = points.fold(0, |m, p| m | points::bit(p));
     }
 
-    /// The points reached since the last call, in order.
-    pub fn take_hits(&mut self) -> Vec<(usize, Point, Term)> {
-        std::mem::take(&mut self.points.hits)
+    /// Moves the points reached since the last call, in order, into
+    /// `into` (emptied first; its buffer and this one are reused).
+    pub fn take_hits(&mut self, into: &mut Vec<(usize, Point, Term)>) {
+        into.clear();
+        std::mem::swap(into, &mut self.points.hits);
     }
 
     /// Whether a watched point was reached since the last look.

@@ -14,6 +14,9 @@ pub(super) struct PointWatch {
     pub(super) mask: u8,
     /// (node, point, the node's term then), in the order reached.
     pub(super) hits: Vec<(usize, Point, Term)>,
+    /// Per node, the (term, vote) last made durable: a vote is made
+    /// durable once, however many syncs follow.
+    durable_votes: Vec<(Term, Option<raft_core::NodeId>)>,
 }
 
 /// The bit of a point in a [`PointWatch`] mask.
@@ -32,29 +35,39 @@ impl PointWatch {
                 vote: Some(v),
             } if v.0 as usize != node => (node, Point::VoteGranted, term),
             SimEvent::DurableHardState {
-                node, hard_state, ..
-            } if hard_state.vote.is_some_and(|v| v.0 as usize != node)
-                && self.mask & bit(Point::VoteDurable) != 0 =>
-            {
-                (node, Point::VoteDurable, hard_state.term)
-            }
-            SimEvent::DurableHardState {
                 node,
-                entries,
                 hard_state,
-            } if entries > 0 => (node, Point::AppendDurable, hard_state.term),
-            SimEvent::AckSent { node } => (node, Point::Acked, term_of(node)),
+                entries,
+            } => {
+                if self.durable_votes.len() <= node {
+                    self.durable_votes.resize(node + 1, (Term(0), None));
+                }
+                let vote = (hard_state.term, hard_state.vote);
+                let new_vote = std::mem::replace(&mut self.durable_votes[node], vote) != vote;
+                if new_vote && hard_state.vote.is_some_and(|v| v.0 as usize != node) {
+                    self.hit(node, Point::VoteDurable, hard_state.term);
+                }
+                if entries > 0 {
+                    self.hit(node, Point::AppendDurable, hard_state.term);
+                }
+                return;
+            }
+            SimEvent::AckSent { node, term } => (node, Point::Acked, term),
             SimEvent::RoleChanged { node, term, .. } if e.took_role(Role::Leader) => {
                 (node, Point::BecameLeader, term)
             }
             SimEvent::RoleChanged { node, term, .. } if e.took_role(Role::Candidate) => {
                 (node, Point::Campaigned, term)
             }
-            SimEvent::Applied { node, entry } => (node, Point::Applied, entry.term),
+            SimEvent::Applied { node, .. } => (node, Point::Applied, term_of(node)),
             _ => return,
         };
-        if self.mask & bit(hit.1) != 0 {
-            self.hits.push(hit);
+        self.hit(hit.0, hit.1, hit.2);
+    }
+
+    fn hit(&mut self, node: usize, point: Point, term: Term) {
+        if self.mask & bit(point) != 0 {
+            self.hits.push((node, point, term));
         }
     }
 }
