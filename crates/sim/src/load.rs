@@ -24,9 +24,6 @@ use kv::{Command, Op};
 use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-/// The client index a burst's requests carry: no client of the run, so
-/// their answers are dropped on arrival.
-pub const LOAD_CLIENT: usize = usize::MAX;
 /// Session ids of burst proposals start here (far above the clients').
 const LOAD_SESSION_BASE: u64 = 1 << 32;
 

@@ -15,12 +15,11 @@
 //! This module owns links only: it never touches a node.
 
 use crate::faults::Partition;
-use crate::load::LOAD_CLIENT;
 use crate::observe::{Observers, SimEvent};
 use crate::profile::{SimConfig, LONG_DELAY_US_MIN};
 use crate::queue::{Event, EventQueue};
 use crate::rng::{self, Stream};
-use crate::workload::Reply;
+use crate::workload::{Reply, LOAD_CLIENT};
 use raft_core::{Message, MessageBody, NodeId, Term};
 use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;

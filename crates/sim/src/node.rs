@@ -11,7 +11,6 @@
 //! applied everywhere; the checker judges the rest, from the events.
 
 use crate::faults::CrashPoint;
-use crate::load::LOAD_CLIENT;
 use crate::net::Net;
 use crate::observe::{Observers, SimEvent};
 use crate::phase::RunState;
@@ -19,6 +18,7 @@ use crate::profile::SimConfig;
 use crate::queue::{Event, EventQueue};
 use crate::rng::{self, Stream};
 use crate::workload::Reply;
+use crate::workload::LOAD_CLIENT;
 use bytes::Bytes;
 use checker::{Property, Violation};
 use host::{Answer, Driver, Effects, HostFault, MemStorage, Transport};

@@ -12,6 +12,10 @@ use raft_core::{LogIndex, Term};
 use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+/// The client index the load generator's proposals carry: no client of
+/// the run, so nobody waits for their answers.
+pub const LOAD_CLIENT: usize = usize::MAX;
+
 /// What a node answered a client attempt.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
