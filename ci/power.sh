@@ -36,6 +36,7 @@
 # Usage:
 #   ci/power.sh [--seeds N] [--threads N] [PATCH...]
 #   ci/power.sh --check [PATCH...]
+#   ci/power.sh --mutants [CARGO-MUTANTS ARGS...]
 #
 #   --check       only check that every patch applies cleanly to HEAD and that
 #                 its header names a rule, an expected property and an existing
@@ -43,6 +44,15 @@
 #   --seeds N     the bound: sweep seeds 0..N (default 10000)
 #   --threads N   worker threads for the sweeps and jobs for cargo (default:
 #                 all cores)
+#   --mutants     mutation testing instead: `cargo mutants` over raft-core,
+#                 each mutant judged by a short default sweep of the simulator
+#                 (crates/raft-core/tests/mutants_sweep.rs, MUTANTS_SEEDS
+#                 seeds, 2000 by default; configured in .cargo/mutants.toml);
+#                 the other arguments go to cargo mutants (e.g. -f
+#                 crates/raft-core/src/quorum.rs, --shard 1/8). Needs
+#                 `cargo install cargo-mutants`; hours for all of raft-core,
+#                 so a nightly job, not part of ci/test.sh. Results in
+#                 mutants.out/ (caught, missed, unviable, timeout).
 #
 # POWER_TARGET_DIR=DIR builds into DIR instead of a target folder under the
 # scratch area, and keeps it (third-party crates are then built only once
@@ -56,6 +66,15 @@ usage() {
   sed -n '/^# Usage:/,/^# POWER_TARGET_DIR/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
   exit 2
 }
+
+if [ "${1:-}" = "--mutants" ]; then
+  shift
+  command -v cargo-mutants >/dev/null 2>&1 || {
+    echo "ci/power.sh: cargo-mutants is not installed: cargo install cargo-mutants" >&2
+    exit 2
+  }
+  exec cargo mutants --package raft-core "$@"
+fi
 
 check_only=0
 seeds=10000

@@ -1,0 +1,32 @@
+//! The sweep `cargo mutants` runs against each mutant of raft-core
+//! (`ci/power.sh --mutants`, configured in `.cargo/mutants.toml`): a short
+//! default sweep of the simulator, which links the mutated raft-core.
+//! Ignored in normal test runs: `ci/test.sh` sweeps correct code; this one
+//! exists to fail on broken code, quickly.
+
+use sim::profile::profile;
+use sim::sweep::{sweep, SweepOptions};
+
+#[test]
+#[ignore = "run against mutants by ci/power.sh --mutants"]
+fn a_short_default_sweep_passes() {
+    let seeds: u64 = std::env::var("MUTANTS_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2_000);
+    let options = SweepOptions {
+        seed_start: 0,
+        seed_end: seeds,
+        profile: profile("chaos").expect("built-in profile"),
+        threads: 2,
+        shard: None,
+        check_determinism: false,
+        max_failures: Some(1),
+        progress: false,
+        nodes: None,
+        checker: true,
+    };
+    let s = sweep(&options);
+    assert_eq!(s.failed, 0, "a seed failed: {:#?}", s.failures.first());
+    assert_eq!(s.passed, s.seeds, "every seed ran");
+}
