@@ -54,7 +54,7 @@ impl Storage for MemStorage {
 impl MemStorage {
     /// Queues a batch (entries first, then the hard state) and returns its
     /// sequence number, or the last issued one if the batch writes nothing.
-    pub fn issue(&mut self, entries: &[Entry], hard_state: Option<HardState>) -> u64 {
+    fn issue(&mut self, entries: &[Entry], hard_state: Option<HardState>) -> u64 {
         if entries.is_empty() && hard_state.is_none() {
             return self.issued_seq;
         }

@@ -410,12 +410,6 @@ mod tests {
             assert!(!net.is_cut(2, x), "the bridge reaches n{x}");
         }
     }
-}
-
-#[cfg(test)]
-mod long_delay_tests {
-    use super::*;
-    use crate::profile;
 
     #[test]
     fn long_delays_hold_messages_for_seconds_and_are_counted() {
@@ -429,25 +423,13 @@ mod long_delay_tests {
             Observers::new(3),
         );
         for _ in 0..50 {
-            let m = Message {
-                from: NodeId(0),
-                to: NodeId(1),
-                term: Term(1),
-                body: MessageBody::HeartbeatResponse,
-            };
-            net.send(m, &mut q, &mut obs);
+            net.send(heartbeat(0, 1), &mut q, &mut obs);
         }
         assert_eq!(obs.stats().messages_delayed_long, 50);
         let max = obs.stats().max_message_delay_ms;
         assert!((500..=2_000).contains(&max), "{max} ms");
         net.heal();
-        let m = Message {
-            from: NodeId(0),
-            to: NodeId(1),
-            term: Term(1),
-            body: MessageBody::HeartbeatResponse,
-        };
-        net.send(m, &mut q, &mut obs);
+        net.send(heartbeat(0, 1), &mut q, &mut obs);
         assert_eq!(
             obs.stats().messages_delayed_long,
             50,
