@@ -11,7 +11,9 @@
 //! 2. sends `messages` at once;
 //! 3. sends `persisted_messages` and reports `on_persisted` only once a
 //!    sync covers the batch (at once if the storage already says so, else
-//!    parked until [`Driver::on_synced`]);
+//!    parked until [`Driver::on_synced`]), checking that the node's durable
+//!    cursor then names only an entry that report covers (a report for an
+//!    entry a truncation replaced meanwhile must be ignored);
 //! 4. applies `committed_entries` in order and answers the proposals this
 //!    node accepted by (index, term): the same term applied means done,
 //!    another term at that index means lost.
@@ -256,6 +258,9 @@ impl<S: StateMachine, T> Driver<S, T> {
             return;
         }
         self.release(storage.synced_seq(), fx);
+        if self.stopped {
+            return;
+        }
         self.after_input(storage, fx);
     }
 
@@ -275,8 +280,38 @@ impl<S: StateMachine, T> Driver<S, T> {
                 break;
             }
             self.waiting_persisted.pop_front();
-            self.raft.on_persisted(index, term);
+            if !self.report_persisted(index, term, fx) {
+                return;
+            }
         }
+    }
+
+    /// Tells the node that the batch ending at (`index`, `term`) is durable,
+    /// and checks what it made of that: its durable cursor may name that
+    /// entry only if the node still holds it with the same term (a report for
+    /// an entry replaced since, by a truncation, must be ignored), and never
+    /// passes it. Returns false if the node broke the rule (and stopped).
+    fn report_persisted<E: Effects<T, S::Output>>(
+        &mut self,
+        index: LogIndex,
+        term: Term,
+        fx: &mut E,
+    ) -> bool {
+        self.raft.on_persisted(index, term);
+        let log = self.raft.log();
+        let persisted = log.persisted();
+        let Some(detail) = durable_cursor_broken(index, term, persisted, log.term(persisted))
+        else {
+            return true;
+        };
+        self.stop(
+            fx,
+            HostFault::Boundary {
+                rule: "persisted-is-durable",
+                detail,
+            },
+        );
+        false
     }
 
     // ----- the loop --------------------------------------------------------
@@ -366,6 +401,9 @@ impl<S: StateMachine, T> Driver<S, T> {
         if synced {
             // Older batches the storage made durable meanwhile go first.
             self.release(synced_seq, fx);
+            if self.stopped {
+                return false;
+            }
         } else {
             for m in ready.persisted_messages.drain(..) {
                 self.waiting_messages.push_back((seq, m));
@@ -383,7 +421,9 @@ impl<S: StateMachine, T> Driver<S, T> {
                 fx.send(m);
             }
             if let Some(last) = ready.entries.last() {
-                self.raft.on_persisted(last.index, last.term);
+                if !self.report_persisted(last.index, last.term, fx) {
+                    return false;
+                }
             }
         }
         for e in &ready.committed_entries {
@@ -499,6 +539,25 @@ impl<S: StateMachine, T> Driver<S, T> {
         }
         Ok(())
     }
+}
+
+/// The rule for the node's durable cursor right after a durability report
+/// for (`index`, `term`): it is `persisted`, where the node holds
+/// `term_there`. It may stay below the report, or name the reported entry
+/// itself; anything else counts an entry no sync covered. Returns what broke.
+fn durable_cursor_broken(
+    index: LogIndex,
+    term: Term,
+    persisted: LogIndex,
+    term_there: Option<Term>,
+) -> Option<String> {
+    if persisted < index || (persisted == index && term_there == Some(term)) {
+        return None;
+    }
+    let there = term_there.map_or_else(|| "no entry".to_string(), |t| t.to_string());
+    Some(format!(
+        "a sync covered {index} ({term}); the node counts {persisted} ({there}) as durable"
+    ))
 }
 
 #[cfg(test)]

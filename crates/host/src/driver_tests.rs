@@ -511,3 +511,61 @@ fn many_proposals_make_one_batch_and_are_each_answered() {
     let tokens: Vec<u32> = fx.answers.iter().map(|(t, _)| *t).collect();
     assert_eq!(tokens, (1..=20).collect::<Vec<u32>>());
 }
+
+#[test]
+fn the_durable_cursor_may_name_only_the_reported_entry() {
+    let (t1, t2) = (raft_core::Term(1), raft_core::Term(2));
+    let broken = |persisted: u64, there: Option<raft_core::Term>| {
+        durable_cursor_broken(LogIndex(5), t1, LogIndex(persisted), there)
+    };
+    assert_eq!(broken(4, Some(t1)), None, "below the report");
+    assert_eq!(broken(5, Some(t1)), None, "the reported entry");
+    assert!(broken(5, Some(t2)).is_some(), "a replaced entry");
+    assert!(broken(5, None).is_some(), "a truncated entry");
+    assert!(broken(6, Some(t1)).is_some(), "past the report");
+}
+
+/// A follower's write is overtaken by a truncation before its sync ends: the
+/// report for the old batch names entries the log no longer holds, so the
+/// node must not count anything as durable until the new batch is synced.
+#[test]
+fn a_report_for_entries_replaced_meanwhile_counts_nothing() {
+    let mut d: KvDriver = Driver::new(node(2, &[1, 2, 3]), KvStore::new());
+    d.set_check_invariants(true);
+    let (mut disk, mut fx) = (MemStorage::default(), Recorder::default());
+    let append = |from: u64, term: u64, entries: Vec<Entry>| Message {
+        from: NodeId(from),
+        to: NodeId(2),
+        term: raft_core::Term(term),
+        body: MessageBody::AppendEntries {
+            prev_log_index: LogIndex(0),
+            prev_log_term: raft_core::Term(0),
+            entries,
+            leader_commit: LogIndex(0),
+        },
+    };
+    d.step(
+        append(1, 1, vec![entry(1, 1), entry(2, 1), entry(3, 1)]),
+        &mut disk,
+        &mut fx,
+    );
+    let old_batch = disk.issued_seq();
+    d.step(
+        append(3, 2, vec![entry(1, 2), entry(2, 2)]),
+        &mut disk,
+        &mut fx,
+    );
+    assert!(disk.issued_seq() > old_batch, "the truncation was written");
+    disk.sync_to(old_batch);
+    d.on_synced(&mut disk, &mut fx);
+    assert!(fx.faults.is_empty(), "{:?}", fx.faults);
+    assert_eq!(
+        d.raft().log().persisted(),
+        LogIndex(0),
+        "entry 3 of term 1 is gone"
+    );
+    disk.sync_all();
+    d.on_synced(&mut disk, &mut fx);
+    assert!(fx.faults.is_empty(), "{:?}", fx.faults);
+    assert_eq!(d.raft().log().persisted(), LogIndex(2));
+}
