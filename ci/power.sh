@@ -33,6 +33,14 @@
 # N seeds, or its guarding case does not fail with a violation; 2 on bad
 # usage.
 #
+# Two optional header fields: `# Test: PACKAGE FILTER` names unit tests
+# (`cargo test -p PACKAGE -- FILTER`) that must fail with the break applied;
+# `# Sweep: unreachable (why)` marks a break no execution of the
+# implementation can observe (another rule masks it; the header says why):
+# its sweep still runs, and not catching it is then expected, but such a
+# break must name a Test that guards it. A marked break that the sweep does
+# catch is reported (the mark is stale).
+#
 # Usage:
 #   ci/power.sh [--seeds N] [--threads N] [PATCH...]
 #   ci/power.sh --check [PATCH...]
@@ -166,6 +174,16 @@ if [ "$check_only" = 1 ]; then
     [ -n "$(field "$p" Rule)" ] || problems+=("no '# Rule:' line")
     [ -n "$(field "$p" Expect)" ] || problems+=("no '# Expect:' line")
     guard="$(field "$p" Guard)"
+    if [ -n "$(field "$p" Sweep)" ]; then
+      case "$(field "$p" Sweep)" in
+        unreachable*) [ -n "$(field "$p" Test)" ] || problems+=("unreachable, but no '# Test:' guards it") ;;
+        *) problems+=("'# Sweep:' takes 'unreachable (why)'") ;;
+      esac
+    fi
+    test_spec="$(field "$p" Test)"
+    if [ -n "$test_spec" ] && [ "$(printf '%s\n' "$test_spec" | wc -w)" -ne 2 ]; then
+      problems+=("'# Test:' takes PACKAGE FILTER")
+    fi
     if [ -z "$guard" ]; then
       problems+=("no '# Guard:' line (write '-' for none)")
     elif [ "$guard" != "-" ] && [ ! -e "$SRC/sim-runs/$guard.case" ] && [ ! -e "$SRC/sim-runs/$guard.json" ]; then
@@ -214,6 +232,9 @@ for p in "${patches[@]}"; do
   name="$(basename "$p" .patch)"
   guard="$(field "$p" Guard)"
   if [ "$guard" = "-" ]; then guard=""; fi
+  unreachable=""
+  case "$(field "$p" Sweep)" in unreachable*) unreachable=1 ;; esac
+  test_spec="$(field "$p" Test)"
   log="$SCRATCH/$name"
   echo "== $name" >&2
 
@@ -294,11 +315,29 @@ for p in "${patches[@]}"; do
     status=1
   fi
 
+  # The unit tests named by `# Test:` must fail (not merely not build).
+  if [ -n "$test_spec" ]; then
+    read -r test_pkg test_filter <<<"$test_spec"
+    (cd "$SRC" && cargo test --locked -p "$test_pkg" "${cargo_jobs[@]}" -- "$test_filter") >"$log.test" 2>&1 || true
+    if grep -q '^test result: FAILED' "$log.test"; then
+      corpus="$corpus; test $test_filter fails"
+    else
+      tail -n 5 "$log.test" | sed 's/^/   /' >&2
+      corpus="$corpus; TEST $test_filter DOES NOT CATCH IT"
+      status=1
+    fi
+  fi
+
   if [ -n "$sweep_error" ]; then
     rows+=("$name | - | $sweep_error | $cpu | $corpus")
     status=1
+  elif [ -z "$seed" ] && [ -n "$unreachable" ]; then
+    rows+=("$name | unreachable: not caught in 0..$seeds (expected) | - | $cpu | $corpus")
   elif [ -z "$seed" ]; then
     rows+=("$name | not caught in 0..$seeds | - | $cpu | $corpus")
+    status=1
+  elif [ -n "$unreachable" ]; then
+    rows+=("$name | $seed (MARKED UNREACHABLE) | $property | $cpu | $corpus")
     status=1
   else
     rows+=("$name | $seed | $property | $cpu | $corpus")
