@@ -98,7 +98,10 @@ impl Simulation {
             faults: Injector::new(schedule, rng::stream(seed, Stream::FaultTargets)),
             load: Load::new(seed, &config),
             obs: Observers::new(config.nodes),
-            run: RunState::default(),
+            run: RunState {
+                stability_window_us: config.stability_window_us,
+                ..RunState::default()
+            },
             events: 0,
             config,
         }
@@ -224,37 +227,48 @@ impl Simulation {
     /// Runs to the end and returns the result.
     pub fn run(&mut self) -> RunResult {
         self.start();
-        while !self.run.done {
-            let Some(event) = self.queue.pop() else {
-                break;
-            };
-            if self.run.settling && matches!(event, Event::ClientStart { .. }) {
-                // The workload has stopped: a client waking up for its next
-                // operation is not part of the run (a replayed case, whose
-                // script ends with the last operation invoked, has no such
-                // wake-ups, and must count the same events).
-                continue;
-            }
-            self.events += 1;
-            self.obs.at(self.queue.now_us(), self.events);
-            if self.events > EVENTS_MAX {
-                let found = format!("more than {EVENTS_MAX} events");
-                let v = Violation::new(Property::Liveness, self.events, "a run settles", found);
-                self.run.fail_liveness(v, &mut self.obs);
-                break;
-            }
-            self.dispatch(event);
-            if self.obs.has_hits() {
-                let (nodes, _, faults, mut cx) = self.parts();
-                faults.on_points(nodes, &mut cx);
-            }
-            self.run.stop_at_first_violation(&mut self.obs);
-            self.check_queue();
-            if self.run.settled {
-                self.final_checks();
-            }
-        }
+        while self.step() {}
         self.finish()
+    }
+
+    /// Handles the next event and what it makes due. Returns false once the
+    /// run is over (the verdict is in, or nothing is left to happen).
+    fn step(&mut self) -> bool {
+        if self.run.done {
+            return false;
+        }
+        let Some(event) = self.queue.pop() else {
+            return false;
+        };
+        if self.run.settling && matches!(event, Event::ClientStart { .. }) {
+            // The workload has stopped: a client waking up for its next
+            // operation is not part of the run (a replayed case, whose
+            // script ends with the last operation invoked, has no such
+            // wake-ups, and must count the same events).
+            return true;
+        }
+        self.events += 1;
+        self.obs.at(self.queue.now_us(), self.events);
+        if self.events > EVENTS_MAX {
+            let found = format!("more than {EVENTS_MAX} events");
+            let v = Violation::new(Property::Liveness, self.events, "a run settles", found);
+            self.run.fail_liveness(v, &mut self.obs);
+            return false;
+        }
+        self.dispatch(event);
+        if self.obs.has_hits() {
+            let (nodes, _, faults, mut cx) = self.parts();
+            faults.on_points(nodes, &mut cx);
+        }
+        self.run.stop_at_first_violation(&mut self.obs);
+        self.check_queue();
+        if std::mem::take(&mut self.run.stability_due) {
+            self.open_stability_window();
+        }
+        if self.run.settled {
+            self.final_checks();
+        }
+        true
     }
 
     fn start(&mut self) {
@@ -306,7 +320,10 @@ impl Simulation {
 
     /// The components, and the context a node or client handler needs.
     fn parts(&mut self) -> (&mut Nodes, &mut Clients, &mut Injector, Ctx<'_>) {
-        let settle_target = self.run.settling.then(|| self.clients.acked_index_max());
+        let settle_target = self
+            .run
+            .awaiting_settle()
+            .then(|| self.clients.acked_index_max());
         let Simulation {
             nodes,
             clients,
@@ -373,8 +390,17 @@ impl Simulation {
                 }
             }
             Event::SettleDeadline => {
-                if !self.run.done {
+                let due = self.queue.now_us() >= self.run.settle_deadline_us;
+                if !self.run.done && self.run.awaiting_settle() && due {
                     self.final_checks();
+                }
+            }
+            Event::StabilityEnd => {
+                if !self.run.done {
+                    self.obs.stats_mut().stability_windows_passed += 1;
+                    self.run.stability_over = true;
+                    self.await_settle();
+                    self.check_settled();
                 }
             }
         }
@@ -418,8 +444,14 @@ impl Simulation {
         }
         self.obs.emit(SimEvent::Recovered);
         self.run.settling = true;
-        self.queue.push_in(SETTLE_US_MAX, Event::SettleDeadline);
+        self.await_settle();
         self.check_settled();
+    }
+
+    /// Settling must end within its bound from now.
+    fn await_settle(&mut self) {
+        self.run.settle_deadline_us = self.queue.now_us() + SETTLE_US_MAX;
+        self.queue.push_in(SETTLE_US_MAX, Event::SettleDeadline);
     }
 
     /// Settling ends when every live node applied the highest acknowledged write.
@@ -431,8 +463,25 @@ impl Simulation {
             .iter()
             .all(|n| n.alive() && n.applied_index() >= target);
         if caught_up {
-            self.final_checks();
+            self.run.reach_settle_point();
         }
+    }
+
+    /// Every live node applied the highest acknowledged write, and the run
+    /// idles through its stability window (from when the last message of
+    /// the chaos phase has arrived), in which no node may start an election
+    /// or change its role: heartbeats alone must keep the leader in place.
+    /// After the window the run settles again and ends.
+    fn open_stability_window(&mut self) {
+        if self.run.over() {
+            return;
+        }
+        let from_us = self.queue.now_us().max(self.net.last_delivery_us());
+        let until_us = from_us + self.run.stability_window_us;
+        self.run.stability = Some((from_us, until_us));
+        self.obs
+            .emit(SimEvent::StabilityWindow { from_us, until_us });
+        self.queue.push_at(until_us, Event::StabilityEnd);
     }
 
     /// The end-of-run checks: liveness, durability, linearizability.

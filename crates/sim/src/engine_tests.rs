@@ -349,3 +349,57 @@ fn a_triggered_fault_fires_at_its_protocol_point_and_shows_in_the_trace() {
     // The first election's votes were lost: it took another election.
     assert!(r.stats.elections >= 2, "{:?}", r.stats);
 }
+
+/// A calm three-node run of `seed` that ends with a stability window.
+fn sim_with_stability_window(seed: u64) -> Simulation {
+    let p = profile("calm").expect("calm exists");
+    let mut config = p.draw(seed, Some(3));
+    config.stability_window_us = 600_000;
+    let schedule = faults::generate(&config, &mut rng::stream(seed, Stream::Faults));
+    Simulation::new(seed, config, schedule)
+}
+
+#[test]
+fn an_idle_cluster_keeps_its_leader_through_the_stability_window() {
+    let result = sim_with_stability_window(5).run();
+    assert!(result.verdict.passed(), "{:?}", result.verdict);
+    assert_eq!(result.stats.stability_windows_passed, 1);
+}
+
+#[test]
+fn an_election_in_the_stability_window_is_a_liveness_failure() {
+    let mut sim = sim_with_stability_window(5);
+    sim.start();
+    let mut opened = false;
+    for _ in 0..1_000_000 {
+        let now = sim.queue.now_us();
+        if sim.run.in_stability_window(now).is_some() {
+            opened = true;
+            break;
+        }
+        assert!(sim.step(), "the run ended before its stability window");
+    }
+    assert!(opened, "the window never opened");
+    // A follower whose clock runs on without a word from the leader (as if
+    // heartbeats stopped) times out and asks for votes: an election.
+    let follower = (0..3)
+        .find(|&n| {
+            let driver = sim.nodes.nodes[n].driver.as_ref();
+            driver.is_some_and(|d| d.raft().role() == Role::Follower)
+        })
+        .expect("a follower");
+    let incarnation = sim.nodes.nodes[follower].incarnation;
+    for _ in 0..1_000 {
+        if sim.run.done {
+            break;
+        }
+        with_nodes(&mut sim, |nodes, cx| {
+            nodes.on_tick(follower, incarnation, cx)
+        });
+    }
+    let Verdict::Liveness { violation } = &sim.run.verdict else {
+        panic!("expected a liveness failure, got {:?}", sim.run.verdict);
+    };
+    assert!(violation.expected.contains("idle window"), "{violation:?}");
+    assert_eq!(violation.nodes, vec![follower as u64]);
+}

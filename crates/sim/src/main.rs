@@ -290,7 +290,7 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         s.mean_sim_seconds_per_seed,
         s.mean_events_per_seed
     )?;
-    let rows: [(&str, u64); 29] = [
+    let rows: [(&str, u64); 30] = [
         ("elections", st.elections),
         ("leaders elected", st.leaders_elected),
         ("max term", st.max_term),
@@ -317,6 +317,7 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         ("longest probe sequence", st.longest_probe_sequence),
         ("unsynced writes lost", st.unsynced_writes_lost),
         ("liveness checks passed", st.liveness_checks_passed),
+        ("stability windows passed", st.stability_windows_passed),
         ("histories linearizable", st.linearizability_checked),
         ("histories unknown (budget)", st.linearizability_unknown),
         ("durable writes checked", st.durable_writes_checked),

@@ -31,6 +31,8 @@ pub struct Net {
     blocked: Vec<u32>,
     /// Loss, duplication and the delay tail are on (the chaos phase).
     chaos: bool,
+    /// When the last Raft message scheduled so far arrives.
+    last_delivery_us: u64,
     rng: Xoshiro256PlusPlus,
     client_rng: Xoshiro256PlusPlus,
     drop_probability: f64,
@@ -58,6 +60,7 @@ impl Net {
             nodes: config.nodes,
             blocked: vec![0; config.nodes],
             chaos: true,
+            last_delivery_us: 0,
             rng: rng::stream(seed, Stream::Network),
             client_rng: rng::stream(seed, Stream::ClientNetwork),
             drop_probability: config.drop_probability,
@@ -167,7 +170,15 @@ impl Net {
             delay_us: delay,
             long,
         });
+        self.last_delivery_us = self.last_delivery_us.max(sent_us + delay);
         queue.push_in(delay, Event::Deliver { m, sent_us });
+    }
+
+    /// When the last Raft message scheduled so far arrives (after it, no
+    /// message held or delayed by the chaos phase is still on its way).
+    #[must_use]
+    pub fn last_delivery_us(&self) -> u64 {
+        self.last_delivery_us
     }
 
     /// Whether messages may be held for seconds now (chaos, and on for the seed).

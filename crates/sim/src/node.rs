@@ -14,7 +14,7 @@ use crate::faults::CrashPoint;
 use crate::net::Net;
 use crate::observe::{Observers, SimEvent};
 use crate::phase::RunState;
-use crate::profile::SimConfig;
+use crate::profile::{SimConfig, NODES_MAX};
 use crate::queue::{Event, EventQueue};
 use crate::rng::{self, Stream};
 use crate::workload::Reply;
@@ -24,7 +24,8 @@ use checker::{Property, Violation};
 use host::{Answer, Driver, Effects, HostFault, MemStorage, Transport};
 use kv::{Applied, KvStore};
 use raft_core::{
-    Entry, HardState, LogIndex, Message, NodeId, ProposeError, RaftNode, Ready, Role, Term,
+    Entry, HardState, LogIndex, Message, MessageBody, NodeId, ProposeError, RaftNode, Ready, Role,
+    Term,
 };
 use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -75,6 +76,12 @@ pub struct NodeView {
     pub last_written: LogIndex,
     /// Append rejections it sent in a row.
     pub rejections: u64,
+    /// Clock ticks handed to the node, over all its incarnations.
+    pub ticks: u64,
+    /// While it leads: for each peer, `ticks` when the peer last answered
+    /// it in its term (an append or heartbeat response), or when it became
+    /// leader.
+    pub answered_at_tick: [u64; NODES_MAX],
 }
 
 /// One simulated server: a driver (None while crashed) and its disk.
@@ -175,6 +182,8 @@ impl Nodes {
                     commit: LogIndex(0),
                     last_written: LogIndex(0),
                     rejections: 0,
+                    ticks: 0,
+                    answered_at_tick: [0; NODES_MAX],
                 },
             })
             .collect();
@@ -279,6 +288,7 @@ impl Nodes {
             commit: raft.log().committed(),
             last_written: raft.log().last_index(),
             rejections: 0,
+            ..n.view
         };
         cx.obs.emit(SimEvent::Booted {
             node,
@@ -369,8 +379,7 @@ impl Nodes {
             if cx.run.over() {
                 return;
             }
-            self.with_driver(node, cx, |d, disk, io| d.tick(disk, io));
-            self.finish(node, cx);
+            self.tick_node(node, cx);
         }
         while let Some(item) = self.nodes[node].inbox.pop_front() {
             match item {
@@ -401,7 +410,36 @@ impl Nodes {
             n.missed_ticks = (n.missed_ticks + 1).min(MISSED_TICKS_MAX);
             return;
         }
+        self.tick_node(node, cx);
+    }
+
+    /// Hands one clock tick to a live, running node; a leader that has not
+    /// stepped down after two quorum-check rounds without answers from a
+    /// quorum is a liveness failure (check-quorum, when on).
+    fn tick_node(&mut self, node: usize, cx: &mut Ctx<'_>) {
         self.with_driver(node, cx, |d, disk, io| d.tick(disk, io));
+        let n = &mut self.nodes[node];
+        n.view.ticks += 1;
+        if self.config.raft.check_quorum && n.is_leader() {
+            let rounds = 2 * u64::from(self.config.raft.election_timeout_ticks_min);
+            if let Some(silent) = quorum_silent_ticks(&n.view, node, self.config.nodes) {
+                if silent > rounds {
+                    let expected = format!(
+                        "a leader steps down within two quorum checks ({rounds} ticks) \
+                         without answers from a quorum"
+                    );
+                    let found = format!(
+                        "n{node} still leads term {} after {silent} ticks without answers \
+                         from a quorum",
+                        n.view.term
+                    );
+                    let v =
+                        Violation::new(Property::Liveness, cx.obs.event_index(), expected, found)
+                            .with_nodes(&[node]);
+                    cx.run.fail_liveness(v, cx.obs);
+                }
+            }
+        }
         self.finish(node, cx);
     }
 
@@ -432,6 +470,16 @@ impl Nodes {
     /// Hands a delivered message to the node.
     fn step(&mut self, node: usize, m: Message, sent_us: u64, cx: &mut Ctx<'_>) {
         cx.obs.emit(SimEvent::Delivered { m: &m, sent_us });
+        let view = &mut self.nodes[node].view;
+        let answer = matches!(
+            m.body,
+            MessageBody::AppendEntriesResponse { .. } | MessageBody::HeartbeatResponse
+        );
+        if answer && view.role == Role::Leader && m.term == view.term {
+            if let Some(at) = view.answered_at_tick.get_mut(m.from.0 as usize) {
+                *at = view.ticks;
+            }
+        }
         self.with_driver(node, cx, |d, disk, io| d.step(m, disk, io));
         self.finish(node, cx);
     }
@@ -660,6 +708,22 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
             term,
         };
         self.obs.emit(changed);
+        let now_us = self.queue.now_us();
+        if let Some((from_us, until_us)) = self.run.in_stability_window(now_us) {
+            let expected = format!(
+                "no election and the same leader through the idle window \
+                 {from_us}..{until_us} us after settling"
+            );
+            let found = format!(
+                "n{node} went from {old_role:?} in {old_term} to {role:?} in {term} at {now_us} us"
+            );
+            let v = Violation::new(Property::Liveness, self.obs.event_index(), expected, found)
+                .with_nodes(&[node]);
+            self.run.fail_liveness(v, self.obs);
+        }
+        if changed.took_role(Role::Leader) {
+            view.answered_at_tick = [view.ticks; NODES_MAX];
+        }
         if changed.took_role(Role::Leader)
             && self.run.heal_at_us.is_some()
             && self.run.first_leader_after_heal_us.is_none()
@@ -718,9 +782,25 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
             .chain(after)
             .all(|n| n.alive() && n.applied_index() >= target);
         if others_caught_up && entry.index.0 >= target {
-            self.run.settled = true;
+            self.run.reach_settle_point();
         }
     }
+}
+
+/// How many of its ticks a leader has gone without answers from a quorum:
+/// its own tick count minus the tick at which the quorum-th most recent
+/// peer answer arrived (the leader counts as always answering). None for a
+/// single node.
+fn quorum_silent_ticks(view: &NodeView, me: usize, nodes: usize) -> Option<u64> {
+    if nodes < 2 {
+        return None;
+    }
+    let mut heard = view.answered_at_tick;
+    let heard = &mut heard[..nodes.min(NODES_MAX)];
+    heard[me] = view.ticks;
+    heard.sort_unstable_by(|a, b| b.cmp(a));
+    let quorum = nodes / 2 + 1;
+    Some(view.ticks - heard[quorum - 1])
 }
 
 #[cfg(test)]
@@ -728,6 +808,39 @@ mod tests {
     use super::*;
     use crate::profile;
     use raft_core::InvariantViolation;
+
+    fn leader_view(ticks: u64, answered: &[u64]) -> NodeView {
+        let mut answered_at_tick = [0; NODES_MAX];
+        answered_at_tick[..answered.len()].copy_from_slice(answered);
+        NodeView {
+            role: Role::Leader,
+            term: Term(2),
+            vote: None,
+            commit: LogIndex(0),
+            last_written: LogIndex(0),
+            rejections: 0,
+            ticks,
+            answered_at_tick,
+        }
+    }
+
+    #[test]
+    fn a_leader_is_silent_since_the_quorum_th_most_recent_answer() {
+        // n0 leads five nodes at tick 100: with n3 and n4 answering at 90
+        // and 95, n0 and the two form a quorum as of tick 90.
+        let view = leader_view(100, &[0, 10, 20, 90, 95]);
+        assert_eq!(quorum_silent_ticks(&view, 0, 5), Some(10));
+        // Cut off from all but n4 since tick 20: silent for 80 ticks.
+        let view = leader_view(100, &[0, 10, 20, 15, 95]);
+        assert_eq!(quorum_silent_ticks(&view, 0, 5), Some(80));
+        // A leader alone needs no answers.
+        assert_eq!(quorum_silent_ticks(&leader_view(100, &[0]), 0, 1), None);
+        // Three nodes: one answer makes a quorum.
+        assert_eq!(
+            quorum_silent_ticks(&leader_view(50, &[7, 49, 3]), 0, 3),
+            Some(1)
+        );
+    }
 
     #[test]
     fn a_fault_the_driver_reports_ends_the_run_with_a_structured_violation() {

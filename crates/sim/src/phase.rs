@@ -24,6 +24,22 @@ pub struct RunState {
     pub settled: bool,
     /// The verdict is in; nothing more happens.
     pub done: bool,
+    /// The idle stability window after settling, if the run has one and it
+    /// began: (from, until) in microseconds. No node may change its role
+    /// or term from `from` to `until`; then the run settles once more (the
+    /// acknowledgements of operations outstanding at the first settling
+    /// arrive meanwhile) and ends.
+    pub stability: Option<(u64, u64)>,
+    /// The stability window is over.
+    pub stability_over: bool,
+    /// How long the stability window lasts (0: the run has none).
+    pub stability_window_us: u64,
+    /// The settle point was reached and the stability window opens after
+    /// this event (the nodes run on: nothing stops).
+    pub stability_due: bool,
+    /// When settling must be done (a deadline event scheduled earlier, for
+    /// the settling before the window, is void).
+    pub settle_deadline_us: u64,
     /// Something that recovery waits for happened (the first leader after
     /// the heal, a client's progress): the engine checks recovery next.
     pub recovery_check_due: bool,
@@ -38,6 +54,11 @@ impl Default for RunState {
             first_leader_after_heal_us: None,
             settling: false,
             settled: false,
+            stability: None,
+            stability_over: false,
+            stability_window_us: 0,
+            stability_due: false,
+            settle_deadline_us: 0,
             done: false,
             recovery_check_due: false,
             verdict: Verdict::Pass,
@@ -46,6 +67,31 @@ impl Default for RunState {
 }
 
 impl RunState {
+    /// Whether the run is settling now: waiting for every live node to
+    /// apply the highest acknowledged write (not while the stability window
+    /// runs).
+    #[must_use]
+    pub fn awaiting_settle(&self) -> bool {
+        self.settling && (self.stability.is_none() || self.stability_over)
+    }
+
+    /// Every live node applied the highest acknowledged write: the end-of-run
+    /// checks are due, or first the stability window.
+    pub fn reach_settle_point(&mut self) {
+        if self.stability_window_us > 0 && self.stability.is_none() {
+            self.stability_due = true;
+        } else {
+            self.settled = true;
+        }
+    }
+
+    /// Whether the stability window runs at `now_us`.
+    #[must_use]
+    pub fn in_stability_window(&self, now_us: u64) -> Option<(u64, u64)> {
+        let (from_us, until_us) = self.stability?;
+        (!self.stability_over && now_us >= from_us).then_some((from_us, until_us))
+    }
+
     /// Whether handlers must stop: the verdict is in, or the end-of-run
     /// checks are due.
     #[must_use]

@@ -108,6 +108,11 @@ pub struct Profile {
     /// Probability a seed runs a single node (unless the size is forced):
     /// a leader alone, whose own vote is the whole quorum.
     pub single_node_probability: f64,
+    /// Probability a seed ends with an idle stability window (only drawn
+    /// where pre-vote and check-quorum are on and heartbeats are well
+    /// under the election timeout, so that nothing but a broken rule can
+    /// start an election in it).
+    pub stability_window_probability: f64,
 }
 
 const BASE: Profile = Profile {
@@ -143,6 +148,7 @@ const BASE: Profile = Profile {
     bursts_per_sec: r(0.0, 0.0),
     burst_size_max: r(10.0, 200.0),
     single_node_probability: 0.0,
+    stability_window_probability: 0.15,
 };
 
 /// Every profile, the default (`chaos`) last.
@@ -317,6 +323,10 @@ pub struct SimConfig {
     /// Most proposals in one burst.
     #[serde(default)]
     pub burst_size_max: u64,
+    /// After settling, how long the idle cluster must keep its leader
+    /// with no election (0 = the run ends once settled).
+    #[serde(default)]
+    pub stability_window_us: u64,
     /// Raft knobs.
     pub raft: RaftKnobs,
 }
@@ -485,6 +495,7 @@ impl Profile {
             client_duplicate_probability: 0.0,
             burst_interval_us: 0,
             burst_size_max: 0,
+            stability_window_us: 0,
             raft: RaftKnobs {
                 election_timeout_ticks_min: 10,
                 heartbeat_interval_ticks: 2,
@@ -584,6 +595,18 @@ impl Profile {
         if bursts_on {
             config.burst_interval_us = interval_us(bursts_per_sec);
             config.burst_size_max = burst_size_max;
+        }
+        // An idle window in which heartbeats alone must hold the leader in
+        // place: only where nothing else may start an election (pre-vote
+        // and check-quorum keep a rejoining node from disrupting, and a
+        // heartbeat at most a third of the timeout arrives in time under
+        // any drawn skew). Three shortest timeouts cover the longest
+        // randomized one with room to spare.
+        let stable = knob(16).gen_bool(self.stability_window_probability);
+        let k = &config.raft;
+        let (timeout, heartbeat) = (k.election_timeout_ticks_min, k.heartbeat_interval_ticks);
+        if stable && k.pre_vote && k.check_quorum && 3 * heartbeat <= timeout {
+            config.stability_window_us = 3 * u64::from(timeout) * tick_max;
         }
     }
 }

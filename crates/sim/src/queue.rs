@@ -111,6 +111,8 @@ pub enum Event {
     LivenessDeadline,
     /// The settle phase's time is up.
     SettleDeadline,
+    /// The stability window after settling ends: the end-of-run checks.
+    StabilityEnd,
 }
 
 /// A broken queue rule: an event in the past, or too many pending.

@@ -66,6 +66,10 @@ pub struct RunStats {
     pub unsynced_writes_lost: u64,
     /// Runs whose liveness check passed after the heal.
     pub liveness_checks_passed: u64,
+    /// Runs that kept one leader, with no election, through an idle
+    /// stability window after settling.
+    #[serde(default)]
+    pub stability_windows_passed: u64,
     /// Client histories proven linearizable.
     pub linearizability_checked: u64,
     /// Client histories whose linearizability search ran out of budget
@@ -106,6 +110,7 @@ impl RunStats {
         self.longest_probe_sequence = self.longest_probe_sequence.max(o.longest_probe_sequence);
         self.unsynced_writes_lost += o.unsynced_writes_lost;
         self.liveness_checks_passed += o.liveness_checks_passed;
+        self.stability_windows_passed += o.stability_windows_passed;
         self.linearizability_checked += o.linearizability_checked;
         self.linearizability_unknown += o.linearizability_unknown;
         self.durable_writes_checked += o.durable_writes_checked;

@@ -251,6 +251,15 @@ pub enum SimEvent<'a> {
     Heal,
     /// A leader is in place and every client progressed after the heal.
     Recovered,
+    /// Every live node applied the highest acknowledged write; the idle
+    /// stability window runs from `from_us` (once every message of the
+    /// chaos phase has arrived) to `until_us`.
+    StabilityWindow {
+        /// Its start.
+        from_us: u64,
+        /// Its end.
+        until_us: u64,
+    },
     /// The run failed.
     Failed {
         /// What broke.

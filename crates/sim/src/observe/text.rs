@@ -122,6 +122,9 @@ impl TextTrace {
             SimEvent::Recovered => {
                 "RECOVERED: a leader, and every client completed its ops after the heal".into()
             }
+            SimEvent::StabilityWindow { from_us, until_us } => {
+                format!("SETTLED: idle; no election may start from {from_us} us to {until_us} us")
+            }
             SimEvent::Failed {
                 violation,
                 liveness: false,
