@@ -52,7 +52,7 @@ rm -f "$HTML" "$PNG" "$DOM"
 step "sim replay --seed $SEED --profile $PROFILE --html $HTML"
 # A failing run exits 1 and is still drawn (that is when the picture matters).
 rc=0
-target/release/sim replay --seed "$SEED" --profile "$PROFILE" --html "$HTML" >"$OUT/replay.txt" || rc=$?
+"${CARGO_TARGET_DIR:-target}/release/sim" replay --seed "$SEED" --profile "$PROFILE" --html "$HTML" >"$OUT/replay.txt" || rc=$?
 tail -n 5 "$OUT/replay.txt"
 [ "$rc" -le 1 ] || fail "sim replay exited $rc"
 [ -s "$HTML" ] || fail "no HTML written to $HTML"

@@ -34,7 +34,8 @@ if [ "$SHARD" -ge "$SHARDS" ]; then
 fi
 
 cargo build --release --locked -p sim
-SIM=target/release/sim
+# Where cargo put it (CARGO_TARGET_DIR, relative to the repository, or target).
+SIM="${CARGO_TARGET_DIR:-target}/release/sim"
 mkdir -p "$OUT"
 summary="$OUT/summary-$PROFILE-shard-$SHARD-of-$SHARDS.json"
 threads=()

@@ -302,6 +302,31 @@ impl Simulation {
         }
     }
 
+    /// The run panicked (in node code) while handling an event: its verdict
+    /// is the panic, and the trace, the timeline and the counters stay as
+    /// far as the run got, so a panicking seed is as debuggable as a
+    /// violating one.
+    pub fn panicked(&mut self, message: String) -> RunResult {
+        self.obs.note_panic(&message);
+        self.run.done = true;
+        self.run.verdict = Verdict::Panic { message };
+        RunResult {
+            seed: self.seed,
+            profile: self.config.profile.clone(),
+            verdict: self.run.verdict.clone(),
+            stats: self.obs.stats().clone(),
+            events: self.events,
+            sim_time_us: self.queue.now_us(),
+            trace_hash: self.obs.trace_hash(),
+        }
+    }
+
+    /// The seed of the run's remaining randomness.
+    #[must_use]
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     /// A broken queue rule ends the run with an engine violation.
     fn check_queue(&mut self) {
         let Some(error) = self.queue.take_error() else {

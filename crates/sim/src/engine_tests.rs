@@ -403,3 +403,26 @@ fn an_election_in_the_stability_window_is_a_liveness_failure() {
     assert!(violation.expected.contains("idle window"), "{violation:?}");
     assert_eq!(violation.nodes, vec![follower as u64]);
 }
+
+#[test]
+fn a_panic_is_the_verdict_and_the_trace_and_timeline_end_with_it() {
+    let mut sim = calm_sim(3, 3);
+    sim.enable_trace();
+    sim.enable_timeline("panic");
+    sim.start();
+    for _ in 0..500 {
+        assert!(sim.step(), "the run is still going");
+    }
+    let result = sim.panicked("index out of bounds (at quorum.rs:44)".into());
+    assert!(matches!(&result.verdict, Verdict::Panic { message } if message.contains("quorum.rs")));
+    assert_eq!(result.events, 500, "the counters are kept");
+    assert!(result.stats.messages_sent > 0);
+    let last = sim.trace_lines().last().expect("a trace");
+    assert!(last.contains("PANIC index out of bounds"), "{last}");
+    let timeline = sim.timeline().expect("a timeline");
+    let shown = matches!(
+        timeline.events.last(),
+        Some(crate::timeline::TimelineEvent::Violation { text, .. }) if text.starts_with("PANIC")
+    );
+    assert!(shown, "the page shows the panic");
+}

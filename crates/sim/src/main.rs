@@ -346,14 +346,10 @@ fn replay(args: ReplayArgs) -> ExitCode {
     if args.html.is_some() {
         sim.enable_timeline(&describe_source(&args));
     }
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run()));
-    let Ok(result) = result else {
-        println!(
-            "{} PANICKED in node code (message above)",
-            describe_source(&args)
-        );
-        return ExitCode::from(1);
-    };
+    // A panic in node code is the run's verdict: the trace, the page and the
+    // recorded case are written as for any failure.
+    sim::sweep::install_quiet_panic_hook();
+    let result = sim::sweep::run_guarded(&mut sim);
     if let (Some(path), Some(timeline)) = (&args.html, sim.timeline()) {
         if let Err(e) = std::fs::write(path, sim::html::render(&timeline)) {
             eprintln!("error: cannot write {}: {e}", path.display());
@@ -408,7 +404,7 @@ fn case_for(
     let mut sim = Simulation::from_seed_with_nodes(seed, profile, nodes);
     // A panic in node code is a failure worth shrinking, not a crash of the tool.
     sim::sweep::install_quiet_panic_hook();
-    let _ = sim::sweep::guarded(seed, profile.name, || sim.run());
+    let _ = sim::sweep::run_guarded(&mut sim);
     Ok(sim.record_case())
 }
 
@@ -521,31 +517,44 @@ fn print_replay(
     result: &RunResult,
 ) -> io::Result<()> {
     if args.json {
-        let json = serde_json::json!({ "result": result, "config": sim.config(), "faults": sim.schedule() });
-        writeln!(out, "{json:#}")?;
-    } else {
-        writeln!(out, "{}: {:?}", describe_source(args), sim.config())?;
-        for f in sim.schedule() {
-            writeln!(
-                out,
-                "  fault t={:.3}ms {:?}",
-                f.at_us as f64 / 1000.0,
-                f.fault
-            )?;
+        // One JSON document, whatever else was asked for.
+        let mut json = serde_json::json!({
+            "result": result,
+            "config": sim.config(),
+            "faults": sim.schedule(),
+        });
+        if !result.verdict.passed() {
+            json["replay"] = replay_hint(args).into();
         }
-        for line in sim.trace_lines() {
-            writeln!(out, "{line}")?;
+        if args.trace {
+            json["trace"] = sim.trace_lines().into();
         }
+        if args.dump {
+            json["dump"] = serde_json::to_value(sim.dump()).unwrap_or_default();
+        }
+        return writeln!(out, "{json:#}");
+    }
+    writeln!(out, "{}: {:?}", describe_source(args), sim.config())?;
+    for f in sim.schedule() {
         writeln!(
             out,
-            "verdict: {:?}\nevents {}  sim time {:.3}s  trace hash {:#018x}\nstats: {:?}",
-            result.verdict,
-            result.events,
-            result.sim_time_us as f64 / 1e6,
-            result.trace_hash,
-            result.stats
+            "  fault t={:.3}ms {:?}",
+            f.at_us as f64 / 1000.0,
+            f.fault
         )?;
     }
+    for line in sim.trace_lines() {
+        writeln!(out, "{line}")?;
+    }
+    writeln!(
+        out,
+        "verdict: {:?}\nevents {}  sim time {:.3}s  trace hash {:#018x}\nstats: {:?}",
+        result.verdict,
+        result.events,
+        result.sim_time_us as f64 / 1e6,
+        result.trace_hash,
+        result.stats
+    )?;
     if args.dump {
         for d in sim.dump() {
             writeln!(

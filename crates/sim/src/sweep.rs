@@ -111,18 +111,66 @@ pub fn run_seed(
     nodes: Option<usize>,
     checker: bool,
 ) -> RunResult {
-    guarded(seed, profile.name, || {
-        let mut sim = Simulation::from_seed_with_nodes(seed, profile, nodes);
-        if !checker {
-            sim.disable_checker();
+    let mut sim = Simulation::from_seed_with_nodes(seed, profile, nodes);
+    if !checker {
+        sim.disable_checker();
+    }
+    run_guarded(&mut sim)
+}
+
+/// Runs `sim`, turning a panic in node code into its verdict: the result
+/// then keeps the counters, and the trace and timeline (when on) end with
+/// the panic.
+pub fn run_guarded(sim: &mut Simulation) -> RunResult {
+    let (seed, profile) = (sim.seed(), sim.config().profile.clone());
+    let outcome = guarded_outcome(|| sim.run());
+    match outcome {
+        Ok(result) => result,
+        Err(message) => {
+            // Reading what the run recorded should not panic again; if it
+            // does, the panic is still the verdict.
+            let noted = guarded_outcome(|| sim.panicked(message.clone()));
+            noted.unwrap_or_else(|_| panic_result(seed, &profile, message))
         }
-        sim.run()
+    }
+}
+
+/// Runs `run` with the quiet panic hook's flag set; a panic becomes its message.
+fn guarded_outcome<T>(run: impl FnOnce() -> T) -> Result<T, String> {
+    IN_GUARDED_RUN.with(|f| f.set(true));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(run));
+    IN_GUARDED_RUN.with(|f| f.set(false));
+    outcome.map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic with a non-string payload".into());
+        match PANIC_LOCATION.with(|p| p.borrow_mut().take()) {
+            Some(at) => format!("{message} (at {at})"),
+            None => message,
+        }
     })
+}
+
+/// The result of a run that panicked before anything could be read from it.
+fn panic_result(seed: u64, profile: &str, message: String) -> RunResult {
+    RunResult {
+        seed,
+        profile: profile.into(),
+        verdict: Verdict::Panic { message },
+        stats: RunStats::default(),
+        events: 0,
+        sim_time_us: 0,
+        trace_hash: 0,
+    }
 }
 
 thread_local! {
     /// Set while this thread runs a seed under [`guarded`].
     static IN_GUARDED_RUN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Where the last panic of a guarded run on this thread happened.
+    static PANIC_LOCATION: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Installs, once per process, a panic hook that stays silent for panics
@@ -133,7 +181,12 @@ pub fn install_quiet_panic_hook() {
     INSTALL.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            if !IN_GUARDED_RUN.with(std::cell::Cell::get) {
+            if IN_GUARDED_RUN.with(std::cell::Cell::get) {
+                let at = info
+                    .location()
+                    .map(|l| format!("{}:{}", l.file(), l.line()));
+                PANIC_LOCATION.with(|p| *p.borrow_mut() = at);
+            } else {
                 previous(info);
             }
         }));
@@ -142,25 +195,7 @@ pub fn install_quiet_panic_hook() {
 
 /// Runs `run`, reporting a panic as the seed's failure instead of unwinding.
 pub fn guarded(seed: u64, profile: &str, run: impl FnOnce() -> RunResult) -> RunResult {
-    IN_GUARDED_RUN.with(|f| f.set(true));
-    let outcome = panic::catch_unwind(AssertUnwindSafe(run));
-    IN_GUARDED_RUN.with(|f| f.set(false));
-    outcome.unwrap_or_else(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panic with a non-string payload".into());
-        RunResult {
-            seed,
-            profile: profile.into(),
-            verdict: Verdict::Panic { message },
-            stats: RunStats::default(),
-            events: 0,
-            sim_time_us: 0,
-            trace_hash: 0,
-        }
-    })
+    guarded_outcome(run).unwrap_or_else(|message| panic_result(seed, profile, message))
 }
 
 fn run_checked(seed: u64, opts: &SweepOptions) -> RunResult {
@@ -335,12 +370,15 @@ mod tests {
         });
         assert_eq!(r.seed, 42);
         assert_eq!(r.verdict.failed_property(), "panic");
-        assert_eq!(
-            r.verdict.message(),
-            "entry 7 conflicts with committed index 9"
+        // The message, and where the panic happened.
+        let message = r.verdict.message();
+        assert!(
+            message.starts_with("entry 7 conflicts with committed index 9 (at "),
+            "{message}"
         );
+        assert!(message.contains("sweep.rs:"), "{message}");
         let formatted = guarded(1, "chaos", || panic!("index {}", 3));
-        assert_eq!(formatted.verdict.message(), "index 3");
+        assert!(formatted.verdict.message().starts_with("index 3 (at "));
     }
 
     #[test]

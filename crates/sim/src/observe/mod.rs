@@ -329,6 +329,23 @@ impl Observers {
         self.event_index
     }
 
+    /// The run ended by a panic in node code: the text trace and the
+    /// timeline end with it (the trace hash and the checker are left as the
+    /// panic found them).
+    pub fn note_panic(&mut self, message: &str) {
+        let line = format!("PANIC {message}");
+        if let Some(t) = self.text.as_mut() {
+            t.note(self.now_us, self.event_index, &line);
+        }
+        if let Some(t) = self.timeline.as_mut() {
+            t.events.push(crate::timeline::TimelineEvent::Violation {
+                t: self.now_us,
+                nodes: Vec::new(),
+                text: line,
+            });
+        }
+    }
+
     /// Hands `e` to every observer. Inlined, so that at each call site the
     /// hash, the counters and the checker reduce to what that event needs.
     #[inline(always)]

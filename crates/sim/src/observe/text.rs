@@ -26,6 +26,13 @@ impl TextTrace {
             .push(format!("{event_index:>6} {ms:>10.3}ms  {line}"));
     }
 
+    /// A line no event describes (the run's end by a panic).
+    pub(super) fn note(&mut self, now_us: u64, event_index: u64, line: &str) {
+        let ms = now_us as f64 / 1_000.0;
+        self.lines
+            .push(format!("{event_index:>6} {ms:>10.3}ms  {line}"));
+    }
+
     fn shown(&mut self, node: usize) -> &mut HardState {
         if self.shown.len() <= node {
             self.shown.resize(node + 1, HardState::default());
