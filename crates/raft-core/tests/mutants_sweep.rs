@@ -25,6 +25,7 @@ fn a_short_default_sweep_passes() {
         progress: false,
         nodes: None,
         checker: true,
+        report_failures: false,
     };
     let s = sweep(&options);
     assert_eq!(s.failed, 0, "a seed failed: {:#?}", s.failures.first());

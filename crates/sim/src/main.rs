@@ -7,7 +7,7 @@ use sim::case::Case;
 use sim::engine::Simulation;
 use sim::profile::{self, Profile, DEFAULT_PROFILE, NODES_MAX, PROFILES};
 use sim::stats::RunResult;
-use sim::sweep::{self, replay_command, Summary, SweepOptions};
+use sim::sweep::{self, replay_command, Stopped, Summary, SweepOptions};
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -245,6 +245,22 @@ fn run(args: RunArgs) -> ExitCode {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let (_, selected) = sweep::selected_seeds(seed_start, seed_end, args.shard.unwrap_or((0, 1)));
+    if selected == 0 {
+        let (k, n) = args.shard.unwrap_or((0, 1));
+        return usage_error(&format!(
+            "shard {k}/{n} selects no seed of {seed_start}..{seed_end}"
+        ));
+    }
+    // Ctrl-C stops the sweep after the seeds in progress and still prints
+    // the summary and every failure found; a second one exits at once.
+    let _ = ctrlc::set_handler(|| {
+        static PRESSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if PRESSED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+        sweep::interrupt();
+    });
     let opts = SweepOptions {
         seed_start,
         seed_end,
@@ -256,6 +272,7 @@ fn run(args: RunArgs) -> ExitCode {
         progress: std::io::stderr().is_terminal(),
         nodes: args.nodes,
         checker: !args.no_checker,
+        report_failures: true,
     };
     let summary = sweep::sweep(&opts);
     if args.json {
@@ -266,7 +283,9 @@ fn run(args: RunArgs) -> ExitCode {
     } else {
         emit(|out| print_summary(out, &summary));
     }
-    if summary.failed > 0 {
+    if summary.stopped == Some(Stopped::Interrupted) {
+        ExitCode::from(130)
+    } else if summary.failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -275,11 +294,36 @@ fn run(args: RunArgs) -> ExitCode {
 
 fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
     let st = &s.stats;
+    let mut checks = Vec::new();
+    if !s.checker {
+        checks.push("  checker off (--no-checker: liveness only)");
+    }
+    if s.check_determinism {
+        checks.push("  each seed run twice (--check-determinism)");
+    }
     writeln!(
         out,
-        "profile {}  seeds {}  passed {}  failed {}",
-        s.profile, s.seeds, s.passed, s.failed
+        "profile {}  seeds {}  passed {}  failed {}{}",
+        s.profile,
+        s.seeds,
+        s.passed,
+        s.failed,
+        checks.concat()
     )?;
+    match s.stopped {
+        Some(Stopped::MaxFailures) => writeln!(
+            out,
+            "stopped early: --max-failures reached after {} of {} seeds (which seeds ran \
+             depends on thread timing; each listed failure replays exactly)",
+            s.seeds, s.seeds_selected
+        )?,
+        Some(Stopped::Interrupted) => writeln!(
+            out,
+            "stopped early: interrupted after {} of {} seeds",
+            s.seeds, s.seeds_selected
+        )?,
+        None => {}
+    }
     writeln!(
         out,
         "wall {:.1}s on {} threads  {:.0} seeds/s  {:.0} events/s  mean {:.2} sim-s and {:.0} events per seed",
@@ -326,11 +370,7 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         writeln!(out, "  {name:<26} {value:>14}")?;
     }
     for f in &s.failures {
-        writeln!(
-            out,
-            "FAIL seed {} [{}] {}\n  replay: {}",
-            f.seed, f.invariant, f.message, f.replay
-        )?;
+        writeln!(out, "{}", sweep::failure_line(f))?;
     }
     Ok(())
 }

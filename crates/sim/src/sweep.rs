@@ -11,7 +11,7 @@ use crate::stats::{RunResult, RunStats, Verdict};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Seeds handed to a worker at a time.
@@ -42,6 +42,44 @@ pub struct SweepOptions {
     pub nodes: Option<usize>,
     /// Run the checker (safety, durability, linearizability).
     pub checker: bool,
+    /// Report each failing seed on stderr as soon as it is found (above the
+    /// progress bar, if there is one).
+    pub report_failures: bool,
+}
+
+/// Set by [`interrupt`]: every sweep stops taking seeds.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Stops every running sweep after the seeds in progress (for a SIGINT
+/// handler): the sweep returns the summary of what ran, marked interrupted.
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::Relaxed);
+}
+
+/// Why a sweep ended before running every selected seed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stopped {
+    /// `--max-failures` was reached.
+    MaxFailures,
+    /// The sweep was interrupted (Ctrl-C).
+    Interrupted,
+}
+
+/// The seeds a sweep selects: those of `start..end` with `seed % count ==
+/// index`, as (the first of them, how many), computed without walking the
+/// range (which may be as large as u64 allows).
+#[must_use]
+pub fn selected_seeds(start: u64, end: u64, (index, count): (u64, u64)) -> (u64, u64) {
+    let count = count.max(1);
+    // The seeds below x with the shard's remainder.
+    let below = |x: u64| x / count + u64::from(x % count > index);
+    let total = below(end).saturating_sub(below(start));
+    let offset =
+        (u128::from(index) + u128::from(count) - u128::from(start % count)) % u128::from(count);
+    // Below `count`, so it fits; past `end` only when nothing is selected.
+    let offset = u64::try_from(offset).unwrap_or(0);
+    (start.saturating_add(offset), total)
 }
 
 /// A failing seed, with the command that replays it.
@@ -68,6 +106,15 @@ pub struct FailureReport {
 pub struct Summary {
     /// Seeds run.
     pub seeds: u64,
+    /// Seeds the range and shard select (all of them run unless `stopped`).
+    pub seeds_selected: u64,
+    /// Why the sweep ended early, if it did (then `seeds` < `seeds_selected`
+    /// may hold, and which seeds ran depends on thread timing).
+    pub stopped: Option<Stopped>,
+    /// Whether the checker ran (`--no-checker` turns it off).
+    pub checker: bool,
+    /// Whether each seed ran twice to compare traces (`--check-determinism`).
+    pub check_determinism: bool,
     /// Seeds that passed.
     pub passed: u64,
     /// Seeds that failed.
@@ -92,7 +139,7 @@ pub struct Summary {
     pub mean_events_per_seed: f64,
     /// Counters summed over all seeds.
     pub stats: RunStats,
-    /// Failing seeds, by seed.
+    /// Failing seeds, by seed: every failure of the seeds that ran.
     pub failures: Vec<FailureReport>,
 }
 
@@ -230,23 +277,26 @@ struct Totals {
 }
 
 impl Totals {
-    fn add(&mut self, r: &RunResult, nodes: Option<usize>) {
+    /// Adds one run; returns its failure report, if it failed.
+    fn add(&mut self, r: &RunResult, nodes: Option<usize>) -> Option<&FailureReport> {
         self.seeds += 1;
         self.events += r.events;
         self.sim_time_us += r.sim_time_us;
         self.stats.add(&r.stats);
-        if !r.verdict.passed() {
-            self.failed += 1;
-            self.failures.push(FailureReport {
-                seed: r.seed,
-                profile: r.profile.clone(),
-                invariant: r.verdict.failed_property().into(),
-                message: r.verdict.message(),
-                event_index: r.verdict.event_index(),
-                violation: r.verdict.violation().cloned(),
-                replay: replay_command(r.seed, &r.profile, nodes),
-            });
+        if r.verdict.passed() {
+            return None;
         }
+        self.failed += 1;
+        self.failures.push(FailureReport {
+            seed: r.seed,
+            profile: r.profile.clone(),
+            invariant: r.verdict.failed_property().into(),
+            message: r.verdict.message(),
+            event_index: r.verdict.event_index(),
+            violation: r.verdict.violation().cloned(),
+            replay: replay_command(r.seed, &r.profile, nodes),
+        });
+        self.failures.last()
     }
 
     fn merge(&mut self, o: Totals) {
@@ -273,51 +323,68 @@ fn progress_bar(opts: &SweepOptions, total: u64) -> ProgressBar {
     bar
 }
 
-/// Runs every seed of the options and summarizes.
+/// One line for a failing seed, with the command that replays it.
+#[must_use]
+pub fn failure_line(f: &FailureReport) -> String {
+    format!(
+        "FAIL seed {} [{}] {}\n  replay: {}",
+        f.seed, f.invariant, f.message, f.replay
+    )
+}
+
+/// Runs every selected seed of the options (until `--max-failures` or an
+/// interrupt) and summarizes.
 #[must_use]
 pub fn sweep(opts: &SweepOptions) -> Summary {
     let wall_start = std::time::Instant::now();
     let (shard_index, shard_count) = opts.shard.unwrap_or((0, 1));
-    let span = opts.seed_end.saturating_sub(opts.seed_start);
-    let total = (opts.seed_start..opts.seed_end)
-        .filter(|s| s % shard_count == shard_index)
-        .count() as u64;
+    let (first, total) = selected_seeds(opts.seed_start, opts.seed_end, (shard_index, shard_count));
     let bar = progress_bar(opts, total);
     let next = AtomicU64::new(0);
     let failures = AtomicU64::new(0);
+    let max_reached = AtomicBool::new(false);
     let merged = Mutex::new(Totals::default());
     let threads = opts.threads.max(1);
     install_quiet_panic_hook();
+    let stop = || {
+        INTERRUPTED.load(Ordering::Relaxed)
+            || opts
+                .max_failures
+                .is_some_and(|m| failures.load(Ordering::Relaxed) >= m)
+    };
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
                 let mut totals = Totals::default();
-                loop {
-                    if opts
-                        .max_failures
-                        .is_some_and(|m| failures.load(Ordering::Relaxed) >= m)
-                    {
-                        break;
-                    }
+                'chunks: loop {
                     let from = next.fetch_add(CHUNK_SEEDS, Ordering::Relaxed);
-                    if from >= span {
+                    if from >= total {
                         break;
                     }
-                    let mut done = 0;
-                    for offset in from..(from + CHUNK_SEEDS).min(span) {
-                        let seed = opts.seed_start + offset;
-                        if seed % shard_count != shard_index {
-                            continue;
+                    for i in from..(from + CHUNK_SEEDS).min(total) {
+                        if stop() {
+                            break 'chunks;
                         }
+                        // The i-th selected seed (within the range: no overflow).
+                        let seed = first + i * shard_count;
                         let r = run_checked(seed, opts);
-                        if !r.verdict.passed() {
-                            let f = failures.fetch_add(1, Ordering::Relaxed) + 1;
-                            bar.set_message(f.to_string());
+                        if let Some(f) = totals.add(&r, opts.nodes) {
+                            let n = failures.fetch_add(1, Ordering::Relaxed) + 1;
+                            if opts.max_failures.is_some_and(|m| n >= m) {
+                                max_reached.store(true, Ordering::Relaxed);
+                            }
+                            bar.set_message(n.to_string());
+                            if opts.report_failures {
+                                let line = failure_line(f);
+                                if bar.is_hidden() {
+                                    eprintln!("{line}");
+                                } else {
+                                    bar.println(line);
+                                }
+                            }
                         }
-                        totals.add(&r, opts.nodes);
-                        done += 1;
+                        bar.inc(1);
                     }
-                    bar.inc(done);
                 }
                 if let Ok(mut m) = merged.lock() {
                     m.merge(totals);
@@ -328,9 +395,15 @@ pub fn sweep(opts: &SweepOptions) -> Summary {
     bar.finish_and_clear();
     let mut totals = merged.into_inner().unwrap_or_else(|e| e.into_inner());
     totals.failures.sort_by_key(|f| f.seed);
-    if let Some(m) = opts.max_failures {
-        totals.failures.truncate(m as usize);
-    }
+    let stopped = if totals.seeds == total {
+        None
+    } else if INTERRUPTED.load(Ordering::Relaxed) {
+        Some(Stopped::Interrupted)
+    } else if max_reached.load(Ordering::Relaxed) {
+        Some(Stopped::MaxFailures)
+    } else {
+        None
+    };
     let wall_ms = wall_start.elapsed().as_millis() as u64;
     let secs = (wall_ms as f64 / 1000.0).max(1e-3);
     let per_seed = |x: f64| {
@@ -342,6 +415,10 @@ pub fn sweep(opts: &SweepOptions) -> Summary {
     };
     Summary {
         seeds: totals.seeds,
+        seeds_selected: total,
+        stopped,
+        checker: opts.checker,
+        check_determinism: opts.check_determinism,
         passed: totals.seeds - totals.failed,
         failed: totals.failed,
         profile: opts.profile.name.into(),
@@ -379,6 +456,37 @@ mod tests {
         assert!(message.contains("sweep.rs:"), "{message}");
         let formatted = guarded(1, "chaos", || panic!("index {}", 3));
         assert!(formatted.verdict.message().starts_with("index 3 (at "));
+    }
+
+    #[test]
+    fn selected_seeds_are_counted_without_walking_the_range() {
+        let walk = |a: u64, b: u64, k: u64, n: u64| {
+            let mut it = (a..b).filter(|s| s % n == k);
+            let first = it.next();
+            (first, 1 + it.count() as u64)
+        };
+        for (a, b, k, n) in [
+            (0, 10, 0, 1),
+            (0, 10, 3, 4),
+            (5, 23, 1, 3),
+            (7, 8, 0, 2),
+            (7, 9, 0, 2),
+        ] {
+            let (first, total) = selected_seeds(a, b, (k, n));
+            match walk(a, b, k, n) {
+                (Some(f), count) => assert_eq!((first, total), (f, count), "{a}..{b} {k}/{n}"),
+                (None, _) => assert_eq!(total, 0, "{a}..{b} {k}/{n}"),
+            }
+        }
+        assert_eq!(
+            selected_seeds(0, 10, (15, 20)).1,
+            0,
+            "a shard past the range"
+        );
+        assert_eq!(selected_seeds(0, u64::MAX, (0, 1)), (0, u64::MAX));
+        let (first, total) = selected_seeds(u64::MAX - 10, u64::MAX, (1, u64::MAX / 2));
+        assert_eq!(total, 0, "{first}");
+        assert_eq!(selected_seeds(10, 20, (3, u64::MAX)).1, 0);
     }
 
     #[test]

@@ -37,6 +37,10 @@ fn bad_usage_exits_2_with_a_message() {
         "need 0 <= K < N",
     );
     assert_usage_error(
+        &["run", "--seeds", "0..10", "--shard", "15/20"],
+        "selects no seed",
+    );
+    assert_usage_error(
         &["run", "--seeds", "0..10", "--shard", "1/0"],
         "need 0 <= K < N",
     );
@@ -128,4 +132,46 @@ fn replay_and_profiles_succeed() {
     for name in ["calm", "lossy", "partitions", "crashes", "chaos (default)"] {
         assert!(stdout.contains(name), "profiles lists {name}");
     }
+}
+
+/// Ctrl-C stops a sweep of any size cleanly: the summary of what ran (here
+/// the JSON) and exit 130. Bounded: the sweep is interrupted after a second.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_sweep_prints_what_ran_and_exits_130() {
+    use std::process::Stdio;
+    let child = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args([
+            "run",
+            "--seeds",
+            "0..18446744073709551615",
+            "--json",
+            "--threads",
+            "1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the sim binary runs");
+    std::thread::sleep(std::time::Duration::from_millis(1_000));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("the sweep ends");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(summary["stopped"], "interrupted");
+    assert!(
+        summary["seeds"].as_u64().is_some_and(|n| n > 0),
+        "{summary}"
+    );
+    assert_eq!(summary["seeds_selected"], u64::MAX);
 }

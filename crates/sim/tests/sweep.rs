@@ -17,6 +17,7 @@ fn options(name: &str, seeds: std::ops::Range<u64>, threads: usize) -> SweepOpti
         progress: false,
         nodes: None,
         checker: true,
+        report_failures: false,
     }
 }
 
