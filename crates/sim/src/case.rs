@@ -127,6 +127,55 @@ fn check_durations(case: &Case) -> Result<(), CaseError> {
     Ok(())
 }
 
+/// Longest chaos phase a case may ask for: a run is a few simulated
+/// seconds; an hour of chaos is a configuration mistake, not a scenario.
+pub const CHAOS_US_MAX: u64 = 3_600_000_000;
+
+/// A configuration a run can finish with: time advances (ticks, client
+/// timeouts, syncs are not zero), ranges are ordered, and the chaos phase is
+/// bounded. Otherwise the run would hit its event budget and look like a
+/// Raft liveness failure.
+fn check_finishable(c: &SimConfig) -> Result<(), CaseError> {
+    if c.chaos_us > CHAOS_US_MAX {
+        return Err(err(
+            "config.chaos_us",
+            format!(
+                "{} us of chaos; at most {CHAOS_US_MAX} us (an hour)",
+                c.chaos_us
+            ),
+        ));
+    }
+    let positive = [
+        ("tick_us", c.tick_us),
+        ("client_timeout_us", c.client_timeout_us),
+        ("liveness_window_us", c.liveness_window_us),
+        ("liveness_leader_us", c.liveness_leader_us),
+    ];
+    if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+        return Err(err(
+            format!("config.{name}"),
+            "must be above 0 (the run could never finish)",
+        ));
+    }
+    if let Some(i) = c.node_tick_us.iter().position(|&t| t == 0) {
+        return Err(err(
+            format!("config.node_tick_us[{i}]"),
+            "must be above 0 (the node's clock would never advance)",
+        ));
+    }
+    let ranges = [
+        ("delay_us", c.delay_us_min, c.delay_us_max),
+        ("sync_us", c.sync_us_min, c.sync_us_max),
+    ];
+    if let Some((name, lo, hi)) = ranges.iter().find(|(_, lo, hi)| lo > hi) {
+        return Err(err(
+            format!("config.{name}_min"),
+            format!("{lo} us is above {name}_max {hi} us"),
+        ));
+    }
+    Ok(())
+}
+
 /// Most proposals one burst of a case may send.
 pub const BURST_SIZE_MAX: u64 = 10_000;
 
@@ -327,9 +376,10 @@ impl Case {
         Case::parse(&text).map_err(|e| CaseError { file, ..e })
     }
 
-    /// Parses a case from JSON (if it starts with `{`) or script text.
+    /// Parses a case from JSON (if it starts with `{` or `[`) or script text.
     pub fn parse(text: &str) -> Result<Case, CaseError> {
-        let case = if text.trim_start().starts_with('{') {
+        let json = text.trim_start().starts_with(['{', '[']);
+        let case = if json {
             Case::from_json(text)?
         } else {
             Case::from_script(text)?
@@ -341,6 +391,12 @@ impl Case {
     fn from_json(text: &str) -> Result<Case, CaseError> {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| err("json", e.to_string()))?;
+        if !value.is_object() {
+            return Err(err(
+                "json",
+                "a JSON case is an object ({\"version\": 1, ...})",
+            ));
+        }
         match value.get("version").and_then(serde_json::Value::as_u64) {
             Some(v) if v == u64::from(CASE_VERSION) => {}
             Some(v) => {
@@ -351,7 +407,16 @@ impl Case {
             }
             None => return Err(err("version", "missing or not a number")),
         }
-        serde_json::from_value(value).map_err(|e| err("json", e.to_string()))
+        // The error names the field path (e.g. `config.raft.pre_vote`).
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." {
+                "json".to_string()
+            } else {
+                path
+            };
+            err(field, e.into_inner().to_string())
+        })
     }
 
     /// The case as pretty JSON.
@@ -408,6 +473,29 @@ impl Case {
             ));
         }
         check_durations(self)?;
+        check_finishable(c)?;
+        for (i, pair) in self.faults.windows(2).enumerate() {
+            if pair[1].at_us < pair[0].at_us {
+                return Err(err(
+                    format!("faults[{}].at_us", i + 1),
+                    format!(
+                        "{} us is before the previous fault's {} us: faults are listed in time order",
+                        pair[1].at_us, pair[0].at_us
+                    ),
+                ));
+            }
+        }
+        for (i, pair) in self.ops.windows(2).enumerate() {
+            if pair[1].at_us < pair[0].at_us {
+                return Err(err(
+                    format!("ops[{}].at_us", i + 1),
+                    format!(
+                        "{} us is before the previous operation's {} us: operations are listed in time order",
+                        pair[1].at_us, pair[0].at_us
+                    ),
+                ));
+            }
+        }
         let raft = c.raft_config(0);
         raft.validate()
             .map_err(|e| err("config.raft", e.to_string()))?;

@@ -121,6 +121,90 @@ fn bad_cases_name_the_field() {
     assert!(e.message.contains("unknown setting"), "{e}");
 }
 
+/// Every misspelling, repetition and contradiction is an error naming its
+/// line, never a quietly changed meaning.
+#[test]
+fn misspelled_repeated_and_contradictory_input_is_refused() {
+    let refused = |text: &str, field: &str, needle: &str| {
+        let e = error_of(text);
+        assert_eq!(e.field, field, "{text:?}: {e}");
+        assert!(e.message.contains(needle), "{text:?}: {e}");
+    };
+    refused("", "file", "empty case");
+    refused("# only a comment\n\n", "file", "empty case");
+    refused(
+        "seed 1\nt=1ms crash 1 restart=50ms before_sync\n",
+        "line 2",
+        "'before_sync' is not an option of 'crash'",
+    );
+    refused(
+        "seed 1\nt=1ms crash 1 restrat=5s\n",
+        "line 2",
+        "'restrat=5s' is not an option",
+    );
+    refused(
+        "seed 1\nt=1ms crash 1 before-sync after-sync\n",
+        "line 2",
+        "not both",
+    );
+    refused(
+        "seed 1\nt=1ms crash 1 restart=1ms restart=2ms\n",
+        "line 2",
+        "given twice",
+    );
+    refused(
+        "seed 1\nt=1ms pause 1 resum=5ms\n",
+        "line 2",
+        "not an option of 'pause'",
+    );
+    refused("seed 1\nt=1ms heal-partition now\n", "line 2", "takes none");
+    refused(
+        "seed 1\nt=1ms on vote-granted n1 crash restart=1ms restart=2ms\n",
+        "line 2",
+        "given twice",
+    );
+    refused(
+        "seed 1\nt=1ms on vote-granted n1 drop-votes x=1\n",
+        "line 2",
+        "not an option",
+    );
+    refused(
+        "seed 1\nseed 2\n",
+        "line 2",
+        "given twice (first on line 1)",
+    );
+    refused("seed 1 2\n", "line 1", "unexpected '2'");
+    refused("seed 1\nexpect pass now\n", "line 2", "unexpected 'now'");
+    refused("seed 1\nnodes\n", "line 2", "needs a value");
+    refused(
+        "seed 1\nset drop_probability=0.1\nset drop_probability=0.2\n",
+        "line 3",
+        "set twice",
+    );
+    refused(
+        "seed 1\nt=1ms c0 get k extra\n",
+        "line 2",
+        "unexpected 'extra'",
+    );
+    refused(
+        "seed 1\nt=1ms c0 put k=v via 1 2\n",
+        "line 2",
+        "unexpected '2'",
+    );
+    refused(
+        "seed 1\nset client_timeout_us=0\n",
+        "config.client_timeout_us",
+        "above 0",
+    );
+    refused("seed 1\nset tick_us=0\n", "config.tick_us", "above 0");
+    refused("seed 1\nchaos 100000s\n", "config.chaos_us", "at most");
+    refused(
+        "seed 1\nset delay_us_min=5000 delay_us_max=10\n",
+        "config.delay_us_min",
+        "above delay_us_max",
+    );
+}
+
 #[test]
 fn bad_json_names_the_problem() {
     let e = error_of("{\"version\": 9}");
@@ -130,6 +214,24 @@ fn bad_json_names_the_problem() {
     assert!(e.message.contains("missing field"), "{e}");
     let e = error_of("{ not json");
     assert_eq!(e.field, "json");
+    let e = error_of("[1, 2]");
+    assert_eq!(e.field, "json");
+    let e = error_of("7");
+    assert_eq!(e.field, "line 1", "{e}");
+    // A wrong type deep inside names its path.
+    let case = Case::parse(SCRIPT).expect("valid script");
+    let mut json: serde_json::Value = serde_json::from_str(&case.to_json()).expect("json");
+    json["config"]["raft"]["pre_vote"] = "yes".into();
+    let e = error_of(&json.to_string());
+    assert_eq!(e.field, "config.raft.pre_vote", "{e}");
+    // Operations out of time order are refused, not skipped.
+    let mut json: serde_json::Value = serde_json::from_str(&case.to_json()).expect("json");
+    json["ops"] = serde_json::json!([
+        {"at_us": 500, "client": 0, "op": {"Get": {"key": "k"}}, "via": null},
+        {"at_us": 100, "client": 0, "op": {"Get": {"key": "k"}}, "via": null}
+    ]);
+    let e = error_of(&json.to_string());
+    assert_eq!(e.field, "ops[1].at_us", "{e}");
 }
 
 #[test]

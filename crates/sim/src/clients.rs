@@ -62,7 +62,7 @@ impl Clients {
     #[must_use]
     pub fn new(seed: u64, config: &SimConfig, script: Option<&[ScriptedOp]>) -> Clients {
         let clients = (0..config.clients)
-            .map(|i| Client::new(i as u64 + 1, i % config.nodes))
+            .map(|i| Client::new(i as u64, i % config.nodes))
             .collect();
         let script = script.map(|ops| {
             let mut per_client = vec![VecDeque::new(); config.clients];
@@ -147,7 +147,7 @@ impl Clients {
         let script = self.script.as_ref();
         self.liveness_clients = (0..self.clients.len())
             .filter(|&c| script.map_or(true, |s| !s[c].is_empty()))
-            .map(|c| c as u64 + 1)
+            .map(|c| c as u64)
             .collect();
     }
 

@@ -144,7 +144,7 @@ impl Simulation {
             .zip(self.clients.history_via())
             .map(|(h, &via)| ScriptedOp {
                 at_us: h.invoke_us,
-                client: (h.client_id - 1) as usize,
+                client: h.client_id as usize,
                 op: h.op.clone(),
                 via: Some(via),
             })

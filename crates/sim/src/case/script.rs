@@ -94,6 +94,41 @@ fn format_target(t: Target) -> String {
     }
 }
 
+/// Checks an action's option words: each is one of `flags` or `KEY=VALUE`
+/// with a key of `keys`, none twice, and at most one of `exclusive`.
+fn check_options(
+    action: &str,
+    words: &[&str],
+    flags: &[&str],
+    keys: &[&str],
+) -> Result<(), String> {
+    let mut allowed: Vec<String> = flags.iter().map(|f| (*f).to_string()).collect();
+    allowed.extend(keys.iter().map(|k| format!("{k}=DURATION")));
+    let allowed = if allowed.is_empty() {
+        "it takes none".to_string()
+    } else {
+        format!("it takes {}", allowed.join(", "))
+    };
+    for (i, w) in words.iter().enumerate() {
+        let name = w.split_once('=').map_or(*w, |(k, _)| k);
+        let known = if w.contains('=') {
+            keys.contains(&name)
+        } else {
+            flags.contains(w)
+        };
+        if !known {
+            return Err(format!("'{w}' is not an option of '{action}' ({allowed})"));
+        }
+        let again = words[..i]
+            .iter()
+            .any(|p| p.split_once('=').map_or(*p, |(k, _)| k) == name);
+        if again {
+            return Err(format!("'{name}' is given twice"));
+        }
+    }
+    Ok(())
+}
+
 /// Splits "k=v" words into a lookup.
 fn option<'a>(words: &[&'a str], key: &str) -> Option<&'a str> {
     words
@@ -127,9 +162,13 @@ fn parse_fault(
             cover.push((side | rest, "partition"));
             Fault::Partition(Partition::Split { side })
         }
-        "isolate-leader" => Fault::Partition(Partition::IsolateLeader),
+        "isolate-leader" => {
+            check_options(action, words, &[], &[])?;
+            Fault::Partition(Partition::IsolateLeader)
+        }
         "one-way" => {
             let from = parse_node_set(words.first().ok_or("expected 'one-way {nodes}'")?)?;
+            check_options(action, &words[1..], &[], &[])?;
             Fault::Partition(Partition::OneWay { from })
         }
         "bridge" => {
@@ -144,22 +183,47 @@ fn parse_fault(
             cover.push((side | rest | (1 << bridge), "bridge"));
             Fault::Partition(Partition::Bridge { bridge, side })
         }
-        "heal-partition" => Fault::HealPartition,
-        "crash" => Fault::Crash {
-            target: parse_target(words.first().ok_or("expected 'crash N|leader'")?)?,
-            restart_after_us: option(words, "restart").map_or(Ok(100_000), parse_duration)?,
-            at: if words.contains(&"after-sync") {
-                CrashPoint::AfterSync
-            } else if words.contains(&"before-sync") {
-                CrashPoint::BeforeSync
-            } else {
-                CrashPoint::Now
-            },
-        },
-        "pause" => Fault::Pause {
-            target: parse_target(words.first().ok_or("expected 'pause N|leader'")?)?,
-            resume_after_us: option(words, "resume").map_or(Ok(100_000), parse_duration)?,
-        },
+        "heal-partition" => {
+            check_options(action, words, &[], &[])?;
+            Fault::HealPartition
+        }
+        "crash" => {
+            let target = parse_target(words.first().ok_or("expected 'crash N|leader'")?)?;
+            let options = &words[1..];
+            check_options(
+                action,
+                options,
+                &["before-sync", "after-sync"],
+                &["restart"],
+            )?;
+            let (before, after) = (
+                options.contains(&"before-sync"),
+                options.contains(&"after-sync"),
+            );
+            if before && after {
+                return Err("a crash is before-sync or after-sync, not both".into());
+            }
+            Fault::Crash {
+                target,
+                restart_after_us: option(options, "restart").map_or(Ok(100_000), parse_duration)?,
+                at: if after {
+                    CrashPoint::AfterSync
+                } else if before {
+                    CrashPoint::BeforeSync
+                } else {
+                    CrashPoint::Now
+                },
+            }
+        }
+        "pause" => {
+            let target = parse_target(words.first().ok_or("expected 'pause N|leader'")?)?;
+            check_options(action, &words[1..], &[], &["resume"])?;
+            Fault::Pause {
+                target,
+                resume_after_us: option(&words[1..], "resume")
+                    .map_or(Ok(100_000), parse_duration)?,
+            }
+        }
         "on" => parse_triggered(words)?,
         _ => return Ok(None),
     };
@@ -195,11 +259,12 @@ fn parse_triggered(words: &[&str]) -> Result<Fault, String> {
         "delay-votes" => Some("delay"),
         _ => None,
     };
-    if let Some(extra) = words[3..]
-        .iter()
-        .find(|w| w.split_once('=').map(|(k, _)| k) != key)
-    {
-        return Err(format!("'{extra}' is not an option of '{action}'"));
+    let keys: &[&str] = match key {
+        Some(k) => &[k],
+        None => &[],
+    };
+    if key.is_some() || matches!(*action, "drop-votes") {
+        check_options(action, &words[3..], &[], keys)?;
     }
     if matches!(*action, "drop-votes" | "delay-votes") && point != Point::Campaigned {
         return Err(format!(
@@ -251,17 +316,26 @@ fn describe_triggered(point: Point, node: Option<usize>, action: Action) -> Stri
 }
 
 fn parse_op(words: &[&str]) -> Result<(Op, Option<usize>), String> {
-    let kind = *words.first().ok_or("expected an operation")?;
-    let arg = words.get(1).copied().unwrap_or("");
-    let via = match words.iter().position(|w| *w == "via") {
-        Some(i) => Some(
-            words
+    // `OP ARGS... [via N]`: the operation's own words, then the route.
+    let (words, via) = match words.iter().position(|w| *w == "via") {
+        Some(i) => {
+            let node = words
                 .get(i + 1)
                 .and_then(|n| n.trim_start_matches('n').parse().ok())
-                .ok_or("expected a node number after 'via'")?,
-        ),
-        None => None,
+                .ok_or("expected a node number after 'via'")?;
+            if let Some(extra) = words.get(i + 2) {
+                return Err(format!("unexpected '{extra}' after 'via {node}'"));
+            }
+            (&words[..i], Some(node))
+        }
+        None => (words, None),
     };
+    let kind = *words.first().ok_or("expected an operation")?;
+    let arg = words.get(1).copied().unwrap_or("");
+    let arity = if kind == "cas" { 3 } else { 2 };
+    if let Some(extra) = words.get(arity) {
+        return Err(format!("unexpected '{extra}' after the '{kind}' operation"));
+    }
     let op = match kind {
         "put" => {
             let (key, value) = arg.split_once('=').ok_or("expected 'put KEY=VALUE'")?;
@@ -270,7 +344,7 @@ fn parse_op(words: &[&str]) -> Result<(Op, Option<usize>), String> {
                 value: value.into(),
             }
         }
-        "get" if !arg.is_empty() && arg != "via" => Op::Get { key: arg.into() },
+        "get" if !arg.is_empty() => Op::Get { key: arg.into() },
         "append" => {
             let (key, value) = arg.split_once("+=").ok_or("expected 'append KEY+=VALUE'")?;
             Op::Append {
@@ -302,7 +376,9 @@ fn parse_op(words: &[&str]) -> Result<(Op, Option<usize>), String> {
 /// The header of a script before the config can be drawn.
 #[derive(Default)]
 struct Header {
-    seed: u64,
+    /// Where each one-time directive (seed, profile, ...) was given.
+    seen: Vec<(&'static str, usize)>,
+    seed: Option<u64>,
     profile: Option<String>,
     nodes: Option<usize>,
     clients: Option<usize>,
@@ -401,23 +477,51 @@ impl Case {
     }
 }
 
+/// The directives given at most once, each with one value.
+const ONCE: [&str; 6] = ["seed", "profile", "nodes", "clients", "chaos", "expect"];
+
 fn parse_header_line(h: &mut Header, line: usize, words: &[&str]) -> Result<(), String> {
     let arg = words.get(1).copied().unwrap_or("");
+    if let Some(&directive) = ONCE.iter().find(|d| **d == words[0]) {
+        if let Some((_, first)) = h.seen.iter().find(|(d, _)| *d == directive) {
+            return Err(format!(
+                "'{directive}' is given twice (first on line {first})"
+            ));
+        }
+        h.seen.push((directive, line));
+        if arg.is_empty() {
+            return Err(format!("'{directive}' needs a value"));
+        }
+        let values = if directive == "expect" && arg == "fail" {
+            3
+        } else {
+            2
+        };
+        if let Some(extra) = words.get(values) {
+            return Err(format!("unexpected '{extra}' after '{directive} {arg}'"));
+        }
+    }
     let number = |what: &str| {
         arg.parse::<u64>()
             .map_err(|_| format!("'{arg}' is not a {what}"))
     };
     match words[0] {
-        "seed" => h.seed = number("seed")?,
+        "seed" => h.seed = Some(number("seed")?),
         "profile" => h.profile = Some(arg.to_string()),
         "nodes" => h.nodes = Some(number("node count")? as usize),
         "clients" => h.clients = Some(number("client count")? as usize),
         "chaos" => h.chaos_us = Some(parse_duration(arg)?),
         "set" => {
+            if words.len() < 2 {
+                return Err("'set' needs KEY=VALUE".into());
+            }
             for w in &words[1..] {
                 let (k, v) = w
                     .split_once('=')
                     .ok_or_else(|| format!("'{w}' is not KEY=VALUE"))?;
+                if let Some((first, ..)) = h.sets.iter().find(|(_, key, _)| key == k) {
+                    return Err(format!("'{k}' is set twice (first on line {first})"));
+                }
                 h.sets.push((line, k.to_string(), v.to_string()));
             }
         }
@@ -436,6 +540,18 @@ fn parse_header_line(h: &mut Header, line: usize, words: &[&str]) -> Result<(), 
 
 impl Header {
     fn into_case(self, faults: Vec<TimedFault>, ops: Vec<ScriptedOp>) -> Result<Case, CaseError> {
+        let empty = self.seen.is_empty()
+            && self.sets.is_empty()
+            && self.asserts.is_empty()
+            && faults.is_empty()
+            && ops.is_empty();
+        if empty {
+            return Err(err(
+                "file",
+                "an empty case (no directive, fault or operation): a script starts with 'seed N'",
+            ));
+        }
+        let seed = self.seed.unwrap_or(0);
         let name = self
             .profile
             .unwrap_or_else(|| profile::DEFAULT_PROFILE.to_string());
@@ -454,7 +570,7 @@ impl Header {
                 format!("{n} nodes; must be in 1..={NODES_MAX}"),
             ));
         }
-        let mut config = p.draw(self.seed, self.nodes);
+        let mut config = p.draw(seed, self.nodes);
         if let Some(c) = self.clients {
             config.clients = c;
         }
@@ -470,7 +586,7 @@ impl Header {
         ops.sort_by_key(|o| o.at_us);
         Ok(Case {
             version: CASE_VERSION,
-            seed: self.seed,
+            seed,
             config,
             faults,
             ops,
