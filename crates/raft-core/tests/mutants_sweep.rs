@@ -26,6 +26,7 @@ fn a_short_default_sweep_passes() {
         nodes: None,
         checker: true,
         report_failures: false,
+        case: None,
     };
     let s = sweep(&options);
     assert_eq!(s.failed, 0, "a seed failed: {:#?}", s.failures.first());

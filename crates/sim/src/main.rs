@@ -56,6 +56,10 @@ struct RunArgs {
     /// Force the cluster size (otherwise drawn per seed: 3 or 5).
     #[arg(long)]
     nodes: Option<usize>,
+    /// Sweep a case (JSON or script) over the seeds instead of a profile:
+    /// its faults and operations, with each seed's delays, loss and jitter.
+    #[arg(long, conflicts_with_all = ["profile", "nodes"])]
+    case: Option<PathBuf>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -79,11 +83,11 @@ struct RunArgs {
 
 #[derive(Args)]
 struct ReplayArgs {
-    /// The seed to replay.
-    #[arg(long, required_unless_present = "case", conflicts_with = "case")]
+    /// The seed to replay (with --case: the seed that replaces the case's own).
+    #[arg(long, required_unless_present = "case")]
     seed: Option<u64>,
-    /// Replay a case file (JSON or script) instead of a seed.
-    #[arg(long)]
+    /// Replay a case file (JSON or script) instead of a profile's seed.
+    #[arg(long, conflicts_with_all = ["profile", "nodes"])]
     case: Option<PathBuf>,
     /// Write the run as a case file (JSON) that replays it exactly.
     #[arg(long)]
@@ -248,6 +252,16 @@ fn run(args: RunArgs) -> ExitCode {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let case = match &args.case {
+        Some(path) => match Case::load(path) {
+            Ok(case) => Some(sweep::CaseSweep {
+                case,
+                path: path.display().to_string(),
+            }),
+            Err(e) => return usage_error(&e.to_string()),
+        },
+        None => None,
+    };
     let (_, selected) = sweep::selected_seeds(seed_start, seed_end, args.shard.unwrap_or((0, 1)));
     if selected == 0 {
         let (k, n) = args.shard.unwrap_or((0, 1));
@@ -276,6 +290,7 @@ fn run(args: RunArgs) -> ExitCode {
         nodes: args.nodes,
         checker: !args.no_checker,
         report_failures: true,
+        case,
     };
     let summary = sweep::sweep(&opts);
     if args.json {
@@ -304,10 +319,13 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
     if s.check_determinism {
         checks.push("  each seed run twice (--check-determinism)");
     }
+    let source = match &s.case {
+        Some(path) => format!("case {path} (profile {})", s.profile),
+        None => format!("profile {}", s.profile),
+    };
     writeln!(
         out,
-        "profile {}  seeds {}  passed {}  failed {}{}",
-        s.profile,
+        "{source}  seeds {}  passed {}  failed {}{}",
         s.seeds,
         s.passed,
         s.failed,
@@ -422,7 +440,10 @@ fn replay(args: ReplayArgs) -> ExitCode {
 /// The run named on the command line: a case file, or a seed of a profile.
 fn simulation_for(args: &ReplayArgs) -> Result<Simulation, String> {
     if let Some(path) = &args.case {
-        let case = Case::load(path).map_err(|e| e.to_string())?;
+        let mut case = Case::load(path).map_err(|e| e.to_string())?;
+        if let Some(seed) = args.seed {
+            case.seed = seed;
+        }
         return Ok(Simulation::from_case(&case));
     }
     let profile = find_profile(&args.profile)?;
@@ -537,7 +558,8 @@ fn corpus(args: CorpusArgs) -> ExitCode {
 
 fn describe_source(args: &ReplayArgs) -> String {
     match (&args.case, args.seed) {
-        (Some(path), _) => format!("case {}", path.display()),
+        (Some(path), None) => format!("case {}", path.display()),
+        (Some(path), Some(seed)) => format!("case {} with seed {seed}", path.display()),
         (None, Some(seed)) => format!("seed {seed} profile {}", args.profile),
         (None, None) => "run".into(),
     }
@@ -545,8 +567,12 @@ fn describe_source(args: &ReplayArgs) -> String {
 
 fn replay_hint(args: &ReplayArgs) -> String {
     match (&args.case, args.seed) {
-        (Some(path), _) => format!(
+        (Some(path), None) => format!(
             "cargo run --release -p sim -- replay --case {} --trace",
+            path.display()
+        ),
+        (Some(path), Some(seed)) => format!(
+            "cargo run --release -p sim -- replay --case {} --seed {seed} --trace",
             path.display()
         ),
         (None, seed) => replay_command(seed.unwrap_or(0), &args.profile, args.nodes),

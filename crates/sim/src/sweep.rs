@@ -5,6 +5,7 @@
 //! (commutative), so the summary is the same for any thread count. Wall
 //! time is measured here, around the runs, never inside one.
 
+use crate::case::Case;
 use crate::engine::Simulation;
 use crate::profile::Profile;
 use crate::stats::{RunResult, RunStats, Verdict};
@@ -45,6 +46,44 @@ pub struct SweepOptions {
     /// Report each failing seed on stderr as soon as it is found (above the
     /// progress bar, if there is one).
     pub report_failures: bool,
+    /// Sweep a case instead of a profile: each seed runs the case's faults
+    /// and operations with that seed's remaining randomness (delays, loss,
+    /// jitter).
+    pub case: Option<CaseSweep>,
+}
+
+/// A case swept over seeds, and the file it came from (for replay commands).
+#[derive(Clone, Debug)]
+pub struct CaseSweep {
+    /// The case.
+    pub case: Case,
+    /// Its file, as given.
+    pub path: String,
+}
+
+impl SweepOptions {
+    /// The run of `seed`: the profile's draw, or the case with that seed.
+    fn simulation(&self, seed: u64) -> Simulation {
+        match &self.case {
+            Some(c) => {
+                let mut case = c.case.clone();
+                case.seed = seed;
+                Simulation::from_case(&case)
+            }
+            None => Simulation::from_seed_with_nodes(seed, self.profile, self.nodes),
+        }
+    }
+
+    /// The command that replays `seed` of this sweep.
+    fn replay(&self, seed: u64) -> String {
+        match &self.case {
+            Some(c) => format!(
+                "cargo run --release -p sim -- replay --case {} --seed {seed} --trace",
+                c.path
+            ),
+            None => replay_command(seed, self.profile.name, self.nodes),
+        }
+    }
 }
 
 /// Set by [`interrupt`]: every sweep stops taking seeds.
@@ -121,6 +160,8 @@ pub struct Summary {
     pub failed: u64,
     /// The profile.
     pub profile: String,
+    /// The case swept over the seeds, if not a profile.
+    pub case: Option<String>,
     /// Worker threads.
     pub threads: usize,
     /// Wall-clock time of the sweep.
@@ -246,11 +287,18 @@ pub fn guarded(seed: u64, profile: &str, run: impl FnOnce() -> RunResult) -> Run
 }
 
 fn run_checked(seed: u64, opts: &SweepOptions) -> RunResult {
-    let first = run_seed(seed, opts.profile, opts.nodes, opts.checker);
+    let run = || {
+        let mut sim = opts.simulation(seed);
+        if !opts.checker {
+            sim.disable_checker();
+        }
+        run_guarded(&mut sim)
+    };
+    let first = run();
     if !opts.check_determinism {
         return first;
     }
-    let second = run_seed(seed, opts.profile, opts.nodes, opts.checker);
+    let second = run();
     // A failing seed must replay too: it is the one someone will debug.
     if second.trace_hash == first.trace_hash && second.verdict == first.verdict {
         return first;
@@ -278,7 +326,7 @@ struct Totals {
 
 impl Totals {
     /// Adds one run; returns its failure report, if it failed.
-    fn add(&mut self, r: &RunResult, nodes: Option<usize>) -> Option<&FailureReport> {
+    fn add(&mut self, r: &RunResult, replay: impl FnOnce() -> String) -> Option<&FailureReport> {
         self.seeds += 1;
         self.events += r.events;
         self.sim_time_us += r.sim_time_us;
@@ -294,7 +342,7 @@ impl Totals {
             message: r.verdict.message(),
             event_index: r.verdict.event_index(),
             violation: r.verdict.violation().cloned(),
-            replay: replay_command(r.seed, &r.profile, nodes),
+            replay: replay(),
         });
         self.failures.last()
     }
@@ -368,7 +416,7 @@ pub fn sweep(opts: &SweepOptions) -> Summary {
                         // The i-th selected seed (within the range: no overflow).
                         let seed = first + i * shard_count;
                         let r = run_checked(seed, opts);
-                        if let Some(f) = totals.add(&r, opts.nodes) {
+                        if let Some(f) = totals.add(&r, || opts.replay(seed)) {
                             let n = failures.fetch_add(1, Ordering::Relaxed) + 1;
                             if opts.max_failures.is_some_and(|m| n >= m) {
                                 max_reached.store(true, Ordering::Relaxed);
@@ -421,7 +469,12 @@ pub fn sweep(opts: &SweepOptions) -> Summary {
         check_determinism: opts.check_determinism,
         passed: totals.seeds - totals.failed,
         failed: totals.failed,
-        profile: opts.profile.name.into(),
+        profile: opts
+            .case
+            .as_ref()
+            .map_or(opts.profile.name, |c| c.case.config.profile.as_str())
+            .into(),
+        case: opts.case.as_ref().map(|c| c.path.clone()),
         threads,
         wall_ms,
         seeds_per_sec: totals.seeds as f64 / secs,

@@ -175,3 +175,49 @@ fn an_interrupted_sweep_prints_what_ran_and_exits_130() {
     );
     assert_eq!(summary["seeds_selected"], u64::MAX);
 }
+
+/// A hand-written case sweeps like a profile: its faults and operations
+/// under each seed's remaining randomness, with the same summary; a failing
+/// seed's replay command names the case and the seed.
+#[test]
+fn a_case_sweeps_over_seeds() {
+    let case = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../sim-runs/vote-survives-restart.case"
+    );
+    let out = sim(&["run", "--case", case, "--seeds", "0..40", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(summary["seeds"], 40);
+    assert_eq!(summary["case"], case);
+    assert!(
+        summary["stats"]["crashes"]
+            .as_u64()
+            .is_some_and(|c| c >= 40),
+        "the case's crashes ran"
+    );
+    let again = sim(&["replay", "--case", case, "--seed", "7", "--json"]);
+    let replayed: serde_json::Value = serde_json::from_slice(&again.stdout).expect("JSON");
+    assert_eq!(replayed["result"]["seed"], 7);
+    assert_usage_error(
+        &[
+            "run",
+            "--case",
+            case,
+            "--seeds",
+            "0..4",
+            "--profile",
+            "calm",
+        ],
+        "cannot be used",
+    );
+    assert_usage_error(
+        &["run", "--case", "/nonexistent.case", "--seeds", "0..4"],
+        "/nonexistent.case",
+    );
+}

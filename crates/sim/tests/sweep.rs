@@ -18,6 +18,7 @@ fn options(name: &str, seeds: std::ops::Range<u64>, threads: usize) -> SweepOpti
         nodes: None,
         checker: true,
         report_failures: false,
+        case: None,
     }
 }
 
