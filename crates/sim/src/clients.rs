@@ -197,7 +197,9 @@ impl Clients {
             result: None,
         });
         self.clients[client].begin(history_index);
-        cx.obs.emit(SimEvent::ClientInvoked);
+        if let Some(h) = self.history.last() {
+            cx.obs.emit(SimEvent::ClientInvoked { client, op: &h.op });
+        }
         self.attempt(client, 0, cx);
     }
 
@@ -262,12 +264,20 @@ impl Clients {
                 }
             }
             Reply::Redirect(Some(leader)) if leader < self.nodes => {
-                cx.obs.emit(SimEvent::ClientRefused);
+                cx.obs.emit(SimEvent::ClientRefused {
+                    client,
+                    why: "redirected to the leader",
+                });
                 self.clients[client].set_leader_guess(leader);
                 self.attempt(client, 0, cx);
             }
             Reply::Redirect(_) | Reply::Lost | Reply::Busy => {
-                cx.obs.emit(SimEvent::ClientRefused);
+                let why = match reply {
+                    Reply::Lost => "its entry was lost to another term's",
+                    Reply::Busy => "the leader is busy",
+                    _ => "no leader known",
+                };
+                cx.obs.emit(SimEvent::ClientRefused { client, why });
                 self.clients[client].rotate_guess(self.nodes);
                 self.attempt(client, CLIENT_BACKOFF_US, cx);
             }
@@ -279,7 +289,7 @@ impl Clients {
         if cx.run.done || !self.clients[client].is_current(attempt) {
             return;
         }
-        cx.obs.emit(SimEvent::ClientTimedOut);
+        cx.obs.emit(SimEvent::ClientTimedOut { client, attempt });
         self.clients[client].rotate_guess(self.nodes);
         self.attempt(client, 0, cx);
     }

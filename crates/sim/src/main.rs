@@ -607,9 +607,9 @@ fn print_replay(
     for f in sim.schedule() {
         writeln!(
             out,
-            "  fault t={:.3}ms {:?}",
-            f.at_us as f64 / 1000.0,
-            f.fault
+            "  fault t={} {}",
+            sim::case::format_duration(f.at_us),
+            sim::case::describe_fault(&f.fault, sim.config().nodes)
         )?;
     }
     for line in sim.trace_lines() {

@@ -117,14 +117,22 @@ impl Net {
         }
         obs.emit(SimEvent::MessageSent);
         if to >= self.nodes || self.is_cut(from, to) {
-            obs.emit(SimEvent::MessageDropped);
+            let why = if to >= self.nodes {
+                "no such node"
+            } else {
+                "partition"
+            };
+            obs.emit(SimEvent::MessageDropped { m: &m, why });
             return;
         }
         let mut held_us = 0;
         if !self.vote_holds.is_empty() {
             match self.vote_held(&m) {
                 Some(None) => {
-                    obs.emit(SimEvent::MessageDropped);
+                    obs.emit(SimEvent::MessageDropped {
+                        m: &m,
+                        why: "vote response dropped",
+                    });
                     return;
                 }
                 Some(Some(delay_us)) => held_us = delay_us,
@@ -132,14 +140,14 @@ impl Net {
             }
         }
         if self.chaos && self.drop_probability > 0.0 && self.rng.gen_bool(self.drop_probability) {
-            obs.emit(SimEvent::MessageDropped);
+            obs.emit(SimEvent::MessageDropped { m: &m, why: "loss" });
             return;
         }
         if self.chaos
             && self.duplicate_probability > 0.0
             && self.rng.gen_bool(self.duplicate_probability)
         {
-            obs.emit(SimEvent::MessageDuplicated);
+            obs.emit(SimEvent::MessageDuplicated { m: &m });
             // An old duplicate may come back much later (half of them, when
             // long delays are on).
             let long = self.long_delays_on() && self.rng.gen_bool(0.5);

@@ -320,8 +320,13 @@ impl Nodes {
         n.driver = None;
         n.paused = false;
         for item in n.inbox.drain(..) {
-            if matches!(item, Inbound::Raft(ref m, _) if m.from != m.to) {
-                cx.obs.emit(SimEvent::MessageDropped);
+            if let Inbound::Raft(m, _) = &item {
+                if m.from != m.to {
+                    cx.obs.emit(SimEvent::MessageDropped {
+                        m,
+                        why: "receiver crashed",
+                    });
+                }
             }
         }
         n.sync_in_flight = false;
@@ -452,7 +457,10 @@ impl Nodes {
         let sent = m.from != m.to;
         if !n.alive() {
             if sent {
-                cx.obs.emit(SimEvent::MessageDropped);
+                cx.obs.emit(SimEvent::MessageDropped {
+                    m: &m,
+                    why: "receiver down",
+                });
             }
             return;
         }
@@ -460,7 +468,10 @@ impl Nodes {
             if n.inbox.len() < INBOX_CAPACITY {
                 n.inbox.push_back(Inbound::Raft(m, sent_us));
             } else if sent {
-                cx.obs.emit(SimEvent::MessageDropped);
+                cx.obs.emit(SimEvent::MessageDropped {
+                    m: &m,
+                    why: "paused receiver's inbox full",
+                });
             }
             return;
         }

@@ -11,9 +11,9 @@ use raft_core::Role;
 pub(super) fn count(s: &mut RunStats, e: &SimEvent<'_>) {
     match *e {
         SimEvent::MessageSent => s.messages_sent += 1,
-        SimEvent::MessageDropped => s.messages_dropped += 1,
+        SimEvent::MessageDropped { .. } => s.messages_dropped += 1,
         SimEvent::ClientMessageLost => s.client_messages_lost += 1,
-        SimEvent::MessageDuplicated => s.messages_duplicated += 1,
+        SimEvent::MessageDuplicated { .. } => s.messages_duplicated += 1,
         SimEvent::MessageDelayed { delay_us, long } => {
             s.messages_delayed_long += u64::from(long);
             s.max_message_delay_ms = s.max_message_delay_ms.max(delay_us / 1_000);
@@ -24,10 +24,10 @@ pub(super) fn count(s: &mut RunStats, e: &SimEvent<'_>) {
             s.elections += u64::from(e.took_role(Role::Candidate));
             s.leaders_elected += u64::from(e.took_role(Role::Leader));
         }
-        SimEvent::ClientInvoked => s.client_ops_invoked += 1,
+        SimEvent::ClientInvoked { .. } => s.client_ops_invoked += 1,
         SimEvent::ClientOk { .. } => s.client_ops_ok += 1,
-        SimEvent::ClientRefused => s.client_ops_failed += 1,
-        SimEvent::ClientTimedOut => s.client_timeouts += 1,
+        SimEvent::ClientRefused { .. } => s.client_ops_failed += 1,
+        SimEvent::ClientTimedOut { .. } => s.client_timeouts += 1,
         SimEvent::Crashed { lost, .. } => {
             s.crashes += 1;
             s.unsynced_writes_lost += lost;

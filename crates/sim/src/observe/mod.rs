@@ -36,9 +36,17 @@ pub enum SimEvent<'a> {
     /// loss, partition, dead or overloaded receiver, or its receiver crashed
     /// with it in the inbox. Never a node's message to itself, which is not
     /// sent either: sent + duplicated = delivered + dropped + in flight.
-    MessageDropped,
+    MessageDropped {
+        /// The message.
+        m: &'a Message,
+        /// Why (loss, partition, receiver down, ...).
+        why: &'static str,
+    },
     /// The network will deliver an extra copy of a message.
-    MessageDuplicated,
+    MessageDuplicated {
+        /// The message.
+        m: &'a Message,
+    },
     /// A message (or a copy) will arrive `delay_us` after it was sent;
     /// `long`: held on purpose for seconds.
     MessageDelayed {
@@ -161,7 +169,12 @@ pub enum SimEvent<'a> {
         rejections: u64,
     },
     /// A client started an operation.
-    ClientInvoked,
+    ClientInvoked {
+        /// The client.
+        client: usize,
+        /// The operation.
+        op: &'a kv::Op,
+    },
     /// A reply reached a client's current attempt.
     ClientReplied {
         /// The client.
@@ -181,9 +194,19 @@ pub enum SimEvent<'a> {
         term: Term,
     },
     /// A client attempt was refused and will be retried.
-    ClientRefused,
+    ClientRefused {
+        /// The client.
+        client: usize,
+        /// Why (a redirect, a lost proposal, a busy leader).
+        why: &'static str,
+    },
     /// A client attempt timed out and will be retried.
-    ClientTimedOut,
+    ClientTimedOut {
+        /// The client.
+        client: usize,
+        /// The attempt that timed out.
+        attempt: u32,
+    },
     /// The schedule's fault number `index` fired.
     FaultFired {
         /// Its position in the schedule.

@@ -42,7 +42,46 @@ impl TextTrace {
 
     fn line(&mut self, e: &SimEvent<'_>) -> Option<String> {
         Some(match *e {
-            SimEvent::Delivered { m, .. } => describe_message("recv", m),
+            SimEvent::Delivered { m, .. } => {
+                let receiver_term = self.shown(m.to.0 as usize).term;
+                if answers_a_stale_message(m, receiver_term) {
+                    format!(
+                        "{} recv {} from {} {}: refuses {}'s stale-term message ({} is at {})",
+                        m.to,
+                        m.body.name(),
+                        m.from,
+                        m.term,
+                        m.to,
+                        m.from,
+                        m.term
+                    )
+                } else {
+                    describe_message("recv", m)
+                }
+            }
+            SimEvent::MessageDropped { m, why } => {
+                format!(
+                    "net drop {} {} -> {} {} ({why})",
+                    m.body.name(),
+                    m.from,
+                    m.to,
+                    m.term
+                )
+            }
+            SimEvent::MessageDuplicated { m } => {
+                format!(
+                    "net duplicate {} {} -> {} {}",
+                    m.body.name(),
+                    m.from,
+                    m.to,
+                    m.term
+                )
+            }
+            SimEvent::ClientInvoked { client, op } => format!("c{client} invoke {op:?}"),
+            SimEvent::ClientRefused { client, why } => format!("c{client} refused ({why}): retry"),
+            SimEvent::ClientTimedOut { client, attempt } => {
+                format!("c{client} attempt {attempt} timed out: retry on another node")
+            }
             SimEvent::Booted { node, hard_state } => {
                 *self.shown(node) = hard_state;
                 return None;
@@ -122,7 +161,7 @@ impl TextTrace {
             } => format!("n{node} on {}: {action:?}", point.name()),
             SimEvent::Resumed { node, ticks } => format!("n{node} resume ({ticks} missed ticks)"),
             SimEvent::Partitioned { partition, blocked } => {
-                format!("net partition {partition:?} blocked={blocked:?}")
+                format!("net partition {}  ({partition:?})", describe_cut(blocked))
             }
             SimEvent::PartitionHealed => "net heal partition".into(),
             SimEvent::Heal => "HEAL: partitions repaired, loss off, crashed nodes restarted".into(),
@@ -143,6 +182,51 @@ impl TextTrace {
             _ => return None,
         })
     }
+}
+
+/// Whether `m` is a node refusing a message of an older term than its own:
+/// an append or heartbeat answer, or a refused vote, from a term the
+/// receiver has not reached (a granted pre-vote carries the term asked for,
+/// and is not one).
+fn answers_a_stale_message(m: &Message, receiver_term: raft_core::Term) -> bool {
+    use raft_core::MessageBody as B;
+    let answer = match m.body {
+        B::AppendEntriesResponse { .. } | B::HeartbeatResponse => true,
+        B::RequestVoteResponse { granted, .. } => !granted,
+        _ => false,
+    };
+    answer && m.term > receiver_term
+}
+
+/// The cut links as node sets: `{n0,n1} | {n2,n3,n4}` when the cut is
+/// symmetric (the groups that still talk), else the one-way cuts.
+fn describe_cut(blocked: &[u32]) -> String {
+    let nodes = blocked.len();
+    let reach = |i: usize| (0..nodes).filter(move |&j| blocked[i] & (1 << j) == 0);
+    let symmetric = (0..nodes)
+        .all(|i| (0..nodes).all(|j| (blocked[i] & (1 << j) == 0) == (blocked[j] & (1 << i) == 0)));
+    let set = |members: &mut dyn Iterator<Item = usize>| {
+        let names: Vec<String> = members.map(|n| format!("n{n}")).collect();
+        format!("{{{}}}", names.join(","))
+    };
+    if symmetric {
+        let mut groups: Vec<String> = Vec::new();
+        for i in 0..nodes {
+            let group = set(&mut reach(i));
+            if !groups.contains(&group) {
+                groups.push(group);
+            }
+        }
+        return groups.join(" | ");
+    }
+    let cuts: Vec<String> = (0..nodes)
+        .flat_map(|i| {
+            (0..nodes)
+                .filter(move |&j| blocked[i] & (1 << j) != 0)
+                .map(move |j| format!("n{i}->n{j}"))
+        })
+        .collect();
+    format!("one-way cuts {}", cuts.join(" "))
 }
 
 /// A kv command, one line (for dumps).
@@ -197,5 +281,65 @@ pub(super) fn message_detail(m: &Message) -> String {
         },
         B::Heartbeat { commit } => format!("commit={commit}"),
         B::HeartbeatResponse => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use raft_core::{LogIndex, MessageBody, Term};
+
+    #[test]
+    fn a_partition_shows_as_the_node_sets_that_still_talk() {
+        // {n0,n1} | {n2,n3,n4}: each side cut from the other.
+        let (a, b) = (0b00011u32, 0b11100u32);
+        let blocked: Vec<u32> = (0..5)
+            .map(|n| if a & (1 << n) != 0 { b } else { a })
+            .collect();
+        assert_eq!(describe_cut(&blocked), "{n0,n1} | {n2,n3,n4}");
+        assert_eq!(describe_cut(&[0, 0, 0]), "{n0,n1,n2}");
+        // n1 cannot send to n0 and n2, but hears them.
+        assert_eq!(describe_cut(&[0, 0b101, 0]), "one-way cuts n1->n0 n1->n2");
+    }
+
+    #[test]
+    fn an_answer_from_a_newer_term_reads_as_a_refusal() {
+        let answer = |body, term| Message {
+            from: NodeId(1),
+            to: NodeId(0),
+            term: Term(term),
+            body,
+        };
+        let ack = MessageBody::AppendEntriesResponse {
+            index: LogIndex(0),
+            reject: None,
+        };
+        assert!(answers_a_stale_message(&answer(ack.clone(), 5), Term(3)));
+        assert!(
+            !answers_a_stale_message(&answer(ack, 3), Term(3)),
+            "an ack of its term"
+        );
+        let granted = MessageBody::RequestVoteResponse {
+            pre_vote: true,
+            granted: true,
+        };
+        assert!(
+            !answers_a_stale_message(&answer(granted, 4), Term(3)),
+            "a granted pre-vote"
+        );
+        let mut trace = TextTrace::default();
+        let m = answer(
+            MessageBody::AppendEntriesResponse {
+                index: LogIndex(0),
+                reject: None,
+            },
+            5,
+        );
+        trace.observe(0, 1, &SimEvent::Delivered { m: &m, sent_us: 0 });
+        assert!(
+            trace.lines()[0].contains("refuses n0's stale-term message (n1 is at t5)"),
+            "{:?}",
+            trace.lines()
+        );
     }
 }
