@@ -38,6 +38,8 @@ enum Command {
     Shrink(ShrinkArgs),
     /// Replay every case of the regression corpus.
     Corpus(CorpusArgs),
+    /// Merge the JSON summaries of a sweep's shards into one summary.
+    Merge(MergeArgs),
     /// List the fault profiles and their ranges.
     Profiles,
 }
@@ -138,6 +140,16 @@ struct ShrinkArgs {
 }
 
 #[derive(Args)]
+struct MergeArgs {
+    /// The summaries (`sim run --json` output, e.g. ci/sweep.sh's).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Print only the merged JSON summary on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
 struct CorpusArgs {
     /// The folder of cases.
     #[arg(long, default_value = "sim-runs")]
@@ -222,6 +234,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay(args),
         Command::Shrink(args) => shrink(args),
         Command::Corpus(args) => corpus(args),
+        Command::Merge(args) => merge(args),
         Command::Profiles => {
             emit(print_profiles);
             ExitCode::SUCCESS
@@ -304,6 +317,37 @@ fn run(args: RunArgs) -> ExitCode {
     if summary.stopped == Some(Stopped::Interrupted) {
         ExitCode::from(130)
     } else if summary.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn merge(args: MergeArgs) -> ExitCode {
+    let mut parts = Vec::new();
+    for path in &args.files {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => return usage_error(&format!("{}: {e}", path.display())),
+        };
+        match serde_json::from_str::<Summary>(&text) {
+            Ok(s) => parts.push(s),
+            Err(e) => return usage_error(&format!("{}: not a sweep summary: {e}", path.display())),
+        }
+    }
+    let summary = match sweep::merge(parts) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&summary) {
+            Ok(s) => emit(|out| writeln!(out, "{s}")),
+            Err(e) => eprintln!("error: cannot encode the summary: {e}"),
+        }
+    } else {
+        emit(|out| print_summary(out, &summary));
+    }
+    if summary.failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -10,7 +10,7 @@ use crate::engine::Simulation;
 use crate::profile::Profile;
 use crate::stats::{RunResult, RunStats, Verdict};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -96,7 +96,7 @@ pub fn interrupt() {
 }
 
 /// Why a sweep ended before running every selected seed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stopped {
     /// `--max-failures` was reached.
@@ -122,7 +122,7 @@ pub fn selected_seeds(start: u64, end: u64, (index, count): (u64, u64)) -> (u64,
 }
 
 /// A failing seed, with the command that replays it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FailureReport {
     /// The seed.
     pub seed: u64,
@@ -140,19 +140,28 @@ pub struct FailureReport {
     pub replay: String,
 }
 
+/// Summaries written before the field existed ran the checker.
+fn checker_on() -> bool {
+    true
+}
+
 /// The result of a sweep (the `--json` object).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Summary {
     /// Seeds run.
     pub seeds: u64,
     /// Seeds the range and shard select (all of them run unless `stopped`).
+    #[serde(default)]
     pub seeds_selected: u64,
     /// Why the sweep ended early, if it did (then `seeds` < `seeds_selected`
     /// may hold, and which seeds ran depends on thread timing).
+    #[serde(default)]
     pub stopped: Option<Stopped>,
     /// Whether the checker ran (`--no-checker` turns it off).
+    #[serde(default = "checker_on")]
     pub checker: bool,
     /// Whether each seed ran twice to compare traces (`--check-determinism`).
+    #[serde(default)]
     pub check_determinism: bool,
     /// Seeds that passed.
     pub passed: u64,
@@ -161,6 +170,7 @@ pub struct Summary {
     /// The profile.
     pub profile: String,
     /// The case swept over the seeds, if not a profile.
+    #[serde(default)]
     pub case: Option<String>,
     /// Worker threads.
     pub threads: usize,
@@ -378,6 +388,52 @@ pub fn failure_line(f: &FailureReport) -> String {
         "FAIL seed {} [{}] {}\n  replay: {}",
         f.seed, f.invariant, f.message, f.replay
     )
+}
+
+/// Merges the summaries of a sweep's shards (or of several sweeps of one
+/// profile) into one: counters add up, failures are listed by seed, the
+/// wall time is the longest shard's and the rates add up (shards run side
+/// by side).
+///
+/// # Errors
+/// Summaries of different profiles or cases, or none at all.
+pub fn merge(parts: Vec<Summary>) -> Result<Summary, String> {
+    let mut parts = parts.into_iter();
+    let mut all = parts.next().ok_or("no summaries to merge")?;
+    for p in parts {
+        if (&p.profile, &p.case) != (&all.profile, &all.case) {
+            return Err(format!(
+                "summaries of different sweeps: profile {} case {:?} and profile {} case {:?}",
+                all.profile, all.case, p.profile, p.case
+            ));
+        }
+        all.seeds += p.seeds;
+        all.seeds_selected += p.seeds_selected;
+        all.passed += p.passed;
+        all.failed += p.failed;
+        all.stopped = all.stopped.or(p.stopped);
+        all.checker &= p.checker;
+        all.check_determinism &= p.check_determinism;
+        all.threads += p.threads;
+        all.wall_ms = all.wall_ms.max(p.wall_ms);
+        all.seeds_per_sec += p.seeds_per_sec;
+        all.events += p.events;
+        all.events_per_sec += p.events_per_sec;
+        all.sim_time_ms += p.sim_time_ms;
+        all.stats.add(&p.stats);
+        all.failures.extend(p.failures);
+    }
+    all.failures.sort_by_key(|f| f.seed);
+    let per_seed = |x: f64| {
+        if all.seeds == 0 {
+            0.0
+        } else {
+            x / all.seeds as f64
+        }
+    };
+    all.mean_sim_seconds_per_seed = per_seed(all.sim_time_ms as f64 / 1e3);
+    all.mean_events_per_seed = per_seed(all.events as f64);
+    Ok(all)
 }
 
 /// Runs every selected seed of the options (until `--max-failures` or an

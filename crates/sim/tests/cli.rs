@@ -221,3 +221,55 @@ fn a_case_sweeps_over_seeds() {
         "/nonexistent.case",
     );
 }
+
+/// Shard summaries merge into the summary of the whole range.
+#[test]
+fn shard_summaries_merge_into_the_whole() {
+    let dir = std::env::temp_dir().join(format!("sim-merge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut files = Vec::new();
+    for k in 0..3 {
+        let out = sim(&[
+            "run",
+            "--seeds",
+            "0..30",
+            "--profile",
+            "calm",
+            "--shard",
+            &format!("{k}/3"),
+            "--json",
+        ]);
+        let path = dir.join(format!("shard-{k}.json"));
+        std::fs::write(&path, &out.stdout).expect("write");
+        files.push(path.display().to_string());
+    }
+    let whole = sim(&["run", "--seeds", "0..30", "--profile", "calm", "--json"]);
+    let whole: serde_json::Value = serde_json::from_slice(&whole.stdout).expect("JSON");
+    let mut args = vec!["merge", "--json"];
+    args.extend(files.iter().map(String::as_str));
+    let merged = sim(&args);
+    assert_eq!(
+        merged.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    let merged: serde_json::Value = serde_json::from_slice(&merged.stdout).expect("JSON");
+    for field in [
+        "seeds",
+        "passed",
+        "failed",
+        "events",
+        "stats",
+        "seeds_selected",
+    ] {
+        assert_eq!(merged[field], whole[field], "{field}");
+    }
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{}").expect("write");
+    assert_usage_error(
+        &["merge", &bad.display().to_string()],
+        "not a sweep summary",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
