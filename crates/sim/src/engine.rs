@@ -250,9 +250,7 @@ impl Simulation {
         self.events += 1;
         self.obs.at(self.queue.now_us(), self.events);
         if self.events > EVENTS_MAX {
-            let found = format!("more than {EVENTS_MAX} events");
-            let v = Violation::new(Property::Liveness, self.events, "a run settles", found);
-            self.run.fail_liveness(v, &mut self.obs);
+            self.out_of_events();
             return false;
         }
         self.dispatch(event);
@@ -318,6 +316,32 @@ impl Simulation {
             events: self.events,
             sim_time_us: self.queue.now_us(),
             trace_hash: self.obs.trace_hash(),
+        }
+    }
+
+    /// The run hit its event budget. Before the heal that is the
+    /// configuration's doing (more chaos, nodes or ticks than a run may
+    /// take), reported as such; after it, the cluster does not settle (a
+    /// message or timer storm): a liveness failure.
+    fn out_of_events(&mut self) {
+        let now_ms = self.queue.now_us() / 1_000;
+        if self.run.heal_at_us.is_none() {
+            let found = format!(
+                "more than {EVENTS_MAX} events by {now_ms} ms, before the heal at {} ms: the \
+                 configuration asks for more than one run may do (shorten the chaos phase, \
+                 lengthen the tick); not a Raft verdict",
+                self.config.chaos_us / 1_000
+            );
+            let expected = "a run within its event budget";
+            let v = Violation::new(Property::EngineInvariant, self.events, expected, found);
+            self.run.fail_safety(v, &mut self.obs);
+        } else {
+            let found = format!(
+                "more than {EVENTS_MAX} events by {now_ms} ms: the cluster does not settle \
+                 after the heal (a message or timer storm)"
+            );
+            let v = Violation::new(Property::Liveness, self.events, "a run settles", found);
+            self.run.fail_liveness(v, &mut self.obs);
         }
     }
 
