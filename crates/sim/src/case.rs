@@ -14,8 +14,8 @@
 //! profile calm
 //! nodes 5
 //! chaos 3s
-//! t=500ms partition {0,1} | {2,3,4}
-//! t=600ms c0 put k1=v1 via 0
+//! t=500ms partition {n0,n1} | {n2,n3,n4}
+//! t=600ms c0 put k1=v1 via n0
 //! t=650ms crash leader restart=30ms before-sync
 //! t=2500ms heal-partition
 //! expect pass

@@ -73,8 +73,11 @@ fn printed_script_lists_only_overridden_settings() {
     let text = case.to_script();
     assert!(text.contains("set raft.pre_vote=off"), "{text}");
     assert!(text.contains("set drop_probability=0.05"), "{text}");
-    assert!(text.contains("t=120ms partition {0,1} | {2,3,4}"), "{text}");
-    assert!(text.contains("t=200ms c0 put k1=v1 via 4"), "{text}");
+    assert!(
+        text.contains("t=120ms partition {n0,n1} | {n2,n3,n4}"),
+        "{text}"
+    );
+    assert!(text.contains("t=200ms c0 put k1=v1 via n4"), "{text}");
     assert_eq!(text.matches("set ").count(), 2, "{text}");
 }
 

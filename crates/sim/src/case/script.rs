@@ -72,7 +72,7 @@ fn parse_node_set(s: &str) -> Result<u32, String> {
 pub(super) fn format_node_set(mask: u32) -> String {
     let nodes: Vec<String> = (0..32)
         .filter(|b| mask & (1 << b) != 0)
-        .map(|b| b.to_string())
+        .map(|b| format!("n{b}"))
         .collect();
     format!("{{{}}}", nodes.join(","))
 }
@@ -90,7 +90,7 @@ fn parse_target(s: &str) -> Result<Target, String> {
 fn format_target(t: Target) -> String {
     match t {
         Target::Leader => "leader".into(),
-        Target::Node(n) => n.to_string(),
+        Target::Node(n) => format!("n{n}"),
     }
 }
 
@@ -174,6 +174,7 @@ fn parse_fault(
         "bridge" => {
             let bridge = words.first().ok_or("expected 'bridge N {a} | {b}'")?;
             let bridge: usize = bridge
+                .trim_start_matches('n')
                 .parse()
                 .map_err(|_| format!("'{bridge}' is not a node number"))?;
             let (side, rest) = parse_sides(&words[1..])?;
@@ -800,7 +801,7 @@ fn describe_assertion(a: &Assertion) -> String {
             format!("crash {} {window}{lost}", format_node_set(*nodes))
         }
         Assertion::Reordered { kind, from, to, .. } => {
-            format!("reordered {kind} {from}->{to} {window}")
+            format!("reordered {kind} n{from}->n{to} {window}")
         }
     }
 }
@@ -829,7 +830,7 @@ pub fn describe_fault(f: &Fault, nodes: usize) -> String {
         Fault::Partition(Partition::Bridge { bridge, side }) => {
             let rest = all & !side & !(1 << bridge);
             format!(
-                "bridge {bridge} {} | {}",
+                "bridge n{bridge} {} | {}",
                 format_node_set(side),
                 format_node_set(rest)
             )
@@ -874,7 +875,7 @@ pub fn describe_op(o: &ScriptedOp) -> String {
         }
     };
     match o.via {
-        Some(v) => format!("c{} {op} via {v}", o.client),
+        Some(v) => format!("c{} {op} via n{v}", o.client),
         None => format!("c{} {op}", o.client),
     }
 }
