@@ -123,7 +123,7 @@ struct ShrinkArgs {
     #[arg(long, required_unless_present = "case", conflicts_with = "case")]
     seed: Option<u64>,
     /// A failing case file (JSON or script) instead of a seed.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["profile", "nodes"])]
     case: Option<PathBuf>,
     /// Fault profile the seed ran under.
     #[arg(long, default_value = DEFAULT_PROFILE)]
@@ -517,6 +517,9 @@ fn case_for(
 }
 
 fn shrink(args: ShrinkArgs) -> ExitCode {
+    if args.max_runs == 0 {
+        return usage_error("--max-runs must be at least 1");
+    }
     let case = match case_for(args.seed, args.case.as_ref(), &args.profile, args.nodes) {
         Ok(c) => c,
         Err(e) => return usage_error(&e),

@@ -40,6 +40,11 @@ fn bad_usage_exits_2_with_a_message() {
         &["run", "--seeds", "0..10", "--shard", "15/20"],
         "selects no seed",
     );
+    assert_usage_error(&["shrink", "--seed", "1", "--max-runs", "0"], "--max-runs");
+    assert_usage_error(
+        &["shrink", "--case", "x.case", "--nodes", "3"],
+        "cannot be used with",
+    );
     assert_usage_error(
         &["run", "--seeds", "0..10", "--shard", "1/0"],
         "need 0 <= K < N",
