@@ -289,6 +289,11 @@ impl Simulation {
         if !self.run.done {
             self.final_checks();
         }
+        self.result()
+    }
+
+    /// The run as it stands: verdict, counters, time and trace hash.
+    fn result(&self) -> RunResult {
         RunResult {
             seed: self.seed,
             profile: self.config.profile.clone(),
@@ -308,15 +313,7 @@ impl Simulation {
         self.obs.note_panic(&message);
         self.run.done = true;
         self.run.verdict = Verdict::Panic { message };
-        RunResult {
-            seed: self.seed,
-            profile: self.config.profile.clone(),
-            verdict: self.run.verdict.clone(),
-            stats: self.obs.stats().clone(),
-            events: self.events,
-            sim_time_us: self.queue.now_us(),
-            trace_hash: self.obs.trace_hash(),
-        }
+        self.result()
     }
 
     /// The run hit its event budget. Before the heal that is the

@@ -306,14 +306,7 @@ fn run(args: RunArgs) -> ExitCode {
         case,
     };
     let summary = sweep::sweep(&opts);
-    if args.json {
-        match serde_json::to_string_pretty(&summary) {
-            Ok(s) => emit(|out| writeln!(out, "{s}")),
-            Err(e) => eprintln!("error: cannot encode the summary: {e}"),
-        }
-    } else {
-        emit(|out| print_summary(out, &summary));
-    }
+    show_summary(&summary, args.json);
     if summary.stopped == Some(Stopped::Interrupted) {
         ExitCode::from(130)
     } else if summary.failed > 0 {
@@ -339,18 +332,23 @@ fn merge(args: MergeArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return usage_error(&e),
     };
-    if args.json {
-        match serde_json::to_string_pretty(&summary) {
-            Ok(s) => emit(|out| writeln!(out, "{s}")),
-            Err(e) => eprintln!("error: cannot encode the summary: {e}"),
-        }
-    } else {
-        emit(|out| print_summary(out, &summary));
-    }
+    show_summary(&summary, args.json);
     if summary.failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Prints a sweep's summary on stdout: the JSON object, or the table.
+fn show_summary(summary: &Summary, json: bool) {
+    if json {
+        match serde_json::to_string_pretty(summary) {
+            Ok(s) => emit(|out| writeln!(out, "{s}")),
+            Err(e) => eprintln!("error: cannot encode the summary: {e}"),
+        }
+    } else {
+        emit(|out| print_summary(out, summary));
     }
 }
 
