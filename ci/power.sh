@@ -320,12 +320,13 @@ for p in "${patches[@]}"; do
     read -r test_pkg test_filter <<<"$test_spec"
     (cd "$SRC" && cargo test --locked -p "$test_pkg" "${cargo_jobs[@]}" -- "$test_filter") >"$log.test" 2>&1 || true
     if grep -q '^test result: FAILED' "$log.test"; then
-      corpus="$corpus; test $test_filter fails"
+      test_note="test $test_filter fails"
     else
       tail -n 5 "$log.test" | sed 's/^/   /' >&2
-      corpus="$corpus; TEST $test_filter DOES NOT CATCH IT"
+      test_note="TEST $test_filter DOES NOT CATCH IT"
       status=1
     fi
+    if [ "$corpus" = "-" ]; then corpus="$test_note"; else corpus="$corpus; $test_note"; fi
   fi
 
   if [ -n "$sweep_error" ]; then
