@@ -441,7 +441,7 @@ impl<S: StateMachine, T> Driver<S, T> {
                     return false;
                 }
             };
-            fx.applied(e);
+            fx.applied(e, &output);
             self.answer(e, output, fx);
             if fx.stopped() {
                 self.stopped = true;

@@ -33,7 +33,7 @@ impl Effects<u32, Applied> for Recorder {
     fn fault(&mut self, fault: HostFault) {
         self.faults.push(fault);
     }
-    fn applied(&mut self, entry: &Entry) {
+    fn applied(&mut self, entry: &Entry, _output: &Applied) {
         self.applied.push(entry.index);
     }
 }
@@ -466,7 +466,7 @@ impl Effects<u32, Applied> for StopsAfterApply {
     fn stopped(&mut self) -> bool {
         !self.0.applied.is_empty()
     }
-    fn applied(&mut self, entry: &Entry) {
+    fn applied(&mut self, entry: &Entry, _output: &Applied) {
         self.0.applied.push(entry.index);
     }
 }

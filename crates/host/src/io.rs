@@ -177,6 +177,6 @@ pub trait Effects<T, O>: Transport {
     /// `entry` is about to be applied.
     fn applying(&mut self, _entry: &Entry) {}
 
-    /// `entry` was applied.
-    fn applied(&mut self, _entry: &Entry) {}
+    /// `entry` was applied, yielding `output`.
+    fn applied(&mut self, _entry: &Entry, _output: &O) {}
 }

@@ -271,6 +271,17 @@ pub enum Assertion {
         /// Window end.
         to_us: u64,
     },
+    /// Every node of `nodes` applies a retried command as a duplicate in the
+    /// window: its kv session answers with the first result (a request that
+    /// committed arrived again).
+    Deduplicated {
+        /// Nodes, as a bit mask.
+        nodes: u32,
+        /// Window start.
+        from_us: u64,
+        /// Window end.
+        to_us: u64,
+    },
     /// A message of kind `kind` (e.g. `Append`) from `from` to `to` is
     /// delivered in the window after one sent later (the network reordered it).
     Reordered {
@@ -298,6 +309,7 @@ impl Assertion {
             | Assertion::Becomes { from_us, to_us, .. }
             | Assertion::Leaders { from_us, to_us, .. }
             | Assertion::Crash { from_us, to_us, .. }
+            | Assertion::Deduplicated { from_us, to_us, .. }
             | Assertion::Reordered { from_us, to_us, .. } => (from_us, to_us),
         }
     }
@@ -309,7 +321,8 @@ impl Assertion {
             Assertion::NoCommit { nodes, .. }
             | Assertion::Commits { nodes, .. }
             | Assertion::Becomes { nodes, .. }
-            | Assertion::Crash { nodes, .. } => Some(nodes),
+            | Assertion::Crash { nodes, .. }
+            | Assertion::Deduplicated { nodes, .. } => Some(nodes),
             Assertion::NewLeader { .. }
             | Assertion::Leaders { .. }
             | Assertion::Reordered { .. } => None,

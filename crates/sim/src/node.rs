@@ -781,9 +781,14 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
         self.obs.emit(SimEvent::Applying { node, entry });
     }
 
-    fn applied(&mut self, entry: &Entry) {
+    fn applied(&mut self, entry: &Entry, output: &kv::Applied) {
         let node = self.node;
-        self.obs.emit(SimEvent::Applied { node, entry });
+        let duplicate = matches!(output, kv::Applied::Duplicate { .. });
+        self.obs.emit(SimEvent::Applied {
+            node,
+            entry,
+            duplicate,
+        });
         let Some(target) = self.settle_target else {
             return;
         };

@@ -106,6 +106,16 @@ pub fn check(a: &Assertion, timeline: &Timeline) -> Result<(), String> {
             };
             each_node(*nodes, &crashed, what)
         }
+        Assertion::Deduplicated { nodes, .. } => {
+            let deduplicated = |n: usize| {
+                events().any(|e| matches!(*e, TimelineEvent::Deduplicated { t, node } if node == n && within(t)))
+            };
+            each_node(
+                *nodes,
+                &deduplicated,
+                "never applied a retried command as a duplicate",
+            )
+        }
         Assertion::Reordered { kind, from, to, .. } => {
             // Deliveries on the link, in delivery order, with their send times.
             let sent: Vec<u64> = events()
@@ -179,6 +189,7 @@ mod tests {
                 message(500, 450),
                 message(520, 510),
                 message(530, 440),
+                E::Deduplicated { t: 600, node: 1 },
             ],
             ..Timeline::default()
         }
@@ -202,6 +213,7 @@ mod tests {
             "assert crash {0} 0.2ms..0.2ms lost-writes",
             "assert crash {0,2} 0ms..1ms",
             "assert reordered Append 0->1 0ms..1ms",
+            "assert deduplicated {1} 0.6ms..0.6ms",
         ];
         for line in holds {
             assert_eq!(claim(line), Ok(()), "{line}");
@@ -218,6 +230,8 @@ mod tests {
             "assert reordered Append 0->1 0ms..0.525ms",
             "assert reordered Vote 0->1 0ms..1ms",
             "assert reordered AppendResp 0->1 0ms..1ms",
+            "assert deduplicated {0,1} 0ms..1ms",
+            "assert deduplicated {1} 0ms..0.5ms",
         ];
         for line in fails {
             assert!(claim(line).is_err(), "{line} should not hold");
@@ -228,7 +242,7 @@ mod tests {
     fn claims_round_trip_through_the_script_form_and_bad_ones_are_refused() {
         let text = "seed 1\nprofile calm\nnodes 3\nassert becomes pre-candidate {1} 1ms..2ms\n\
                     assert crash {0,2} 1ms..2ms lost-writes\nassert reordered Append 0->2 1ms..2ms\n\
-                    assert leaders 2 1ms..2ms\nexpect pass\n";
+                    assert leaders 2 1ms..2ms\nassert deduplicated {n1} 1ms..2ms\nexpect pass\n";
         let case = Case::parse(text).expect("valid");
         let again = Case::parse(&case.to_script()).expect("its own script parses");
         assert_eq!(again.asserts, case.asserts);

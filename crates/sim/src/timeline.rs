@@ -71,6 +71,14 @@ pub enum TimelineEvent {
         /// Unsynced writes lost.
         lost_writes: u64,
     },
+    /// A node applied a retried command as a duplicate (its kv session
+    /// answered with the first result).
+    Deduplicated {
+        /// Time.
+        t: u64,
+        /// Node.
+        node: usize,
+    },
     /// A node restarted from its disk.
     Restart {
         /// Time.

@@ -689,6 +689,7 @@ const ASSERT_USAGE: &str = "expected one of: 'assert no-commit {nodes} T1..T2', 
     'assert commits {nodes} T1..T2', 'assert new-leader T1..T2', \
     'assert becomes leader|candidate|pre-candidate|follower {nodes} T1..T2', \
     'assert leaders N T1..T2', 'assert crash {nodes} T1..T2 [lost-writes]', \
+    'assert deduplicated {nodes} T1..T2', \
     'assert reordered KIND A->B T1..T2' (KIND as traces name it, e.g. Append)";
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -765,6 +766,11 @@ fn parse_assertion(words: &[&str]) -> Result<Assertion, String> {
             from_us,
             to_us,
         },
+        ["deduplicated", nodes, _] => Assertion::Deduplicated {
+            nodes: parse_node_set(nodes)?,
+            from_us,
+            to_us,
+        },
         ["reordered", kind, link, _] => {
             let (from, to) = parse_link(link)?;
             Assertion::Reordered {
@@ -799,6 +805,9 @@ fn describe_assertion(a: &Assertion) -> String {
         } => {
             let lost = if *lost_writes { " lost-writes" } else { "" };
             format!("crash {} {window}{lost}", format_node_set(*nodes))
+        }
+        Assertion::Deduplicated { nodes, .. } => {
+            format!("deduplicated {} {window}", format_node_set(*nodes))
         }
         Assertion::Reordered { kind, from, to, .. } => {
             format!("reordered {kind} n{from}->n{to} {window}")

@@ -108,6 +108,9 @@ pub enum SimEvent<'a> {
         node: usize,
         /// The entry.
         entry: &'a Entry,
+        /// A retried command its kv session recognized: answered with the
+        /// first result, not run again.
+        duplicate: bool,
     },
     /// A sync made a node's hard state durable.
     DurableHardState {
@@ -498,7 +501,7 @@ impl Observers {
 fn hash_words(e: &SimEvent<'_>) -> Option<[u64; 4]> {
     Some(match *e {
         SimEvent::Delivered { m, .. } => [1, m.from.0, m.to.0, m.term.0],
-        SimEvent::Applied { node, entry } => [2, node as u64, entry.index.0, entry.term.0],
+        SimEvent::Applied { node, entry, .. } => [2, node as u64, entry.index.0, entry.term.0],
         SimEvent::RoleChanged {
             node, role, term, ..
         } => [3, node as u64, role as u64, term.0],

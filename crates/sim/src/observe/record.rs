@@ -74,6 +74,11 @@ pub(super) fn record(timeline: &mut Timeline, t: u64, e: &SimEvent<'_>) {
             text: format!("c{client} ok {result:?} ({index}@{term})"),
         },
         SimEvent::Heal => TimelineEvent::Heal { t },
+        SimEvent::Applied {
+            node,
+            duplicate: true,
+            ..
+        } => TimelineEvent::Deduplicated { t, node },
         SimEvent::Failed { violation, .. } => TimelineEvent::Violation {
             t,
             nodes: violation.nodes.iter().map(|&n| n as usize).collect(),
