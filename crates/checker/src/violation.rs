@@ -43,11 +43,16 @@ pub enum Property {
     HostInvariant,
     /// The simulator's own rules hold: time never goes back, queues stay bounded.
     EngineInvariant,
+    /// With check-quorum, a node votes for no candidate within the minimum
+    /// election timeout of hearing its leader: the leader's lease holds
+    /// (what lease reads rely on, and what keeps a rejoining node from
+    /// deposing a live leader).
+    LeaderLease,
 }
 
 impl Property {
     /// Every property, in declaration order.
-    pub const ALL: [Property; 14] = [
+    pub const ALL: [Property; 15] = [
         Property::ElectionSafety,
         Property::VoteOncePerTerm,
         Property::LeaderAppendOnly,
@@ -62,6 +67,7 @@ impl Property {
         Property::NodeInvariant,
         Property::HostInvariant,
         Property::EngineInvariant,
+        Property::LeaderLease,
     ];
 
     /// The stable kebab-case name, e.g. `"election-safety"`.
@@ -82,6 +88,7 @@ impl Property {
             Property::NodeInvariant => "node-invariant",
             Property::HostInvariant => "host-invariant",
             Property::EngineInvariant => "engine-invariant",
+            Property::LeaderLease => "leader-lease",
         }
     }
 

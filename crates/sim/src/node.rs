@@ -82,6 +82,9 @@ pub struct NodeView {
     /// it in its term (an append or heartbeat response), or when it became
     /// leader.
     pub answered_at_tick: [u64; NODES_MAX],
+    /// The last leader the node heard (an append or heartbeat of its term
+    /// or newer): `ticks` then, who, and in which term.
+    pub heard_leader: Option<(u64, NodeId, Term)>,
 }
 
 /// One simulated server: a driver (None while crashed) and its disk.
@@ -184,6 +187,7 @@ impl Nodes {
                     rejections: 0,
                     ticks: 0,
                     answered_at_tick: [0; NODES_MAX],
+                    heard_leader: None,
                 },
             })
             .collect();
@@ -237,6 +241,11 @@ impl Nodes {
             obs: cx.obs,
             run: cx.run,
             settle_target: cx.settle_target,
+            lease_ticks: if self.config.raft.check_quorum {
+                u64::from(self.config.raft.election_timeout_ticks_min)
+            } else {
+                0
+            },
         };
         f(driver, &mut me.disk, &mut io);
     }
@@ -288,6 +297,8 @@ impl Nodes {
             commit: raft.log().committed(),
             last_written: raft.log().last_index(),
             rejections: 0,
+            // A restarted node knows no leader: it holds no lease.
+            heard_leader: None,
             ..n.view
         };
         cx.obs.emit(SimEvent::Booted {
@@ -491,6 +502,13 @@ impl Nodes {
                 *at = view.ticks;
             }
         }
+        let from_leader = matches!(
+            m.body,
+            MessageBody::AppendEntries { .. } | MessageBody::Heartbeat { .. }
+        );
+        if from_leader && m.term >= view.term {
+            view.heard_leader = Some((view.ticks, m.from, m.term));
+        }
         self.with_driver(node, cx, |d, disk, io| d.step(m, disk, io));
         self.finish(node, cx);
     }
@@ -623,6 +641,8 @@ pub struct NodeIo<'a> {
     obs: &'a mut Observers,
     run: &'a mut RunState,
     settle_target: Option<u64>,
+    /// The leader lease in the node's ticks (check-quorum on), else 0.
+    lease_ticks: u64,
 }
 
 impl Transport for NodeIo<'_> {
@@ -702,9 +722,30 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
         let (old_role, old_term) = (view.role, view.term);
         let term_or_vote_changed =
             hard_state.is_some_and(|hs| (hs.term, hs.vote) != (view.term, view.vote));
+        let voted = vote.filter(|&c| vote != view.vote && c != NodeId(node as u64));
         view.vote = vote;
         if term_or_vote_changed {
             self.obs.emit(SimEvent::TermVote { node, term, vote });
+        }
+        if let Some(found) = lease_broken(voted, view.heard_leader, view.ticks, self.lease_ticks) {
+            let expected = format!(
+                "with check-quorum, a node votes for no candidate within {} ticks of hearing \
+                 its leader (the leader's lease)",
+                self.lease_ticks
+            );
+            let found = format!("n{node} voted in {term} for {found}");
+            let v = Violation::new(
+                Property::LeaderLease,
+                self.obs.event_index(),
+                expected,
+                found,
+            )
+            .with_nodes(&[node]);
+            self.run.fail_safety(v, self.obs);
+        }
+        if raft.leader().is_none() && view.heard_leader.is_some_and(|(_, _, t)| term > t) {
+            // A newer term with no leader known: the lease is gone.
+            view.heard_leader = None;
         }
         if role == old_role && term == old_term {
             return;
@@ -803,6 +844,23 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
     }
 }
 
+/// The leader-lease rule for a vote just cast: with a lease of `lease_ticks`
+/// (0: check-quorum off), a vote for `voted` at `ticks` breaks it if the
+/// node heard another leader (at tick, who, term) less than the lease ago.
+/// Returns what broke.
+fn lease_broken(
+    voted: Option<NodeId>,
+    heard: Option<(u64, NodeId, Term)>,
+    ticks: u64,
+    lease_ticks: u64,
+) -> Option<String> {
+    let (candidate, (heard_at, leader, leader_term)) = (voted?, heard?);
+    let since = ticks.saturating_sub(heard_at);
+    (candidate != leader && since < lease_ticks).then(|| {
+        format!("{candidate} {since} ticks after hearing {leader}, leader of {leader_term}")
+    })
+}
+
 /// How many of its ticks a leader has gone without answers from a quorum:
 /// its own tick count minus the tick at which the quorum-th most recent
 /// peer answer arrived (the leader counts as always answering). None for a
@@ -837,7 +895,35 @@ mod tests {
             rejections: 0,
             ticks,
             answered_at_tick,
+            heard_leader: None,
         }
+    }
+
+    #[test]
+    fn a_vote_within_the_leader_lease_breaks_it() {
+        let heard = Some((100, NodeId(1), Term(3)));
+        let (c, lease) = (Some(NodeId(2)), 10);
+        assert!(
+            lease_broken(c, heard, 105, lease).is_some(),
+            "5 ticks after the leader"
+        );
+        assert!(
+            lease_broken(c, heard, 109, lease).is_some(),
+            "the last tick of the lease"
+        );
+        assert_eq!(
+            lease_broken(c, heard, 110, lease),
+            None,
+            "the lease ran out"
+        );
+        assert_eq!(
+            lease_broken(Some(NodeId(1)), heard, 105, lease),
+            None,
+            "a vote for the leader"
+        );
+        assert_eq!(lease_broken(c, heard, 105, 0), None, "check-quorum off");
+        assert_eq!(lease_broken(c, None, 105, lease), None, "no leader heard");
+        assert_eq!(lease_broken(None, heard, 105, lease), None, "no vote");
     }
 
     #[test]
