@@ -21,6 +21,7 @@ pub mod engine;
 pub mod faults;
 pub mod html;
 pub mod inject;
+pub mod leadership;
 pub mod load;
 pub mod net;
 pub mod node;
