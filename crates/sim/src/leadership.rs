@@ -1,10 +1,9 @@
 //! The simulator's watch on leadership under check-quorum, as pure rules
-//! over what the run saw of a node ([`NodeView`]): a leader cut off from
+//! over what the run saw of a node (`crate::node::NodeView`): a leader cut off from
 //! its quorum must step down, and a node must not vote within its leader's
 //! lease. Counted in the node's own ticks, so clock skew and pauses do not
 //! matter. The node handlers apply them (`crate::node`).
 
-use crate::node::NodeView;
 use crate::profile::NODES_MAX;
 use raft_core::{NodeId, Term};
 
@@ -29,37 +28,36 @@ pub(crate) fn lease_broken(
 /// its own tick count minus the tick at which the quorum-th most recent
 /// peer answer arrived (the leader counts as always answering). None for a
 /// single node.
-pub(crate) fn quorum_silent_ticks(view: &NodeView, me: usize, nodes: usize) -> Option<u64> {
+pub(crate) fn quorum_silent_ticks(
+    answered_at_tick: &[u64; NODES_MAX],
+    ticks: u64,
+    me: usize,
+    nodes: usize,
+) -> Option<u64> {
     if nodes < 2 {
         return None;
     }
-    let mut heard = view.answered_at_tick;
+    let mut heard = *answered_at_tick;
     let heard = &mut heard[..nodes.min(NODES_MAX)];
-    heard[me] = view.ticks;
+    heard[me] = ticks;
     heard.sort_unstable_by(|a, b| b.cmp(a));
     let quorum = nodes / 2 + 1;
-    Some(view.ticks - heard[quorum - 1])
+    Some(ticks - heard[quorum - 1])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use raft_core::{LogIndex, Role};
 
-    fn leader_view(ticks: u64, answered: &[u64]) -> NodeView {
+    /// A leader at `ticks` with the peers' last answers at `answered`.
+    fn leader_view(ticks: u64, answered: &[u64]) -> ([u64; NODES_MAX], u64) {
         let mut answered_at_tick = [0; NODES_MAX];
         answered_at_tick[..answered.len()].copy_from_slice(answered);
-        NodeView {
-            role: Role::Leader,
-            term: Term(2),
-            vote: None,
-            commit: LogIndex(0),
-            last_written: LogIndex(0),
-            rejections: 0,
-            ticks,
-            answered_at_tick,
-            heard_leader: None,
-        }
+        (answered_at_tick, ticks)
+    }
+
+    fn silent(view: ([u64; NODES_MAX], u64), me: usize, nodes: usize) -> Option<u64> {
+        quorum_silent_ticks(&view.0, view.1, me, nodes)
     }
 
     #[test]
@@ -94,16 +92,13 @@ mod tests {
         // n0 leads five nodes at tick 100: with n3 and n4 answering at 90
         // and 95, n0 and the two form a quorum as of tick 90.
         let view = leader_view(100, &[0, 10, 20, 90, 95]);
-        assert_eq!(quorum_silent_ticks(&view, 0, 5), Some(10));
+        assert_eq!(silent(view, 0, 5), Some(10));
         // Cut off from all but n4 since tick 20: silent for 80 ticks.
         let view = leader_view(100, &[0, 10, 20, 15, 95]);
-        assert_eq!(quorum_silent_ticks(&view, 0, 5), Some(80));
+        assert_eq!(silent(view, 0, 5), Some(80));
         // A leader alone needs no answers.
-        assert_eq!(quorum_silent_ticks(&leader_view(100, &[0]), 0, 1), None);
+        assert_eq!(silent(leader_view(100, &[0]), 0, 1), None);
         // Three nodes: one answer makes a quorum.
-        assert_eq!(
-            quorum_silent_ticks(&leader_view(50, &[7, 49, 3]), 0, 3),
-            Some(1)
-        );
+        assert_eq!(silent(leader_view(50, &[7, 49, 3]), 0, 3), Some(1));
     }
 }

@@ -439,7 +439,12 @@ impl Nodes {
         n.view.ticks += 1;
         if self.config.raft.check_quorum && n.is_leader() {
             let rounds = 2 * u64::from(self.config.raft.election_timeout_ticks_min);
-            if let Some(silent) = quorum_silent_ticks(&n.view, node, self.config.nodes) {
+            if let Some(silent) = quorum_silent_ticks(
+                &n.view.answered_at_tick,
+                n.view.ticks,
+                node,
+                self.config.nodes,
+            ) {
                 if silent > rounds {
                     let expected = format!(
                         "a leader steps down within two quorum checks ({rounds} ticks) \
