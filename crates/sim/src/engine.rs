@@ -35,6 +35,12 @@ use raft_core::{Entry, LogIndex};
 
 /// Hard cap on events per run: a run that needs more is a bug.
 pub const EVENTS_MAX: u64 = 5_000_000;
+/// The latency probe's session (apart from clients and the load generator).
+const LATENCY_PROBE_SESSION: u64 = u64::MAX - 1;
+
+/// Slack on the latency probe's bound (scheduling within one instant).
+const LATENCY_SLACK_US: u64 = 1_000;
+
 /// Longest the live nodes get, after recovery, to apply every acknowledged write.
 const SETTLE_US_MAX: u64 = 2_000_000;
 /// Linearizability search budget per key.
@@ -441,6 +447,8 @@ impl Simulation {
                     self.final_checks();
                 }
             }
+            Event::LatencyProbe => self.latency_probe(),
+            Event::LatencyDeadline => self.latency_deadline(),
             Event::StabilityEnd => {
                 if !self.run.done {
                     self.obs.stats_mut().stability_windows_passed += 1;
@@ -528,6 +536,68 @@ impl Simulation {
         self.obs
             .emit(SimEvent::StabilityWindow { from_us, until_us });
         self.queue.push_at(until_us, Event::StabilityEnd);
+        let probe_at = from_us + self.run.stability_window_us / 2;
+        self.queue.push_at(probe_at, Event::LatencyProbe);
+    }
+
+    /// Mid-window, one proposal to the idle leader: on a calm network it
+    /// must commit within two network delays (the append and its ack) and
+    /// two syncs (one may be in flight), whatever the tick: a leader that
+    /// waits for a heartbeat to replicate passes every other check.
+    fn latency_probe(&mut self) {
+        let Some(leader) = self.nodes.leader() else {
+            return; // the stability check reports a leaderless window
+        };
+        if self.run.over() || self.run.stability_over {
+            return;
+        }
+        let last = |nodes: &Nodes| {
+            nodes.nodes[leader]
+                .driver
+                .as_ref()
+                .map_or(0, |d| d.raft().log().last_index().0)
+        };
+        let before = last(&self.nodes);
+        let probe = kv::Command {
+            client_id: LATENCY_PROBE_SESSION,
+            seq: 1,
+            op: kv::Op::Put {
+                key: "probe".into(),
+                value: "1".into(),
+            },
+        };
+        let (nodes, _, _, mut cx) = self.parts();
+        nodes.on_burst(leader, vec![probe.encode().into()], &mut cx);
+        let index = last(&self.nodes);
+        if index > before {
+            let c = &self.config;
+            let bound_us = 2 * c.delay_us_max + 2 * c.sync_us_max + LATENCY_SLACK_US;
+            self.run.probe = Some((leader, index, bound_us));
+            self.queue.push_in(bound_us, Event::LatencyDeadline);
+        }
+    }
+
+    fn latency_deadline(&mut self) {
+        let Some((node, index, bound_us)) = self.run.probe.take() else {
+            return;
+        };
+        if self.run.done {
+            return;
+        }
+        let commit = self.nodes.nodes[node].view.commit.0;
+        if commit >= index {
+            self.obs.stats_mut().latency_probes_passed += 1;
+            return;
+        }
+        let expected = format!(
+            "a proposal to an idle leader on a calm network commits within two network \
+             delays and two syncs ({bound_us} us)"
+        );
+        let found =
+            format!("n{node} committed up to {commit} only, {bound_us} us after proposing {index}");
+        let v =
+            Violation::new(Property::Liveness, self.events, expected, found).with_nodes(&[node]);
+        self.run.fail_liveness(v, &mut self.obs);
     }
 
     /// The end-of-run checks: liveness, durability, linearizability.

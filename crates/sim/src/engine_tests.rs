@@ -364,6 +364,22 @@ fn an_idle_cluster_keeps_its_leader_through_the_stability_window() {
     let result = sim_with_stability_window(5).run();
     assert!(result.verdict.passed(), "{:?}", result.verdict);
     assert_eq!(result.stats.stability_windows_passed, 1);
+    assert_eq!(result.stats.latency_probes_passed, 1);
+}
+
+#[test]
+fn a_probe_that_commits_later_than_its_bound_is_a_liveness_failure() {
+    let mut sim = sim_with_stability_window(5);
+    sim.start();
+    // The bound comes from the configuration; the network and the disks
+    // keep their own (real) delays, so a bound of zero delays is missed.
+    sim.config.delay_us_max = 0;
+    sim.config.sync_us_max = 0;
+    while sim.step() {}
+    let Verdict::Liveness { violation } = &sim.run.verdict else {
+        panic!("expected a liveness failure, got {:?}", sim.run.verdict);
+    };
+    assert!(violation.expected.contains("calm network"), "{violation:?}");
 }
 
 #[test]

@@ -397,7 +397,7 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         s.mean_sim_seconds_per_seed,
         s.mean_events_per_seed
     )?;
-    let rows: [(&str, u64); 30] = [
+    let rows: [(&str, u64); 31] = [
         ("elections", st.elections),
         ("leaders elected", st.leaders_elected),
         ("max term", st.max_term),
@@ -425,6 +425,7 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         ("unsynced writes lost", st.unsynced_writes_lost),
         ("liveness checks passed", st.liveness_checks_passed),
         ("stability windows passed", st.stability_windows_passed),
+        ("latency probes passed", st.latency_probes_passed),
         ("histories linearizable", st.linearizability_checked),
         ("histories unknown (budget)", st.linearizability_unknown),
         ("durable writes checked", st.durable_writes_checked),

@@ -32,6 +32,9 @@ pub struct RunState {
     pub stability: Option<(u64, u64)>,
     /// The stability window is over.
     pub stability_over: bool,
+    /// The latency probe in flight: (leader, the probe's index, its bound
+    /// in microseconds).
+    pub probe: Option<(usize, u64, u64)>,
     /// How long the stability window lasts (0: the run has none).
     pub stability_window_us: u64,
     /// The settle point was reached and the stability window opens after
@@ -56,6 +59,7 @@ impl Default for RunState {
             settled: false,
             stability: None,
             stability_over: false,
+            probe: None,
             stability_window_us: 0,
             stability_due: false,
             settle_deadline_us: 0,

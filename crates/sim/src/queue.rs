@@ -113,6 +113,10 @@ pub enum Event {
     SettleDeadline,
     /// The stability window after settling ends: the end-of-run checks.
     StabilityEnd,
+    /// Mid-window: one proposal to the idle leader, which must commit fast.
+    LatencyProbe,
+    /// The latency probe's bound has passed.
+    LatencyDeadline,
 }
 
 /// A broken queue rule: an event in the past, or too many pending.

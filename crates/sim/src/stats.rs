@@ -70,6 +70,10 @@ pub struct RunStats {
     /// stability window after settling.
     #[serde(default)]
     pub stability_windows_passed: u64,
+    /// Proposals to an idle leader on a calm network (one per stability
+    /// window) committed within two network delays and two syncs.
+    #[serde(default)]
+    pub latency_probes_passed: u64,
     /// Client histories proven linearizable.
     pub linearizability_checked: u64,
     /// Client histories whose linearizability search ran out of budget
@@ -111,6 +115,7 @@ impl RunStats {
         self.unsynced_writes_lost += o.unsynced_writes_lost;
         self.liveness_checks_passed += o.liveness_checks_passed;
         self.stability_windows_passed += o.stability_windows_passed;
+        self.latency_probes_passed += o.latency_probes_passed;
         self.linearizability_checked += o.linearizability_checked;
         self.linearizability_unknown += o.linearizability_unknown;
         self.durable_writes_checked += o.durable_writes_checked;
