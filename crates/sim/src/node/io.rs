@@ -1,0 +1,220 @@
+//! A node's effects, wired to the run: what the host driver hands out
+//! (messages, answers, faults, observation hooks) becomes network traffic,
+//! client replies and the event stream.
+
+use super::*;
+
+/// A node's effects, wired to the run: messages to the network, answers
+/// to the clients, everything else to the event stream.
+pub struct NodeIo<'a> {
+    pub(super) node: usize,
+    pub(super) view: &'a mut NodeView,
+    /// The other nodes (before and after this one), to tell when all caught up.
+    pub(super) others: (&'a [SimNode], &'a [SimNode]),
+    pub(super) queue: &'a mut EventQueue,
+    pub(super) net: &'a mut Net,
+    pub(super) obs: &'a mut Observers,
+    pub(super) run: &'a mut RunState,
+    pub(super) settle_target: Option<u64>,
+    /// The leader lease in the node's ticks (check-quorum on), else 0.
+    pub(super) lease_ticks: u64,
+}
+
+impl Transport for NodeIo<'_> {
+    fn send(&mut self, m: Message) {
+        if let raft_core::MessageBody::AppendEntriesResponse { reject, index } = &m.body {
+            let node = self.node;
+            if reject.is_some() {
+                self.view.rejections += 1;
+            } else if index.0 > 0 {
+                // (A stale leader is told the newer term with index 0: no ack.)
+                let term = m.term;
+                self.obs.emit(SimEvent::AckSent { node, term });
+                let rejections = std::mem::take(&mut self.view.rejections);
+                if rejections > 0 {
+                    self.obs.emit(SimEvent::ProbeEnded { node, rejections });
+                }
+            }
+        }
+        self.net.send(m, self.queue, self.obs);
+    }
+}
+
+impl Effects<ClientToken, Applied> for NodeIo<'_> {
+    fn answer(&mut self, token: ClientToken, answer: Answer<Applied>) {
+        let reply = match answer {
+            Answer::Applied {
+                index,
+                term,
+                output: Applied::Fresh { result, .. } | Applied::Duplicate { result, .. },
+            } => Reply::Ok {
+                result,
+                index,
+                term,
+            },
+            Answer::Applied { .. } | Answer::Lost { .. } => Reply::Lost,
+        };
+        self.net
+            .reply(token.client, token.attempt, reply, self.queue, self.obs);
+    }
+
+    fn fault(&mut self, fault: HostFault) {
+        let node = self.node;
+        let (property, expected) = match &fault {
+            HostFault::NodeInvariant(_) => (
+                Property::NodeInvariant,
+                "a node's invariants hold after every input",
+            ),
+            HostFault::Apply { .. } => (Property::StateMachineSafety, "entries apply in log order"),
+            _ => (
+                Property::HostInvariant,
+                "the host's disk boundary and limits hold",
+            ),
+        };
+        let mut v = Violation::new(
+            property,
+            self.obs.event_index(),
+            expected,
+            format!("n{node}: {fault}"),
+        )
+        .with_nodes(&[node]);
+        if let HostFault::Apply { index, .. } = fault {
+            v = v.with_index(index.0);
+        }
+        self.run.fail_safety(v, self.obs);
+    }
+
+    fn stopped(&mut self) -> bool {
+        // The checker's verdict is collected once the input is handled
+        // (`Nodes::finish`); a fault or the settle point stops at once.
+        self.run.over()
+    }
+
+    fn node_state(&mut self, raft: &RaftNode, hard_state: Option<HardState>) {
+        let node = self.node;
+        let (role, term, vote) = (raft.role(), raft.term(), raft.vote());
+        let view = &mut *self.view;
+        let (old_role, old_term) = (view.role, view.term);
+        let term_or_vote_changed =
+            hard_state.is_some_and(|hs| (hs.term, hs.vote) != (view.term, view.vote));
+        let voted = vote.filter(|&c| vote != view.vote && c != NodeId(node as u64));
+        view.vote = vote;
+        if term_or_vote_changed {
+            self.obs.emit(SimEvent::TermVote { node, term, vote });
+        }
+        if let Some(found) = lease_broken(voted, view.heard_leader, view.ticks, self.lease_ticks) {
+            let expected = format!(
+                "with check-quorum, a node votes for no candidate within {} ticks of hearing \
+                 its leader (the leader's lease)",
+                self.lease_ticks
+            );
+            let found = format!("n{node} voted in {term} for {found}");
+            let v = Violation::new(
+                Property::LeaderLease,
+                self.obs.event_index(),
+                expected,
+                found,
+            )
+            .with_nodes(&[node]);
+            self.run.fail_safety(v, self.obs);
+        }
+        if raft.leader().is_none() && view.heard_leader.is_some_and(|(_, _, t)| term > t) {
+            // A newer term with no leader known: the lease is gone.
+            view.heard_leader = None;
+        }
+        if role == old_role && term == old_term {
+            return;
+        }
+        view.role = role;
+        view.term = term;
+        let changed = SimEvent::RoleChanged {
+            node,
+            old_role,
+            old_term,
+            role,
+            term,
+        };
+        self.obs.emit(changed);
+        let now_us = self.queue.now_us();
+        if let Some((from_us, until_us)) = self.run.in_stability_window(now_us) {
+            let expected = format!(
+                "no election and the same leader through the idle window \
+                 {from_us}..{until_us} us after settling"
+            );
+            let found = format!(
+                "n{node} went from {old_role:?} in {old_term} to {role:?} in {term} at {now_us} us"
+            );
+            let v = Violation::new(Property::Liveness, self.obs.event_index(), expected, found)
+                .with_nodes(&[node]);
+            self.run.fail_liveness(v, self.obs);
+        }
+        if changed.took_role(Role::Leader) {
+            view.answered_at_tick = [view.ticks; NODES_MAX];
+        }
+        if changed.took_role(Role::Leader)
+            && self.run.heal_at_us.is_some()
+            && self.run.first_leader_after_heal_us.is_none()
+        {
+            self.run.first_leader_after_heal_us = Some(self.queue.now_us());
+            self.run.recovery_check_due = true;
+        }
+    }
+
+    fn ready(&mut self, _raft: &RaftNode, ready: &Ready) {
+        let commit = ready
+            .hard_state
+            .map(|hs| hs.commit)
+            .filter(|&c| c != self.view.commit);
+        if let Some(c) = commit {
+            self.view.commit = c;
+        }
+        let node = self.node;
+        if let (Some(first), Some(last)) = (ready.entries.first(), ready.entries.last()) {
+            if first.index <= self.view.last_written {
+                let entries = self.view.last_written.0 - first.index.0 + 1;
+                self.obs.emit(SimEvent::Truncated { node, entries });
+            }
+            self.view.last_written = last.index;
+        }
+        self.obs.emit(SimEvent::Batch {
+            node,
+            ready,
+            commit,
+        });
+    }
+
+    fn proposed(&mut self, token: &ClientToken, index: LogIndex, term: Term) {
+        self.obs.emit(SimEvent::Proposed {
+            node: self.node,
+            client: token.client,
+            index,
+            term,
+        });
+    }
+
+    fn applying(&mut self, entry: &Entry) {
+        let node = self.node;
+        self.obs.emit(SimEvent::Applying { node, entry });
+    }
+
+    fn applied(&mut self, entry: &Entry, output: &kv::Applied) {
+        let node = self.node;
+        let duplicate = matches!(output, kv::Applied::Duplicate { .. });
+        self.obs.emit(SimEvent::Applied {
+            node,
+            entry,
+            duplicate,
+        });
+        let Some(target) = self.settle_target else {
+            return;
+        };
+        let (before, after) = self.others;
+        let others_caught_up = before
+            .iter()
+            .chain(after)
+            .all(|n| n.alive() && n.applied_index() >= target);
+        if others_caught_up && entry.index.0 >= target {
+            self.run.reach_settle_point();
+        }
+    }
+}
