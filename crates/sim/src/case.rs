@@ -176,6 +176,22 @@ fn check_finishable(c: &SimConfig) -> Result<(), CaseError> {
     Ok(())
 }
 
+/// A list (`faults`, `ops`) is in time order: the first entry earlier than
+/// the one before it is an error naming its field.
+fn check_time_order(list: &str, what: &str, times: &[u64]) -> Result<(), CaseError> {
+    match times.windows(2).position(|w| w[1] < w[0]) {
+        None => Ok(()),
+        Some(i) => Err(err(
+            format!("{list}[{}].at_us", i + 1),
+            format!(
+                "{} us is before the previous {what}'s {} us: {list} are listed in time order",
+                times[i + 1],
+                times[i]
+            ),
+        )),
+    }
+}
+
 /// Most proposals one burst of a case may send.
 pub const BURST_SIZE_MAX: u64 = 10_000;
 
@@ -487,28 +503,10 @@ impl Case {
         }
         check_durations(self)?;
         check_finishable(c)?;
-        for (i, pair) in self.faults.windows(2).enumerate() {
-            if pair[1].at_us < pair[0].at_us {
-                return Err(err(
-                    format!("faults[{}].at_us", i + 1),
-                    format!(
-                        "{} us is before the previous fault's {} us: faults are listed in time order",
-                        pair[1].at_us, pair[0].at_us
-                    ),
-                ));
-            }
-        }
-        for (i, pair) in self.ops.windows(2).enumerate() {
-            if pair[1].at_us < pair[0].at_us {
-                return Err(err(
-                    format!("ops[{}].at_us", i + 1),
-                    format!(
-                        "{} us is before the previous operation's {} us: operations are listed in time order",
-                        pair[1].at_us, pair[0].at_us
-                    ),
-                ));
-            }
-        }
+        let fault_times: Vec<u64> = self.faults.iter().map(|f| f.at_us).collect();
+        check_time_order("faults", "fault", &fault_times)?;
+        let op_times: Vec<u64> = self.ops.iter().map(|o| o.at_us).collect();
+        check_time_order("ops", "operation", &op_times)?;
         let raft = c.raft_config(0);
         raft.validate()
             .map_err(|e| err("config.raft", e.to_string()))?;
