@@ -48,11 +48,18 @@ pub enum Property {
     /// (what lease reads rely on, and what keeps a rejoining node from
     /// deposing a live leader).
     LeaderLease,
+    /// The protocol does no work it is specified not to: batches filled to
+    /// the message limits and within them, pipelines as wide as the
+    /// in-flight limit, backoff straight to the conflict hint, a lost
+    /// election conceded at once, vote requests answered, election timeouts
+    /// drawn over their whole range. A break wastes messages, round trips or
+    /// terms without breaking safety, so no other check would see it.
+    Efficiency,
 }
 
 impl Property {
     /// Every property, in declaration order.
-    pub const ALL: [Property; 15] = [
+    pub const ALL: [Property; 16] = [
         Property::ElectionSafety,
         Property::VoteOncePerTerm,
         Property::LeaderAppendOnly,
@@ -68,6 +75,7 @@ impl Property {
         Property::HostInvariant,
         Property::EngineInvariant,
         Property::LeaderLease,
+        Property::Efficiency,
     ];
 
     /// The stable kebab-case name, e.g. `"election-safety"`.
@@ -89,6 +97,7 @@ impl Property {
             Property::HostInvariant => "host-invariant",
             Property::EngineInvariant => "engine-invariant",
             Property::LeaderLease => "leader-lease",
+            Property::Efficiency => "efficiency",
         }
     }
 

@@ -17,6 +17,7 @@
 pub mod case;
 pub mod clients;
 pub mod corpus;
+pub mod efficiency;
 pub mod engine;
 pub mod faults;
 pub mod html;

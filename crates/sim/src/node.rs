@@ -10,6 +10,7 @@
 //! cannot restart from) and notes when the last acknowledged write is
 //! applied everywhere; the checker judges the rest, from the events.
 
+use crate::efficiency::{self, Before, Broken, Limits, TimeoutDraws, Watch};
 use crate::faults::CrashPoint;
 use crate::leadership::{lease_broken, quorum_silent_ticks};
 use crate::net::Net;
@@ -86,6 +87,8 @@ pub struct NodeView {
     /// The last leader the node heard (an append or heartbeat of its term
     /// or newer): `ticks` then, who, and in which term.
     pub heard_leader: Option<(u64, NodeId, Term)>,
+    /// What the efficiency rules remember of the node.
+    pub watch: Watch,
 }
 
 /// One simulated server: a driver (None while crashed) and its disk.
@@ -154,6 +157,8 @@ pub struct Nodes {
     pub nodes: Vec<SimNode>,
     seed: u64,
     config: SimConfig,
+    limits: Limits,
+    timeout_draws: TimeoutDraws,
     disk_rng: Xoshiro256PlusPlus,
     clock_rng: Xoshiro256PlusPlus,
 }
@@ -189,6 +194,7 @@ impl Nodes {
                     ticks: 0,
                     answered_at_tick: [0; NODES_MAX],
                     heard_leader: None,
+                    watch: Watch::default(),
                 },
             })
             .collect();
@@ -196,6 +202,8 @@ impl Nodes {
             nodes,
             seed,
             config: config.clone(),
+            limits: Limits::of(config),
+            timeout_draws: TimeoutDraws::default(),
             disk_rng: rng::stream(seed, Stream::Disk),
             clock_rng: rng::stream(seed, Stream::Clock),
         }
@@ -226,17 +234,31 @@ impl Nodes {
         cx: &mut Ctx<'_>,
         f: impl FnOnce(&mut Driver<KvStore, ClientToken>, &mut MemStorage, &mut NodeIo<'_>),
     ) {
-        let (before, rest) = self.nodes.split_at_mut(node);
+        self.with_driver_after(node, cx, None, f);
+    }
+
+    /// Like `with_driver`, with the node's state before the input captured
+    /// for the efficiency rules (`None`: an input only the batch rule
+    /// looks at).
+    fn with_driver_after(
+        &mut self,
+        node: usize,
+        cx: &mut Ctx<'_>,
+        input: Option<Before>,
+        f: impl FnOnce(&mut Driver<KvStore, ClientToken>, &mut MemStorage, &mut NodeIo<'_>),
+    ) {
+        let (others_before, rest) = self.nodes.split_at_mut(node);
         let Some((me, after)) = rest.split_first_mut() else {
             return;
         };
         let Some(driver) = me.driver.as_mut() else {
             return;
         };
+        let input = input.unwrap_or_else(|| Before::other(driver.raft()));
         let mut io = NodeIo {
             node,
             view: &mut me.view,
-            others: (before, after),
+            others: (others_before, after),
             queue: cx.queue,
             net: cx.net,
             obs: cx.obs,
@@ -247,8 +269,13 @@ impl Nodes {
             } else {
                 0
             },
+            limits: &self.limits,
+            timeout_draws: &mut self.timeout_draws,
+            last_before: input.last_index,
+            input: Some(input),
         };
         f(driver, &mut me.disk, &mut io);
+        io.end_of_input(driver.raft());
     }
 
     /// After the driver handled an input: end the run at a violation, or
@@ -514,8 +541,17 @@ impl Nodes {
         );
         if from_leader && m.term >= view.term {
             view.heard_leader = Some((view.ticks, m.from, m.term));
+            view.watch.lease_from_tick = Some(view.ticks);
         }
-        self.with_driver(node, cx, |d, disk, io| d.step(m, disk, io));
+        let lease_over = !self.config.raft.check_quorum
+            || view.watch.lease_from_tick.map_or(true, |at| {
+                view.ticks - at >= u64::from(self.config.raft.election_timeout_ticks_min)
+            });
+        let input = self.nodes[node]
+            .driver
+            .as_ref()
+            .map(|d| Before::message(d.raft(), &m, lease_over));
+        self.with_driver_after(node, cx, input, |d, disk, io| d.step(m, disk, io));
         self.finish(node, cx);
     }
 
@@ -551,7 +587,9 @@ impl Nodes {
             client: LOAD_CLIENT,
             attempt: 0,
         };
-        self.with_driver(node, cx, |d, disk, io| {
+        let voters = self.config.nodes;
+        let input = n.driver.as_ref().map(|d| Before::burst(d.raft(), voters));
+        self.with_driver_after(node, cx, input, |d, disk, io| {
             d.propose_many(commands.into_iter().map(|c| (c, token)), disk, io);
         });
         self.finish(node, cx);

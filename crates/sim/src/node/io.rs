@@ -18,6 +18,55 @@ pub struct NodeIo<'a> {
     pub(super) settle_target: Option<u64>,
     /// The leader lease in the node's ticks (check-quorum on), else 0.
     pub(super) lease_ticks: u64,
+    /// What the efficiency rules read of the configuration.
+    pub(super) limits: &'a Limits,
+    /// The run's election timeout draws.
+    pub(super) timeout_draws: &'a mut TimeoutDraws,
+    /// Where the node's log ended before the input.
+    pub(super) last_before: LogIndex,
+    /// The node's state before the input, until its first batch (or the
+    /// end of the input) is checked against it.
+    pub(super) input: Option<Before>,
+}
+
+impl NodeIo<'_> {
+    /// The input is handled: if it made no batch, the rules judge the
+    /// silence.
+    pub(super) fn end_of_input(&mut self, raft: &RaftNode) {
+        if let Some(before) = self.input.take() {
+            self.answer_checked(&before, raft, &[], &[]);
+        }
+    }
+
+    fn answer_checked(
+        &mut self,
+        before: &Before,
+        raft: &RaftNode,
+        sent: &[Message],
+        held: &[Message],
+    ) {
+        if self.run.over() {
+            return;
+        }
+        let ticks = self.view.ticks;
+        let watch = &mut self.view.watch;
+        let broken = efficiency::check_answer(before, raft, sent, held, self.limits, watch, ticks);
+        if let Some(b) = broken {
+            self.efficiency_broken(b);
+        }
+    }
+
+    fn efficiency_broken(&mut self, b: Broken) {
+        let found = format!("n{} broke the {} rule: {}", self.node, b.rule, b.found);
+        let v = Violation::new(
+            Property::Efficiency,
+            self.obs.event_index(),
+            b.expected(),
+            found,
+        )
+        .with_nodes(&[self.node]);
+        self.run.fail_liveness(v, self.obs);
+    }
 }
 
 impl Transport for NodeIo<'_> {
@@ -92,6 +141,11 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
 
     fn node_state(&mut self, raft: &RaftNode, hard_state: Option<HardState>) {
         let node = self.node;
+        let draws = &mut *self.timeout_draws;
+        let broken = efficiency::check_timeout(raft, &mut self.view.watch, draws, self.limits);
+        if let Some(b) = broken {
+            self.efficiency_broken(b);
+        }
         let (role, term, vote) = (raft.role(), raft.term(), raft.vote());
         let view = &mut *self.view;
         let (old_role, old_term) = (view.role, view.term);
@@ -160,7 +214,16 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
         }
     }
 
-    fn ready(&mut self, _raft: &RaftNode, ready: &Ready) {
+    fn ready(&mut self, raft: &RaftNode, ready: &Ready) {
+        let limits = self.limits;
+        if let Some(b) =
+            efficiency::check_batches(&ready.messages, raft.log(), self.last_before, limits)
+        {
+            self.efficiency_broken(b);
+        }
+        if let Some(before) = self.input.take() {
+            self.answer_checked(&before, raft, &ready.messages, &ready.persisted_messages);
+        }
         let commit = ready
             .hard_state
             .map(|hs| hs.commit)
