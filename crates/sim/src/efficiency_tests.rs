@@ -85,7 +85,8 @@ fn ack(from: u64, term: Term, index: LogIndex) -> Message {
 /// Node 0 campaigning (a candidate, its campaign's batch taken and known to
 /// `watch`) with a log of these terms.
 fn candidate(log_terms: &[u64], watch: &mut Watch) -> RaftNode {
-    let mut n = restored(0, 1, None, log_terms, 0);
+    let term = log_terms.iter().copied().max().unwrap_or(0);
+    let mut n = restored(0, term, None, log_terms, 0);
     while n.role() != Role::Candidate {
         n.tick();
     }
