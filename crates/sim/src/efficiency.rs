@@ -14,7 +14,7 @@
 //! | `backoff` | a rejection carries the conflict hint (the last index at or below the probe whose term is at most the probe's term); the leader probes next at the hint (a follower it was streaming to: just after the match point); a stale rejection changes nothing |
 //! | `heartbeat-answer` | a heartbeat answer from a follower in sync gets no append; one from a follower with room in its pipeline does not rewind the pipeline |
 //! | `concession` | a (pre-)candidate steps down the moment a majority rejected it, and not before |
-//! | `vote-answer` | a vote request of a newer term is answered once the receiver's leader lease is over; a pre-vote request of an older term gets a rejection with the newer term |
+//! | `vote-answer` | a vote request of its term is answered, one of a newer term once the receiver's leader lease is over; a pre-vote request of an older term gets a rejection with the newer term |
 //! | `pre-vote` | a pre-vote is granted only where the vote could be: for a newer term, or in a term where the node voted for that candidate, or for no one and knows no leader |
 //! | `timeout-range` | election timeouts are drawn from `[min, 2 * min)`, and over all of it |
 
@@ -90,8 +90,8 @@ impl Broken {
             }
             "concession" => "a candidate steps down once a majority rejected it, and not before",
             "vote-answer" => {
-                "a vote request of a newer term is answered once the leader lease is over; a \
-                 stale pre-vote request is told the newer term"
+                "a vote request of the receiver's term is answered, one of a newer term once \
+                 the leader lease is over; a stale pre-vote request is told the newer term"
             }
             "pre-vote" => "a pre-vote is granted only where the real vote could be",
             _ => "election timeouts are drawn from [min, 2 * min), over all of it",
@@ -517,8 +517,9 @@ fn answer_broken(
                 _ => None,
             });
             let (t, term) = (b.msg_term, b.term);
-            let must_answer =
-                (t > term && lease_over && b.role != Role::Leader) || (t < term && pre_vote);
+            let must_answer = t == term
+                || (t > term && lease_over && b.role != Role::Leader)
+                || (t < term && pre_vote);
             match answer {
                 None if must_answer => {
                     let found = format!(
@@ -634,14 +635,14 @@ fn observe_timeout(
     watch: &mut Watch,
     draws: &mut TimeoutDraws,
 ) -> Option<Broken> {
+    if timeout < min || timeout >= 2 * min {
+        let found = format!("{node} has a timeout of {timeout} ticks (min {min})");
+        return Some(Broken::new("timeout-range", found));
+    }
     if timeout == watch.timeout {
         return None;
     }
     watch.timeout = timeout;
-    if timeout < min || timeout >= 2 * min {
-        let found = format!("{node} drew a timeout of {timeout} ticks (min {min})");
-        return Some(Broken::new("timeout-range", found));
-    }
     draws.redraws += 1;
     draws.seen |= 1u64 << (timeout - min).min(63);
     let distinct = draws.seen.count_ones();

@@ -374,6 +374,7 @@ fn the_pre_vote_rule_refuses_what_the_vote_would() {
 fn the_timeout_rule_wants_the_whole_range() {
     let node = NodeId(0);
     let (mut watch, mut draws) = (Watch::default(), TimeoutDraws::default());
+    assert!(observe_timeout(node, 0, 10, &mut watch, &mut draws).is_some());
     assert!(observe_timeout(node, 20, 10, &mut watch, &mut draws).is_some());
     assert!(observe_timeout(node, 9, 10, &mut watch, &mut draws).is_some());
     // Two values only, redrawn again and again: a narrowed range.
