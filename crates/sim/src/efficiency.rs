@@ -478,10 +478,19 @@ fn answer_broken(
             let probes: Vec<LogIndex> = appends_to(sent, from).map(|(prev, _)| prev).collect();
             let expected: Vec<LogIndex> = next.map(LogIndex::prev).into_iter().collect();
             (probes != expected).then(|| {
+                let list = |v: &[LogIndex]| match v {
+                    [] => "nothing".to_string(),
+                    _ => v.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                };
                 let found = format!(
                     "after {from} rejected {rejected} (hint {} term {}, match {}, next {}), the \
-                     leader probed after {probes:?}, not {expected:?}",
-                    hint.index, hint.term, peer.match_index, peer.next_index
+                     leader probed after {}, not {}",
+                    hint.index,
+                    hint.term,
+                    peer.match_index,
+                    peer.next_index,
+                    list(&probes),
+                    list(&expected)
                 );
                 Broken::new("backoff", found)
             })
