@@ -480,7 +480,11 @@ fn answer_broken(
             (probes != expected).then(|| {
                 let list = |v: &[LogIndex]| match v {
                     [] => "nothing".to_string(),
-                    _ => v.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                    _ => v
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 };
                 let found = format!(
                     "after {from} rejected {rejected} (hint {} term {}, match {}, next {}), the \
