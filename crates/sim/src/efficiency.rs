@@ -349,9 +349,9 @@ pub fn check_batches(
     None
 }
 
-/// The appends in `sent` to `to`, as (previous index, entry count).
-fn appends_to(sent: &[Message], to: NodeId) -> impl Iterator<Item = (LogIndex, usize)> + '_ {
-    sent.iter()
+/// The appends in `out` to `to`, as (previous index, entry count).
+fn appends_to(out: Out<'_>, to: NodeId) -> impl Iterator<Item = (LogIndex, usize)> + '_ {
+    out.all()
         .filter(move |m| m.to == to)
         .filter_map(|m| match &m.body {
             MessageBody::AppendEntries {
@@ -361,6 +361,21 @@ fn appends_to(sent: &[Message], to: NodeId) -> impl Iterator<Item = (LogIndex, u
             } => Some((*prev_log_index, entries.len())),
             _ => None,
         })
+}
+
+/// What a node sent in answer to one input: the messages that leave at
+/// once and those held until durable. The rules look at both: where a
+/// message waits is the persistence contract's business, checked elsewhere.
+#[derive(Clone, Copy)]
+struct Out<'a> {
+    sent: &'a [Message],
+    held: &'a [Message],
+}
+
+impl<'a> Out<'a> {
+    fn all(self) -> impl Iterator<Item = &'a Message> {
+        self.sent.iter().chain(self.held)
+    }
 }
 
 /// The node's answer to its input: `sent` leaves at once, `held` once
@@ -376,9 +391,10 @@ pub fn check_answer(
     watch: &mut Watch,
     ticks: u64,
 ) -> Option<Broken> {
-    let broken = answer_broken(before, raft, sent, held, limits, watch);
+    let out = Out { sent, held };
+    let broken = answer_broken(before, raft, out, limits, watch);
     // What the next inputs are judged against.
-    let granted_vote = held.iter().any(|m| {
+    let granted_vote = out.all().any(|m| {
         matches!(
             m.body,
             MessageBody::RequestVoteResponse {
@@ -390,8 +406,8 @@ pub fn check_answer(
     if granted_vote {
         watch.lease_from_tick = Some(ticks);
     }
-    if held
-        .iter()
+    if out
+        .all()
         .any(|m| matches!(m.body, MessageBody::RequestVote { .. }))
     {
         let pre_vote = raft.role() == Role::PreCandidate;
@@ -410,8 +426,7 @@ pub fn check_answer(
 fn answer_broken(
     b: &Before,
     raft: &RaftNode,
-    sent: &[Message],
-    held: &[Message],
+    out: Out<'_>,
     limits: &Limits,
     watch: &mut Watch,
 ) -> Option<Broken> {
@@ -425,7 +440,7 @@ fn answer_broken(
                 .filter(|&p| in_sync & (1 << p) != 0)
                 .map(NodeId)
                 .find_map(|p| {
-                    let sent_to = appends_to(sent, p).filter(|&(_, n)| n > 0).count();
+                    let sent_to = appends_to(out, p).filter(|&(_, n)| n > 0).count();
                     (sent_to != expected).then(|| {
                         let found = format!(
                             "{proposed} proposals sent {sent_to} appends to {p}, in sync \
@@ -436,7 +451,7 @@ fn answer_broken(
                     })
                 })
         }
-        Input::Append { probe, probe_term } => held.iter().find_map(|m| match m.body {
+        Input::Append { probe, probe_term } => out.all().find_map(|m| match m.body {
             MessageBody::AppendEntriesResponse {
                 index,
                 reject: Some(hint),
@@ -475,7 +490,7 @@ fn answer_broken(
             } else {
                 None
             };
-            let probes: Vec<LogIndex> = appends_to(sent, from).map(|(prev, _)| prev).collect();
+            let probes: Vec<LogIndex> = appends_to(out, from).map(|(prev, _)| prev).collect();
             let expected: Vec<LogIndex> = next.map(LogIndex::prev).into_iter().collect();
             (probes != expected).then(|| {
                 let list = |v: &[LogIndex]| match v {
@@ -500,7 +515,7 @@ fn answer_broken(
             })
         }
         Input::HeartbeatAnswer { peer } => {
-            let mut appends = appends_to(sent, from);
+            let mut appends = appends_to(out, from);
             let in_sync = peer.match_index == b.last_index;
             let room = peer.replicate && peer.inflight < limits.max_inflight;
             let bad = if in_sync {
@@ -523,7 +538,7 @@ fn answer_broken(
             pre_vote,
             lease_over,
         } => {
-            let answer = held.iter().find_map(|m| match m.body {
+            let answer = out.all().find_map(|m| match m.body {
                 MessageBody::RequestVoteResponse { granted, .. } if m.to == from => {
                     Some((m.term, granted))
                 }
