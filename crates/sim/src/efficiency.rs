@@ -144,8 +144,6 @@ impl PeerBefore {
 /// The input a node is about to handle, as far as the rules care.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Input {
-    /// A tick, a sync, a client proposal: only the batch rule applies.
-    Other,
     /// Proposals in one input, with the followers in sync before (by bit).
     Burst { in_sync: u32 },
     /// An append a follower may reject: where it probes, after skipping
@@ -193,12 +191,6 @@ impl Before {
         }
     }
 
-    /// Before an input no rule but the batch rule looks at.
-    #[must_use]
-    pub fn other(raft: &RaftNode) -> Before {
-        Before::with(raft, raft.id(), Term(0), Input::Other)
-    }
-
     /// Before a burst of proposals.
     #[must_use]
     pub fn burst(raft: &RaftNode, voters: usize) -> Before {
@@ -213,10 +205,16 @@ impl Before {
         Before::with(raft, raft.id(), Term(0), Input::Burst { in_sync })
     }
 
-    /// Before a message; `lease_over`: the run knows the receiver's
-    /// leader lease to be over (or check-quorum off).
+    /// Before a message; `lease_over`: whether the run knows the
+    /// receiver's leader lease to be over (or check-quorum off), asked
+    /// only for a vote request. None for a message no rule looks at
+    /// (heartbeats, acknowledgements).
     #[must_use]
-    pub fn message(raft: &RaftNode, m: &Message, lease_over: bool) -> Before {
+    pub fn message(
+        raft: &RaftNode,
+        m: &Message,
+        lease_over: impl FnOnce() -> bool,
+    ) -> Option<Before> {
         let leads_term = raft.role() == Role::Leader && m.term == raft.term();
         let input = match &m.body {
             MessageBody::AppendEntries {
@@ -238,7 +236,7 @@ impl Before {
                             probe: committed,
                             probe_term: e.term,
                         },
-                        _ => Input::Other,
+                        _ => return None,
                     }
                 }
             }
@@ -251,23 +249,23 @@ impl Before {
                     hint: *hint,
                     peer,
                 },
-                None => Input::Other,
+                None => return None,
             },
             MessageBody::HeartbeatResponse if leads_term => match PeerBefore::of(raft, m.from) {
                 Some(peer) => Input::HeartbeatAnswer { peer },
-                None => Input::Other,
+                None => return None,
             },
             MessageBody::RequestVote { pre_vote, .. } => Input::VoteRequest {
                 pre_vote: *pre_vote,
-                lease_over,
+                lease_over: lease_over(),
             },
             MessageBody::RequestVoteResponse { pre_vote, granted } => Input::VoteAnswer {
                 pre_vote: *pre_vote,
                 granted: *granted,
             },
-            _ => Input::Other,
+            _ => return None,
         };
-        Before::with(raft, m.from, m.term, input)
+        Some(Before::with(raft, m.from, m.term, input))
     }
 }
 
@@ -394,21 +392,33 @@ pub fn check_answer(
     let out = Out { sent, held };
     let broken = answer_broken(before, raft, out, limits, watch);
     // What the next inputs are judged against.
-    let granted_vote = out.all().any(|m| {
-        matches!(
-            m.body,
-            MessageBody::RequestVoteResponse {
-                pre_vote: false,
-                granted: true
-            }
-        )
-    });
+    let voted = matches!(before.input, Input::VoteRequest { .. });
+    let granted_vote = voted
+        && out.all().any(|m| {
+            matches!(
+                m.body,
+                MessageBody::RequestVoteResponse {
+                    pre_vote: false,
+                    granted: true
+                }
+            )
+        });
     if granted_vote {
         watch.lease_from_tick = Some(ticks);
     }
-    if out
-        .all()
-        .any(|m| matches!(m.body, MessageBody::RequestVote { .. }))
+    broken
+}
+
+/// After any input that made a batch: a (pre-)candidate that sent vote
+/// requests started a new campaign, whose answers the concession rule
+/// counts from scratch.
+pub fn note_campaign(raft: &RaftNode, sent: &[Message], held: &[Message], watch: &mut Watch) {
+    let campaigning = matches!(raft.role(), Role::PreCandidate | Role::Candidate);
+    let out = Out { sent, held };
+    if campaigning
+        && out
+            .all()
+            .any(|m| matches!(m.body, MessageBody::RequestVote { .. }))
     {
         let pre_vote = raft.role() == Role::PreCandidate;
         watch.campaign = Some(Campaign {
@@ -420,7 +430,6 @@ pub fn check_answer(
             rejected: 0,
         });
     }
-    broken
 }
 
 fn answer_broken(
@@ -432,7 +441,6 @@ fn answer_broken(
 ) -> Option<Broken> {
     let from = b.from;
     match b.input {
-        Input::Other => None,
         Input::Burst { in_sync } => {
             let proposed = raft.log().last_index().0.saturating_sub(b.last_index.0) as usize;
             let expected = proposed.min(limits.max_inflight);

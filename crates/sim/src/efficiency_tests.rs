@@ -90,18 +90,8 @@ fn candidate(log_terms: &[u64], watch: &mut Watch) -> RaftNode {
     while n.role() != Role::Candidate {
         n.tick();
     }
-    let before = Before::other(&n);
     let r = n.ready();
-    let found = check_answer(
-        &before,
-        &n,
-        &r.messages,
-        &r.persisted_messages,
-        &limits(),
-        watch,
-        0,
-    );
-    assert_eq!(found, None);
+    note_campaign(&n, &r.messages, &r.persisted_messages, watch);
     assert!(watch.campaign.is_some(), "the campaign is known");
     n
 }
@@ -127,7 +117,7 @@ fn leader(log_terms: &[u64], in_sync: &[u64]) -> RaftNode {
 
 /// The node's answer to `m` against the rules, and the batch it made.
 fn answer(n: &mut RaftNode, m: Message, lease_over: bool) -> (Before, Ready) {
-    let before = Before::message(n, &m, lease_over);
+    let before = Before::message(n, &m, || lease_over).expect("a message the rules judge");
     n.step(m);
     (before, n.ready())
 }
@@ -287,7 +277,7 @@ fn the_concession_rule_wants_a_lost_election_conceded_at_once() {
     let term = n.term();
     let l = limits();
     let judge_answer = |n: &mut RaftNode, m: Message, step: bool, watch: &mut Watch| {
-        let before = Before::message(n, &m, true);
+        let before = Before::message(n, &m, || true).expect("judged");
         if step {
             n.step(m);
         }
@@ -320,7 +310,7 @@ fn the_concession_rule_wants_a_lost_election_conceded_at_once() {
     let n = candidate(&[1], &mut watch);
     let term = n.term();
     let m = vote_answer(1, term, false);
-    let before = Before::message(&n, &m, true);
+    let before = Before::message(&n, &m, || true).expect("judged");
     let follower = restored(0, term.0, Some(0), &[1], 0);
     let found = check_answer(&before, &follower, &[], &[], &l, &mut watch, 0);
     assert_eq!(found.map(|b| b.rule), Some("concession"));

@@ -244,7 +244,7 @@ impl Nodes {
         &mut self,
         node: usize,
         cx: &mut Ctx<'_>,
-        input: Option<Before>,
+        input: Option<&Before>,
         f: impl FnOnce(&mut Driver<KvStore, ClientToken>, &mut MemStorage, &mut NodeIo<'_>),
     ) {
         let (others_before, rest) = self.nodes.split_at_mut(node);
@@ -254,7 +254,7 @@ impl Nodes {
         let Some(driver) = me.driver.as_mut() else {
             return;
         };
-        let input = input.unwrap_or_else(|| Before::other(driver.raft()));
+        let last_before = driver.raft().log().last_index();
         let mut io = NodeIo {
             node,
             view: &mut me.view,
@@ -271,8 +271,8 @@ impl Nodes {
             },
             limits: &self.limits,
             timeout_draws: &mut self.timeout_draws,
-            last_before: input.last_index,
-            input: Some(input),
+            last_before,
+            input,
         };
         f(driver, &mut me.disk, &mut io);
         io.end_of_input(driver.raft());
@@ -543,15 +543,17 @@ impl Nodes {
             view.heard_leader = Some((view.ticks, m.from, m.term));
             view.watch.lease_from_tick = Some(view.ticks);
         }
-        let lease_over = !self.config.raft.check_quorum
-            || view.watch.lease_from_tick.map_or(true, |at| {
-                view.ticks - at >= u64::from(self.config.raft.election_timeout_ticks_min)
-            });
+        let (ticks, lease_from) = (view.ticks, view.watch.lease_from_tick);
+        let k = &self.config.raft;
+        let lease_ticks = u64::from(k.election_timeout_ticks_min);
+        let check_quorum = k.check_quorum;
+        let lease_over =
+            || !check_quorum || lease_from.map_or(true, |at| ticks - at >= lease_ticks);
         let input = self.nodes[node]
             .driver
             .as_ref()
-            .map(|d| Before::message(d.raft(), &m, lease_over));
-        self.with_driver_after(node, cx, input, |d, disk, io| d.step(m, disk, io));
+            .and_then(|d| Before::message(d.raft(), &m, lease_over));
+        self.with_driver_after(node, cx, input.as_ref(), |d, disk, io| d.step(m, disk, io));
         self.finish(node, cx);
     }
 
@@ -589,7 +591,7 @@ impl Nodes {
         };
         let voters = self.config.nodes;
         let input = n.driver.as_ref().map(|d| Before::burst(d.raft(), voters));
-        self.with_driver_after(node, cx, input, |d, disk, io| {
+        self.with_driver_after(node, cx, input.as_ref(), |d, disk, io| {
             d.propose_many(commands.into_iter().map(|c| (c, token)), disk, io);
         });
         self.finish(node, cx);

@@ -26,7 +26,7 @@ pub struct NodeIo<'a> {
     pub(super) last_before: LogIndex,
     /// The node's state before the input, until its first batch (or the
     /// end of the input) is checked against it.
-    pub(super) input: Option<Before>,
+    pub(super) input: Option<&'a Before>,
 }
 
 impl NodeIo<'_> {
@@ -34,7 +34,7 @@ impl NodeIo<'_> {
     /// silence.
     pub(super) fn end_of_input(&mut self, raft: &RaftNode) {
         if let Some(before) = self.input.take() {
-            self.answer_checked(&before, raft, &[], &[]);
+            self.answer_checked(before, raft, &[], &[]);
         }
     }
 
@@ -141,11 +141,6 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
 
     fn node_state(&mut self, raft: &RaftNode, hard_state: Option<HardState>) {
         let node = self.node;
-        let draws = &mut *self.timeout_draws;
-        let broken = efficiency::check_timeout(raft, &mut self.view.watch, draws, self.limits);
-        if let Some(b) = broken {
-            self.efficiency_broken(b);
-        }
         let (role, term, vote) = (raft.role(), raft.term(), raft.vote());
         let view = &mut *self.view;
         let (old_role, old_term) = (view.role, view.term);
@@ -181,6 +176,9 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
         }
         view.role = role;
         view.term = term;
+        // The election timer is redrawn only with a change of role or term.
+        let draws = &mut *self.timeout_draws;
+        let timeout_broken = efficiency::check_timeout(raft, &mut view.watch, draws, self.limits);
         let changed = SimEvent::RoleChanged {
             node,
             old_role,
@@ -212,18 +210,24 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
             self.run.first_leader_after_heal_us = Some(self.queue.now_us());
             self.run.recovery_check_due = true;
         }
+        if let Some(b) = timeout_broken {
+            self.efficiency_broken(b);
+        }
     }
 
     fn ready(&mut self, raft: &RaftNode, ready: &Ready) {
-        let limits = self.limits;
-        if let Some(b) =
-            efficiency::check_batches(&ready.messages, raft.log(), self.last_before, limits)
-        {
-            self.efficiency_broken(b);
+        let (sent, held) = (&ready.messages, &ready.persisted_messages);
+        if raft.role() == Role::Leader {
+            let batches =
+                efficiency::check_batches(sent, raft.log(), self.last_before, self.limits);
+            if let Some(b) = batches {
+                self.efficiency_broken(b);
+            }
         }
         if let Some(before) = self.input.take() {
-            self.answer_checked(&before, raft, &ready.messages, &ready.persisted_messages);
+            self.answer_checked(before, raft, sent, held);
         }
+        efficiency::note_campaign(raft, sent, held, &mut self.view.watch);
         let commit = ready
             .hard_state
             .map(|hs| hs.commit)
