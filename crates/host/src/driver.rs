@@ -136,7 +136,7 @@ impl<S: StateMachine, T> Driver<S, T> {
         }
     }
 
-    /// Checks raft-core's own invariants after every input (O(voters) each).
+    /// Checks raft-core's own invariants after every input (O(members) each).
     pub fn set_check_invariants(&mut self, on: bool) {
         self.check_invariants = on;
     }

@@ -69,6 +69,7 @@
 
 pub mod config;
 pub mod log;
+pub mod membership;
 pub mod node;
 pub mod progress;
 pub mod quorum;

@@ -22,6 +22,7 @@
 
 use crate::config::{Config, ConfigError};
 use crate::log::{LogRestoreError, RaftLog};
+use crate::membership::{ConfChangeError, Membership};
 use crate::progress::Progress;
 use crate::ready::Ready;
 use crate::types::{Entry, EntryKind, HardState, LogIndex, Message, MessageBody, NodeId, Term};
@@ -32,6 +33,7 @@ use std::fmt;
 mod election;
 mod follower;
 pub mod invariants;
+mod reconfig;
 mod replication;
 
 /// A node's role.
@@ -82,7 +84,7 @@ impl fmt::Display for RestoreError {
 impl std::error::Error for RestoreError {}
 
 /// Why a proposal was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProposeError {
     /// Only the leader accepts proposals; `leader` is the one this node knows of.
     NotLeader {
@@ -91,6 +93,13 @@ pub enum ProposeError {
     },
     /// The leader holds `max_uncommitted_entries` uncommitted entries already.
     TooManyUncommitted,
+    /// A membership change is still uncommitted: one change at a time.
+    ConfChangePending,
+    /// A new leader changes the membership only once an entry of its own
+    /// term is committed.
+    NoCommitInTerm,
+    /// The change does not apply to the configuration in force.
+    InvalidConfChange(ConfChangeError),
 }
 
 impl fmt::Display for ProposeError {
@@ -99,6 +108,13 @@ impl fmt::Display for ProposeError {
             ProposeError::NotLeader { leader: Some(l) } => write!(f, "not the leader; try {l}"),
             ProposeError::NotLeader { leader: None } => write!(f, "not the leader; none known"),
             ProposeError::TooManyUncommitted => write!(f, "too many uncommitted entries"),
+            ProposeError::ConfChangePending => {
+                write!(f, "a membership change is still uncommitted")
+            }
+            ProposeError::NoCommitInTerm => {
+                write!(f, "the leader has not committed an entry of its term yet")
+            }
+            ProposeError::InvalidConfChange(e) => write!(f, "{e}"),
         }
     }
 }
@@ -110,13 +126,18 @@ impl std::error::Error for ProposeError {}
 #[derive(Clone, Debug)]
 pub struct RaftNode {
     config: Config,
-    voters: Vec<NodeId>,
+    /// The configurations of the log's `ConfChange` entries, after the
+    /// bootstrap one; the last is in force (see `reconfig`).
+    confs: Vec<reconfig::ConfEntry>,
+    /// Every member of the configuration in force, sorted.
+    members: Vec<NodeId>,
     role: Role,
     term: Term,
     vote: Option<NodeId>,
     leader: Option<NodeId>,
     log: RaftLog,
-    /// The leader's view of every voter (itself included); empty otherwise.
+    /// The leader's view of every member (itself included), in member
+    /// order; empty otherwise.
     progress: Vec<Progress>,
     /// A (pre-)candidate's votes: (voter, granted).
     votes: Vec<(NodeId, bool)>,
@@ -152,14 +173,15 @@ impl RaftNode {
             durable.hard_state.commit,
         )
         .map_err(RestoreError::Log)?;
-        let mut voters = config.voters.clone();
-        voters.sort_unstable();
+        let confs = reconfig::confs_of_log(Membership::bootstrap(&config.voters), &log);
+        let members = confs[confs.len() - 1].membership.members();
         let hard_state = HardState {
             commit: log.committed(),
             ..durable.hard_state
         };
         let mut node = RaftNode {
-            voters,
+            confs,
+            members,
             role: Role::Follower,
             term: hard_state.term,
             vote: hard_state.vote,
@@ -232,13 +254,6 @@ impl RaftNode {
         &self.log
     }
 
-    /// The current voter set, sorted.
-    #[must_use]
-    #[inline]
-    pub fn voters(&self) -> &[NodeId] {
-        &self.voters
-    }
-
     /// The hard state as it stands in memory.
     #[must_use]
     #[inline]
@@ -277,6 +292,14 @@ impl RaftNode {
     /// (index, term): if a different term is later applied at that index,
     /// the proposal was lost to a leader change.
     pub fn propose(&mut self, data: Bytes) -> Result<(LogIndex, Term), ProposeError> {
+        self.check_can_propose()?;
+        let index = self.append_own(EntryKind::Normal, data);
+        self.broadcast_append(false);
+        Ok((index, self.term))
+    }
+
+    /// Whether this node may append a proposal now.
+    fn check_can_propose(&self) -> Result<(), ProposeError> {
         if self.role != Role::Leader {
             return Err(ProposeError::NotLeader {
                 leader: self.leader,
@@ -286,9 +309,7 @@ impl RaftNode {
         if uncommitted >= u64::from(self.config.max_uncommitted_entries) {
             return Err(ProposeError::TooManyUncommitted);
         }
-        let index = self.append_own(EntryKind::Normal, data);
-        self.broadcast_append(false);
-        Ok((index, self.term))
+        Ok(())
     }
 
     /// The host made everything up to (`index`, `term`) durable (the last
@@ -305,6 +326,7 @@ impl RaftNode {
         }
         if self.maybe_commit() {
             self.broadcast_append(true);
+            self.after_leader_commit();
         }
     }
 

@@ -246,7 +246,7 @@ fn elect(node: &mut RaftNode) {
     tick_until_campaign(node);
     let id = node.id().0;
     let peers: Vec<u64> = node
-        .voters()
+        .members()
         .iter()
         .map(|p| p.0)
         .filter(|&p| p != id)
@@ -1522,3 +1522,6 @@ fn a_candidate_counts_its_own_vote_only_once_durable() {
     assert_eq!(node.role(), Role::Leader);
     assert_eq!(node.term(), Term(1));
 }
+
+#[path = "node/reconfig_tests.rs"]
+mod reconfig_tests;

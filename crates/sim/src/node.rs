@@ -610,7 +610,11 @@ impl Nodes {
                     ProposeError::NotLeader { leader } => {
                         Reply::Redirect(leader.map(|l| l.0 as usize))
                     }
-                    ProposeError::TooManyUncommitted => Reply::Busy,
+                    // (The membership refusals answer only membership changes.)
+                    ProposeError::TooManyUncommitted
+                    | ProposeError::ConfChangePending
+                    | ProposeError::NoCommitInTerm
+                    | ProposeError::InvalidConfChange(_) => Reply::Busy,
                 };
                 cx.net
                     .reply(token.client, token.attempt, reply, cx.queue, cx.obs);

@@ -11,7 +11,7 @@
 
 use super::{RaftNode, Role};
 use crate::progress::Progress;
-use crate::quorum::{self, VoteResult};
+use crate::quorum::VoteResult;
 use crate::types::{EntryKind, Message, MessageBody, NodeId, Term};
 use bytes::Bytes;
 use rand::Rng;
@@ -27,7 +27,7 @@ impl RaftNode {
     }
 
     fn is_voter(&self) -> bool {
-        self.voters.binary_search(&self.id()).is_ok()
+        self.membership().is_voter(self.id())
     }
 
     pub(super) fn reset_election_timer(&mut self) {
@@ -68,16 +68,16 @@ impl RaftNode {
             last_log_index: self.log.last_index(),
             last_log_term: self.log.last_term(),
         };
-        for i in 0..self.voters.len() {
-            let to = self.voters[i];
-            if to != self.id() {
+        for i in 0..self.members.len() {
+            let to = self.members[i];
+            if to != self.id() && self.membership().is_voter(to) {
                 self.send(to, request_term, body.clone());
             }
         }
     }
 
     pub(super) fn record_vote(&mut self, from: NodeId, granted: bool) {
-        if self.voters.binary_search(&from).is_err() {
+        if !self.membership().is_voter(from) {
             return;
         }
         if !self.votes.iter().any(|&(id, _)| id == from) {
@@ -86,9 +86,7 @@ impl RaftNode {
     }
 
     pub(super) fn tally_votes(&mut self) -> VoteResult {
-        let granted = self.votes.iter().filter(|v| v.1).count();
-        let rejected = self.votes.len() - granted;
-        let result = quorum::vote_result(self.voters.len(), granted, rejected);
+        let result = self.membership().vote_result(&self.votes);
         match (result, self.role) {
             (VoteResult::Won, Role::PreCandidate) => self.campaign(false),
             (VoteResult::Won, Role::Candidate) => self.become_leader(),
@@ -147,7 +145,7 @@ impl RaftNode {
         let last = self.log.last_index();
         let max_inflight = self.config.max_inflight_messages as usize;
         self.progress = self
-            .voters
+            .members
             .iter()
             .map(|&id| Progress::new(id, last, max_inflight))
             .collect();

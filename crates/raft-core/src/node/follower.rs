@@ -63,7 +63,10 @@ impl RaftNode {
             .log
             .maybe_append(prev_index, prev_term, leader_commit, entries)
         {
-            Some(last_new) => self.send_append_ack(from, last_new),
+            Some(last_new) => {
+                self.track_confs(prev_index.next(), last_new);
+                self.send_append_ack(from, last_new);
+            }
             None => {
                 let probe = prev_index.min(self.log.last_index());
                 let (index, term) = self.log.find_conflict_by_term(probe, prev_term);

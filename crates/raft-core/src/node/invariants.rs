@@ -4,7 +4,7 @@
 //! [`RaftNode::check_invariants`] checks them and names the first rule
 //! broken. The node never calls it itself: hosts, tests and the simulator
 //! call it between inputs. It must never change the node or draw randomness,
-//! never allocate unless a rule is broken, and stays O(voters): it reads the
+//! never allocate unless a rule is broken, and stays O(members): it reads the
 //! log's cursors, never its entries.
 //!
 //! The rules, in the order they are checked (`prefix` is the last index of
@@ -23,7 +23,7 @@
 //! | `progress.next_le_last_next` | every progress: `next_index <= last_index + 1` |
 //! | `leader.leader_is_self` | a leader: `leader == Some(id)` |
 //! | `leader.vote_is_self` | a leader: `vote == Some(id)` (it won its term's election) |
-//! | `leader.progress_per_voter` | a leader holds exactly one progress per voter, in voter order |
+//! | `leader.progress_per_member` | a leader holds exactly one progress per member (voters of both halves and learners), in member order |
 //! | `leader.own_match_le_persisted` | a leader's own `match_index <= persisted` (it counts only durable entries) |
 //! | `non_leader.no_progress` | a follower or (pre-)candidate holds no progress |
 //! | `candidate.vote_is_self` | a candidate: `vote == Some(id)` |
@@ -76,7 +76,7 @@ fn ensure(
 impl RaftNode {
     /// Checks the node's invariants (the rules are listed in
     /// [`crate::node::invariants`]) and returns the first one broken.
-    /// O(voters), allocates nothing unless a rule is broken, and changes
+    /// O(members), allocates nothing unless a rule is broken, and changes
     /// nothing: call it between any two inputs.
     ///
     /// # Errors
@@ -128,8 +128,8 @@ impl RaftNode {
             Role::Leader => {
                 ok &= (leader == Some(id))
                     & (vote == Some(id))
-                    & (self.progress.len() == self.voters.len());
-                for (pr, &voter) in self.progress.iter().zip(&self.voters) {
+                    & (self.progress.len() == self.members.len());
+                for (pr, &voter) in self.progress.iter().zip(&self.members) {
                     let (matched, next) = (pr.match_index, pr.next_index);
                     ok &= (pr.id == voter)
                         & (matched <= last)
@@ -208,19 +208,19 @@ impl RaftNode {
             ensure(vote == Some(id), "leader.vote_is_self", || {
                 format!("node {id}: a leader with vote {vote:?}")
             })?;
-            // In voter order: `become_leader` builds it so, and broadcasts
-            // follow it.
-            let per_voter = self.progress.len() == self.voters.len()
+            // In member order: `become_leader` and `membership_changed` build
+            // it so, and broadcasts follow it.
+            let per_voter = self.progress.len() == self.members.len()
                 && self
                     .progress
                     .iter()
-                    .zip(&self.voters)
+                    .zip(&self.members)
                     .all(|(pr, &voter)| pr.id == voter);
-            ensure(per_voter, "leader.progress_per_voter", || {
+            ensure(per_voter, "leader.progress_per_member", || {
                 let peers: Vec<_> = self.progress.iter().map(|pr| pr.id).collect();
                 format!(
-                    "node {id}: progress for {peers:?}, voters {:?}",
-                    self.voters
+                    "node {id}: progress for {peers:?}, members {:?}",
+                    self.members
                 )
             })?;
             if let Some(own) = self.progress(id) {

@@ -356,10 +356,10 @@ fn leader_without_its_own_vote_is_caught() {
 #[test]
 fn leader_missing_or_misnaming_a_progress_is_caught() {
     let leader = settled_leader().node(1).clone();
-    assert_breaks(leader.clone(), "leader.progress_per_voter", |n| {
+    assert_breaks(leader.clone(), "leader.progress_per_member", |n| {
         n.progress.pop();
     });
-    assert_breaks(leader, "leader.progress_per_voter", |n| {
+    assert_breaks(leader, "leader.progress_per_member", |n| {
         n.progress[2].id = NodeId(4);
     });
 }

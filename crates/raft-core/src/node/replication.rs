@@ -10,7 +10,6 @@
 
 use super::RaftNode;
 use crate::progress::{Progress, ProgressState};
-use crate::quorum;
 use crate::types::{Entry, EntryKind, LogIndex, MessageBody, NodeId, RejectHint, Term};
 use bytes::Bytes;
 
@@ -33,17 +32,20 @@ impl RaftNode {
         }
     }
 
-    /// Whether a quorum was active since the last round; starts a new round.
+    /// Whether a quorum (of both halves, while joint) was active since the
+    /// last round; starts a new round.
     fn check_quorum_round(&mut self) -> bool {
         let id = self.id();
-        let mut active = 0;
+        let progress = &self.progress;
+        let active = self.confs[self.confs.len() - 1]
+            .membership
+            .has_quorum(|peer| {
+                peer == id || self::progress_of(progress, peer).is_some_and(|p| p.recent_active)
+            });
         for pr in &mut self.progress {
-            if pr.recent_active || pr.id == id {
-                active += 1;
-            }
             pr.recent_active = pr.id == id;
         }
-        active >= quorum::majority(self.voters.len())
+        active
     }
 
     pub(super) fn append_own(&mut self, kind: EntryKind, data: Bytes) -> LogIndex {
@@ -150,7 +152,13 @@ impl RaftNode {
         }
         if self.maybe_commit() {
             self.broadcast_append(true);
+            self.after_leader_commit();
         }
+        // Leaving a joint configuration rebuilds the progress; stepping
+        // down drops it.
+        let Some(slot) = self.progress.iter().position(|p| p.id == from) else {
+            return;
+        };
         while self.send_append(slot, false) {}
     }
 
@@ -173,19 +181,24 @@ impl RaftNode {
         }
     }
 
-    /// Advances the commit index to what a majority has, if that entry is of
-    /// the current term (§5.4.2, Figure 8).
+    /// Advances the commit index to what a quorum has (of both halves,
+    /// while joint), if that entry is of the current term (§5.4.2, Figure 8).
     pub(super) fn maybe_commit(&mut self) -> bool {
-        let mut matched = std::mem::take(&mut self.scratch);
-        matched.clear();
-        let voters = &self.voters;
-        let voter_matches = self
-            .progress
-            .iter()
-            .filter(|pr| voters.binary_search(&pr.id).is_ok());
-        matched.extend(voter_matches.map(|pr| pr.match_index));
-        let quorum_index = quorum::committed_index(&mut matched);
-        self.scratch = matched;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let progress = &self.progress;
+        let quorum_index = self.confs[self.confs.len() - 1].membership.committed_index(
+            |peer| progress_of(progress, peer).map_or(LogIndex(0), |p| p.match_index),
+            &mut scratch,
+        );
+        self.scratch = scratch;
         self.log.maybe_commit(quorum_index, self.term)
     }
+}
+
+/// The progress of `peer` in a leader's progress (sorted by member).
+fn progress_of(progress: &[Progress], peer: NodeId) -> Option<&Progress> {
+    progress
+        .binary_search_by_key(&peer, |p| p.id)
+        .ok()
+        .map(|at| &progress[at])
 }

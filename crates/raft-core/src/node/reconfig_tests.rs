@@ -1,0 +1,271 @@
+//! Membership changes through the log (thesis §4.3): learners, promotion,
+//! joint consensus, one change at a time, fallback on truncation, restart,
+//! and a removed leader stepping down. Nodes run on the test network of
+//! `node_tests` (every batch persisted, every message delivered).
+
+use super::*;
+use crate::membership::{Change, ConfChange, Transition};
+
+/// A cluster of `voters` (pre-vote off) led by the first, everything
+/// replicated and committed; the nodes in the order given.
+fn cluster(voters: &[u64]) -> Vec<RaftNode> {
+    let mut nodes: Vec<RaftNode> = voters
+        .iter()
+        .map(|&v| new_node(cfg_no_pre_vote(v, voters)))
+        .collect();
+    elect(&mut nodes[0]);
+    run_all(&mut nodes);
+    nodes
+}
+
+/// A node joining with an empty disk (its bootstrap configuration is the
+/// cluster's initial one).
+fn joiner(id: u64, bootstrap: &[u64]) -> RaftNode {
+    new_node(cfg_no_pre_vote(id, bootstrap))
+}
+
+/// Runs the network until quiet, then heartbeats from the first node (the
+/// leader) a few times, so that followers that were away catch up.
+fn run_all(nodes: &mut [RaftNode]) -> Vec<Message> {
+    let mut refs: Vec<&mut RaftNode> = nodes.iter_mut().collect();
+    let mut delivered = run(&mut refs);
+    for _ in 0..3 {
+        refs[0].tick();
+        delivered.extend(run(&mut refs));
+    }
+    delivered
+}
+
+fn change(changes: Vec<Change>) -> ConfChange {
+    ConfChange::auto(changes)
+}
+
+fn propose_and_run(nodes: &mut [RaftNode]) -> LogIndex {
+    let (index, _) = nodes[0]
+        .propose(Bytes::from_static(b"x"))
+        .expect("the leader");
+    run_all(nodes);
+    index
+}
+
+fn assert_invariants(nodes: &[RaftNode]) {
+    for n in nodes {
+        n.check_invariants().expect("invariants hold");
+    }
+}
+
+/// Rule: a learner receives the log (from an empty disk), is never counted
+/// in a quorum and never campaigns.
+#[test]
+fn a_learner_catches_up_but_neither_counts_nor_campaigns() {
+    let mut c = cluster(&[1, 2, 3]);
+    c.push(joiner(4, &[1, 2, 3]));
+    let add = change(vec![Change::AddLearner(NodeId(4))]);
+    let (index, _) = c[0].propose_conf_change(&add).expect("a valid change");
+    run_all(&mut c);
+    for n in &c {
+        assert!(n.membership().is_learner(NodeId(4)), "n{} knows", n.id());
+        assert_eq!(n.membership_index(), index);
+    }
+    assert_eq!(
+        c[3].log().last_index(),
+        c[0].log().last_index(),
+        "caught up"
+    );
+    assert_eq!(c[0].members(), &ids(&[1, 2, 3, 4])[..]);
+    assert!(
+        c[0].progress(NodeId(4)).is_some(),
+        "the leader tracks the learner"
+    );
+    // Without n3 and the learner, n1 and n2 are still a majority of 3.
+    let mut learner = c.pop().expect("n4");
+    c.pop();
+    let index = propose_and_run(&mut c);
+    assert_eq!(c[0].log().committed(), index);
+    for _ in 0..100 {
+        learner.tick();
+    }
+    assert_eq!(learner.role(), Role::Follower, "a learner never campaigns");
+    assert!(outgoing(&learner.ready()).is_empty());
+    assert_invariants(&c);
+}
+
+/// Rule: a promoted learner counts: four voters need three for a commit.
+#[test]
+fn a_promoted_learner_counts_in_the_quorum() {
+    let mut c = cluster(&[1, 2, 3]);
+    c.push(joiner(4, &[1, 2, 3]));
+    c[0].propose_conf_change(&change(vec![Change::AddLearner(NodeId(4))]))
+        .expect("valid");
+    run_all(&mut c);
+    c[0].propose_conf_change(&change(vec![Change::AddVoter(NodeId(4))]))
+        .expect("valid");
+    run_all(&mut c);
+    assert!(c.iter().all(|n| n.membership().is_voter(NodeId(4))));
+    assert!(
+        !c[0].membership().is_joint(),
+        "one voter added: a simple change"
+    );
+    let n4 = c.pop().expect("n4");
+    let n3 = c.pop().expect("n3");
+    let index = propose_and_run(&mut c);
+    assert!(c[0].log().committed() < index, "n1 and n2 are 2 of 4");
+    c.push(n3);
+    run_all(&mut c);
+    assert_eq!(c[0].log().committed(), index, "n1, n2 and n3 are 3 of 4");
+    c.push(n4);
+    run_all(&mut c);
+    assert_invariants(&c);
+}
+
+/// n1..n3 led by n1, with n4 and n5 joining, and n1 proposing to replace
+/// n3 by n4 and n5 (three voters change: through a joint configuration).
+fn replacing_n3_by_n4_and_n5() -> (Vec<RaftNode>, LogIndex) {
+    let mut c = cluster(&[1, 2, 3]);
+    c.push(joiner(4, &[1, 2, 3]));
+    c.push(joiner(5, &[1, 2, 3]));
+    let replace = change(vec![
+        Change::AddVoter(NodeId(4)),
+        Change::AddVoter(NodeId(5)),
+        Change::Remove(NodeId(3)),
+    ]);
+    let (joint_index, _) = c[0].propose_conf_change(&replace).expect("valid");
+    assert!(c[0].membership().is_joint(), "the leader uses it at once");
+    (c, joint_index)
+}
+
+/// Rule (§4.3): while joint, a commit needs a majority of the old voters
+/// and one of the new; the leader then leaves the joint configuration.
+#[test]
+fn joint_consensus_needs_both_majorities_then_leaves() {
+    // The old voters alone: 3 of the old 3, but only 2 of the new 4.
+    let (mut c, joint_index) = replacing_n3_by_n4_and_n5();
+    let _new = c.split_off(3);
+    run_all(&mut c);
+    assert!(c[0].log().committed() < joint_index);
+    // n1 with the new ones: 3 of the new 4, but only 1 of the old 3.
+    let (mut c, joint_index) = replacing_n3_by_n4_and_n5();
+    let old = c.drain(1..3).collect::<Vec<_>>();
+    run_all(&mut c);
+    assert!(c[0].log().committed() < joint_index);
+    // With n2 back: 2 of the old 3 and 4 of the new 4. The joint entry
+    // commits, and the leader leaves at once.
+    c.extend(old.into_iter().take(1));
+    run_all(&mut c);
+    let leader = &c[0];
+    assert!(leader.log().committed() > joint_index);
+    assert_eq!(leader.membership_index(), leader.log().committed());
+    for n in &c {
+        let m = n.membership();
+        assert!(!m.is_joint(), "n{} left", n.id());
+        assert_eq!(m.voters, ids(&[1, 2, 4, 5]), "n{}", n.id());
+    }
+    assert_invariants(&c);
+}
+
+/// Rule: one change at a time; a joint configuration changes only by
+/// leaving it; a new leader changes nothing before it has committed an
+/// entry of its term.
+#[test]
+fn changes_are_refused_while_one_is_pending_or_no_entry_of_the_term_committed() {
+    let mut c = cluster(&[1, 2, 3]);
+    let add = |id| change(vec![Change::AddLearner(NodeId(id))]);
+    c[0].propose_conf_change(&add(4)).expect("valid");
+    assert_eq!(
+        c[0].propose_conf_change(&add(5)),
+        Err(ProposeError::ConfChangePending)
+    );
+    run_all(&mut c);
+    let explicit = ConfChange {
+        changes: vec![Change::AddVoter(NodeId(4))],
+        transition: Transition::JointExplicit,
+    };
+    c[0].propose_conf_change(&explicit).expect("valid");
+    run_all(&mut c);
+    assert!(c[0].membership().is_joint(), "left only on request");
+    assert!(matches!(
+        c[0].propose_conf_change(&add(5)),
+        Err(ProposeError::InvalidConfChange(_))
+    ));
+    c[0].propose_conf_change(&ConfChange::leave_joint())
+        .expect("leaving");
+    run_all(&mut c);
+    assert!(!c[0].membership().is_joint());
+    assert_eq!(
+        c[1].propose_conf_change(&add(5)),
+        Err(ProposeError::NotLeader {
+            leader: Some(NodeId(1))
+        })
+    );
+    let mut fresh = new_node(cfg_no_pre_vote(1, &[1, 2, 3]));
+    elect(&mut fresh);
+    assert_eq!(
+        fresh.propose_conf_change(&add(5)),
+        Err(ProposeError::NoCommitInTerm)
+    );
+}
+
+/// Rule: a node uses the latest configuration in its log, committed or
+/// not, and falls back to the one before when that entry is truncated.
+#[test]
+fn a_truncated_change_falls_back_to_the_configuration_before() {
+    let mut f = new_node(cfg_no_pre_vote(2, &[1, 2, 3]));
+    let conf = Entry {
+        term: Term(1),
+        index: LogIndex(2),
+        kind: EntryKind::ConfChange,
+        data: Bytes::from(change(vec![Change::AddLearner(NodeId(4))]).encode()),
+    };
+    f.step(append(1, 2, 1, (0, 0), vec![ent(1, 1), conf], 0));
+    assert!(
+        f.membership().is_learner(NodeId(4)),
+        "uncommitted, in force"
+    );
+    assert_eq!(f.membership_index(), LogIndex(2));
+    f.step(append(3, 2, 2, (1, 1), vec![ent(2, 2)], 0));
+    assert_eq!(terms_of(&f), vec![1, 2]);
+    assert_eq!(f.membership(), &Membership::bootstrap(&ids(&[1, 2, 3])));
+    assert_eq!(f.membership_index(), LogIndex(0));
+    f.check_invariants().expect("invariants hold");
+}
+
+/// Rule: after a restart the configuration is rebuilt from the durable log.
+#[test]
+fn a_restart_rebuilds_the_configuration_from_the_log() {
+    let mut d = durable(1, None, &[1], 1);
+    d.entries.push(Entry {
+        term: Term(1),
+        index: LogIndex(2),
+        kind: EntryKind::ConfChange,
+        data: Bytes::from(change(vec![Change::AddVoter(NodeId(4))]).encode()),
+    });
+    let n = RaftNode::restore(cfg(2, &[1, 2, 3]), d, rng(2)).expect("valid");
+    assert_eq!(n.membership().voters, ids(&[1, 2, 3, 4]));
+    assert_eq!(n.membership_index(), LogIndex(2));
+}
+
+/// Rule (§4.2.2): a leader that removed itself manages the cluster until
+/// the change commits, then steps down and never campaigns again; the
+/// others elect a leader among themselves.
+#[test]
+fn a_removed_leader_steps_down_once_the_change_commits() {
+    let mut c = cluster(&[1, 2, 3]);
+    let (index, _) = c[0]
+        .propose_conf_change(&change(vec![Change::Remove(NodeId(1))]))
+        .expect("valid");
+    assert_eq!(c[0].role(), Role::Leader, "until committed");
+    run_all(&mut c);
+    assert!(c[0].log().committed() >= index);
+    assert_eq!(c[0].role(), Role::Follower);
+    for _ in 0..100 {
+        c[0].tick();
+    }
+    assert_eq!(c[0].role(), Role::Follower, "no longer a voter");
+    let mut rest = c.split_off(1);
+    elect(&mut rest[0]);
+    run_all(&mut rest);
+    assert_eq!(rest[0].role(), Role::Leader);
+    let index = propose_and_run(&mut rest);
+    assert_eq!(rest[0].log().committed(), index, "2 of the new 2");
+    assert_invariants(&rest);
+}
