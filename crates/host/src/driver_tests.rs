@@ -434,6 +434,7 @@ fn a_batch_already_durable_does_not_overtake_older_parked_messages() {
             pre_vote: false,
             last_log_index: LogIndex(0),
             last_log_term: raft_core::Term(0),
+            transfer: false,
         },
     };
     d.step(rival, &mut disk, &mut fx);

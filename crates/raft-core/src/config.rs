@@ -39,6 +39,12 @@ pub struct Config {
     /// Leaders step down without a quorum's contact in an election timeout, and
     /// followers that heard from a leader recently ignore vote requests.
     pub check_quorum: bool,
+    /// A (pre-)candidate re-sends its vote requests to the voters that have
+    /// not answered after this many ticks, within the same campaign, instead
+    /// of waiting a whole election timeout for a new one; 0: never. Below
+    /// `election_timeout_ticks_min`.
+    #[serde(default)]
+    pub vote_retry_ticks: u32,
 }
 
 impl Config {
@@ -58,6 +64,7 @@ impl Config {
             max_uncommitted_entries: 10_000,
             pre_vote: true,
             check_quorum: true,
+            vote_retry_ticks: 0,
         }
     }
 
@@ -88,6 +95,11 @@ impl Config {
         {
             return Err(ConfigError(
                 "heartbeat_interval_ticks must be in 1..election_timeout_ticks_min".into(),
+            ));
+        }
+        if self.vote_retry_ticks >= self.election_timeout_ticks_min {
+            return Err(ConfigError(
+                "vote_retry_ticks must be below election_timeout_ticks_min (0: off)".into(),
             ));
         }
         if self.max_entries_per_message == 0 || self.max_bytes_per_message == 0 {

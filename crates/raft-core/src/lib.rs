@@ -79,7 +79,7 @@ pub mod types;
 pub use config::{Config, ConfigError};
 pub use log::RaftLog;
 pub use node::invariants::InvariantViolation;
-pub use node::{DurableState, ProposeError, RaftNode, RestoreError, Role};
+pub use node::{DurableState, ProposeError, RaftNode, RestoreError, Role, TransferError};
 pub use ready::Ready;
 pub use types::{
     Entry, EntryKind, HardState, LogIndex, Message, MessageBody, NodeId, RejectHint, Term,

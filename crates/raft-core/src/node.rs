@@ -35,6 +35,9 @@ mod follower;
 pub mod invariants;
 mod reconfig;
 mod replication;
+mod transfer;
+
+pub use transfer::TransferError;
 
 /// A node's role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -100,6 +103,8 @@ pub enum ProposeError {
     NoCommitInTerm,
     /// The change does not apply to the configuration in force.
     InvalidConfChange(ConfChangeError),
+    /// Leadership is being handed over to another node.
+    TransferInProgress,
 }
 
 impl fmt::Display for ProposeError {
@@ -115,6 +120,7 @@ impl fmt::Display for ProposeError {
                 write!(f, "the leader has not committed an entry of its term yet")
             }
             ProposeError::InvalidConfChange(e) => write!(f, "{e}"),
+            ProposeError::TransferInProgress => write!(f, "a leadership transfer is under way"),
         }
     }
 }
@@ -141,6 +147,14 @@ pub struct RaftNode {
     progress: Vec<Progress>,
     /// A (pre-)candidate's votes: (voter, granted).
     votes: Vec<(NodeId, bool)>,
+    /// The campaign under way was started by the leader's `TimeoutNow`.
+    campaign_transfer: bool,
+    /// Campaigns started since the node was built.
+    campaigns: u64,
+    /// Ticks since the (pre-)candidate last sent its vote requests.
+    vote_retry_elapsed_ticks: u32,
+    /// The leadership transfer under way (leader only).
+    transfer: Option<transfer::Transfer>,
     election_elapsed_ticks: u32,
     heartbeat_elapsed_ticks: u32,
     election_timeout_ticks: u32,
@@ -189,6 +203,10 @@ impl RaftNode {
             log,
             progress: Vec::new(),
             votes: Vec::new(),
+            campaign_transfer: false,
+            campaigns: 0,
+            vote_retry_elapsed_ticks: 0,
+            transfer: None,
             election_elapsed_ticks: 0,
             heartbeat_elapsed_ticks: 0,
             election_timeout_ticks: config.election_timeout_ticks_min,
@@ -245,6 +263,14 @@ impl RaftNode {
     #[inline]
     pub fn leader(&self) -> Option<NodeId> {
         self.leader
+    }
+
+    /// How many campaigns (pre-vote rounds and elections) the node started
+    /// since it was built: a host telling a new campaign from a re-sent
+    /// vote request of the same one.
+    #[must_use]
+    pub fn campaigns(&self) -> u64 {
+        self.campaigns
     }
 
     /// The log (read-only).
@@ -304,6 +330,9 @@ impl RaftNode {
             return Err(ProposeError::NotLeader {
                 leader: self.leader,
             });
+        }
+        if self.transfer.is_some() {
+            return Err(ProposeError::TransferInProgress);
         }
         let uncommitted = self.log.last_index().0 - self.log.committed().0;
         if uncommitted >= u64::from(self.config.max_uncommitted_entries) {
@@ -398,8 +427,10 @@ impl RaftNode {
     /// A message from a higher term. Returns false if it must be ignored.
     fn accept_higher_term(&mut self, m: &Message) -> bool {
         match m.body {
-            MessageBody::RequestVote { pre_vote, .. } => {
-                if self.in_leader_lease() {
+            MessageBody::RequestVote {
+                pre_vote, transfer, ..
+            } => {
+                if !transfer && self.in_leader_lease() {
                     return false; // check-quorum: a live leader exists, ignore disruption
                 }
                 if !pre_vote {
@@ -457,6 +488,7 @@ impl RaftNode {
                 self.leader = Some(m.from);
                 self.handle_from_leader(m);
             }
+            MessageBody::TimeoutNow => self.handle_timeout_now(),
             _ => {}
         }
     }

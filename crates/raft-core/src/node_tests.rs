@@ -143,6 +143,7 @@ fn vote_request(from: u64, to: u64, term: u64, pre_vote: bool, last: (u64, u64))
         pre_vote,
         last_log_index: LogIndex(last.0),
         last_log_term: Term(last.1),
+        transfer: false,
     };
     msg(from, to, term, body)
 }

@@ -142,6 +142,10 @@ pub enum MessageBody {
         last_log_index: LogIndex,
         /// Term of the candidate's last log entry (§5.4.1).
         last_log_term: Term,
+        /// The candidate campaigns on its leader's [`MessageBody::TimeoutNow`]
+        /// (a leadership transfer, thesis §3.10): leader leases do not hold
+        /// the request back.
+        transfer: bool,
     },
     /// The answer to a `RequestVote`.
     RequestVoteResponse {
@@ -177,6 +181,9 @@ pub enum MessageBody {
     },
     /// The answer to a `Heartbeat`.
     HeartbeatResponse,
+    /// The leader hands leadership over: the receiver, up to date, campaigns
+    /// at once (thesis §3.10).
+    TimeoutNow,
 }
 
 /// A follower's hint after a failed consistency check (fast backoff): the
@@ -193,7 +200,7 @@ pub struct RejectHint {
 impl MessageBody {
     /// Every name [`MessageBody::name`] gives, for tools that refer to a
     /// kind of message by name.
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 9] = [
         "PreVote",
         "Vote",
         "PreVoteResp",
@@ -202,6 +209,7 @@ impl MessageBody {
         "AppendResp",
         "Heartbeat",
         "HeartbeatResp",
+        "TimeoutNow",
     ];
 
     /// A short name for traces (one of [`MessageBody::NAMES`]).
@@ -216,6 +224,7 @@ impl MessageBody {
             MessageBody::AppendEntriesResponse { .. } => "AppendResp",
             MessageBody::Heartbeat { .. } => "Heartbeat",
             MessageBody::HeartbeatResponse => "HeartbeatResp",
+            MessageBody::TimeoutNow => "TimeoutNow",
         }
     }
 }
@@ -232,11 +241,13 @@ mod tests {
                 pre_vote: true,
                 last_log_index: i,
                 last_log_term: t,
+                transfer: false,
             },
             MessageBody::RequestVote {
                 pre_vote: false,
                 last_log_index: i,
                 last_log_term: t,
+                transfer: false,
             },
             MessageBody::RequestVoteResponse {
                 pre_vote: true,
@@ -258,6 +269,7 @@ mod tests {
             },
             MessageBody::Heartbeat { commit: i },
             MessageBody::HeartbeatResponse,
+            MessageBody::TimeoutNow,
         ];
         let names: Vec<&str> = bodies.iter().map(MessageBody::name).collect();
         assert_eq!(names, MessageBody::NAMES);

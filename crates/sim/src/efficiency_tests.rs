@@ -323,6 +323,7 @@ fn the_vote_answer_rule_wants_requests_answered() {
             pre_vote,
             last_log_index: LogIndex(1),
             last_log_term: Term(1),
+            transfer: false,
         };
         msg(from, 1, Term(term), body)
     };
@@ -349,6 +350,7 @@ fn the_pre_vote_rule_refuses_what_the_vote_would() {
         pre_vote: true,
         last_log_index: LogIndex(1),
         last_log_term: Term(1),
+        transfer: false,
     };
     let (before, r) = answer(&mut f, msg(2, 1, Term(3), body), true);
     assert_eq!(judge(&before, &f, &r.messages, &r.persisted_messages), None);

@@ -614,7 +614,8 @@ impl Nodes {
                     ProposeError::TooManyUncommitted
                     | ProposeError::ConfChangePending
                     | ProposeError::NoCommitInTerm
-                    | ProposeError::InvalidConfChange(_) => Reply::Busy,
+                    | ProposeError::InvalidConfChange(_)
+                    | ProposeError::TransferInProgress => Reply::Busy,
                 };
                 cx.net
                     .reply(token.client, token.attempt, reply, cx.queue, cx.obs);

@@ -503,6 +503,6 @@ fn refusal(e: ProposeError) -> String {
             format!("not the leader (the leader is {})", l.0)
         }
         ProposeError::NotLeader { leader: None } => "not the leader (none known)".to_string(),
-        ProposeError::TooManyUncommitted => "too many uncommitted entries".to_string(),
+        other => other.to_string(),
     }
 }

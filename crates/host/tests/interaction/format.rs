@@ -83,7 +83,7 @@ pub fn message(m: &Message) -> String {
             at(hint.index, hint.term)
         ),
         MessageBody::Heartbeat { commit } => format!(" commit={}", commit.0),
-        MessageBody::HeartbeatResponse => String::new(),
+        MessageBody::HeartbeatResponse | MessageBody::TimeoutNow => String::new(),
     };
     head + &tail
 }

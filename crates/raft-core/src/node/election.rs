@@ -23,10 +23,24 @@ impl RaftNode {
         self.election_elapsed_ticks += 1;
         if self.is_voter() && self.election_elapsed_ticks >= self.election_timeout_ticks {
             self.campaign(self.config.pre_vote);
+            return;
+        }
+        let retry = self.config.vote_retry_ticks;
+        if retry > 0 && matches!(self.role, Role::PreCandidate | Role::Candidate) {
+            self.vote_retry_elapsed_ticks += 1;
+            if self.vote_retry_elapsed_ticks >= retry {
+                self.vote_retry_elapsed_ticks = 0;
+                self.request_votes(true);
+            }
         }
     }
 
-    fn is_voter(&self) -> bool {
+    /// Campaigns: a pre-vote round if `pre_vote`, else a real election.
+    fn campaign(&mut self, pre_vote: bool) {
+        self.campaign_now(pre_vote, false);
+    }
+
+    pub(super) fn is_voter(&self) -> bool {
         self.membership().is_voter(self.id())
     }
 
@@ -36,15 +50,17 @@ impl RaftNode {
         self.election_timeout_ticks = self.rng.gen_range(min..2 * min);
     }
 
-    /// Starts a pre-vote round (`pre_vote`) or a real election.
-    fn campaign(&mut self, pre_vote: bool) {
-        let request_term = if pre_vote {
+    /// Starts a pre-vote round (`pre_vote`) or a real election; `transfer`:
+    /// on the leader's `TimeoutNow`.
+    pub(super) fn campaign_now(&mut self, pre_vote: bool, transfer: bool) {
+        self.campaigns += 1;
+        self.campaign_transfer = transfer;
+        self.vote_retry_elapsed_ticks = 0;
+        if pre_vote {
             self.become_pre_candidate();
-            self.term.next()
         } else {
             self.become_candidate();
-            self.term
-        };
+        }
         if pre_vote {
             // A pre-vote changes no state: our own counts at once.
             self.record_vote(self.id(), true);
@@ -63,14 +79,28 @@ impl RaftNode {
             };
             self.send(self.id(), self.term, body);
         }
+        self.request_votes(false);
+    }
+
+    /// Sends the campaign's vote requests to every other voter (`retry`:
+    /// only to those that have not answered yet).
+    fn request_votes(&mut self, retry: bool) {
+        let pre_vote = self.role == Role::PreCandidate;
+        let request_term = if pre_vote {
+            self.term.next()
+        } else {
+            self.term
+        };
         let body = MessageBody::RequestVote {
             pre_vote,
             last_log_index: self.log.last_index(),
             last_log_term: self.log.last_term(),
+            transfer: self.campaign_transfer,
         };
         for i in 0..self.members.len() {
             let to = self.members[i];
-            if to != self.id() && self.membership().is_voter(to) {
+            let answered = retry && self.votes.iter().any(|&(id, _)| id == to);
+            if to != self.id() && !answered && self.membership().is_voter(to) {
                 self.send(to, request_term, body.clone());
             }
         }
@@ -112,6 +142,7 @@ impl RaftNode {
         self.leader = leader;
         self.progress.clear();
         self.votes.clear();
+        self.transfer = None;
         if leader.is_some() {
             self.reset_election_timer();
         }
@@ -140,6 +171,7 @@ impl RaftNode {
         self.role = Role::Leader;
         self.leader = Some(self.id());
         self.votes.clear();
+        self.transfer = None;
         self.heartbeat_elapsed_ticks = 0;
         self.election_elapsed_ticks = 0;
         let last = self.log.last_index();
@@ -167,6 +199,7 @@ impl RaftNode {
             pre_vote,
             last_log_index,
             last_log_term,
+            ..
         } = m.body
         else {
             return;

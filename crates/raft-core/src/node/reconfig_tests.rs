@@ -269,3 +269,126 @@ fn a_removed_leader_steps_down_once_the_change_commits() {
     assert_eq!(rest[0].log().committed(), index, "2 of the new 2");
     assert_invariants(&rest);
 }
+
+// ----- leadership transfer (thesis §3.10) ------------------------------------
+
+/// Rule: the leader refuses proposals during a transfer, brings the target
+/// up to date, sends it TimeoutNow; the target campaigns at once and wins,
+/// past the others' leader leases (check-quorum on).
+#[test]
+fn a_transfer_brings_the_target_up_to_date_and_it_wins_at_once() {
+    let mut c = cluster(&[1, 2, 3]);
+    let lagging = c.pop().expect("n3");
+    let index = propose_and_run(&mut c);
+    c.push(lagging);
+    assert!(c[2].log().last_index() < index, "n3 lags");
+    c[0].transfer_leadership(NodeId(3)).expect("n3 votes");
+    assert_eq!(c[0].transfer_target(), Some(NodeId(3)));
+    assert_eq!(
+        c[0].propose(Bytes::from_static(b"y")),
+        Err(ProposeError::TransferInProgress)
+    );
+    let delivered = run_all(&mut c);
+    let timeout_now: Vec<_> = delivered
+        .iter()
+        .filter(|m| m.body == MessageBody::TimeoutNow)
+        .collect();
+    assert_eq!(timeout_now.len(), 1, "sent once, when n3 caught up");
+    assert_eq!(c[2].role(), Role::Leader, "n3 won");
+    assert_eq!(c[2].term(), Term(2));
+    assert_eq!(c[0].role(), Role::Follower);
+    assert_eq!(c[0].transfer_target(), None);
+    c.rotate_left(2);
+    let index = propose_and_run(&mut c);
+    assert_eq!(c[0].log().committed(), index);
+    assert_invariants(&c);
+}
+
+/// Rule: a transfer that does not finish within an election timeout is
+/// abandoned, and the leader takes proposals again.
+#[test]
+fn a_transfer_to_an_absent_target_is_abandoned_after_an_election_timeout() {
+    let mut c = cluster(&[1, 2, 3]);
+    c.pop();
+    c[0].transfer_leadership(NodeId(3)).expect("n3 votes");
+    for _ in 0..c[0].config().election_timeout_ticks_min {
+        assert_eq!(c[0].transfer_target(), Some(NodeId(3)));
+        c[0].tick();
+        let mut refs: Vec<&mut RaftNode> = c.iter_mut().collect();
+        run(&mut refs);
+    }
+    assert_eq!(c[0].transfer_target(), None);
+    assert_eq!(c[0].role(), Role::Leader);
+    propose_and_run(&mut c);
+    assert_eq!(
+        c[0].transfer_leadership(NodeId(9)),
+        Err(TransferError::NotAVoter(NodeId(9)))
+    );
+    assert!(matches!(
+        c[1].transfer_leadership(NodeId(1)),
+        Err(TransferError::NotLeader { .. })
+    ));
+}
+
+/// Rule: a follower in its leader lease ignores an ordinary vote request of
+/// a newer term but answers a transfer's.
+#[test]
+fn a_transfer_vote_request_passes_the_leader_lease() {
+    let mut c = cluster(&[1, 2, 3]);
+    let request = |transfer| {
+        let body = MessageBody::RequestVote {
+            pre_vote: false,
+            last_log_index: LogIndex(1),
+            last_log_term: Term(1),
+            transfer,
+        };
+        msg(3, 2, 2, body)
+    };
+    c[1].step(request(false));
+    assert_eq!(c[1].term(), Term(1), "in its lease: ignored");
+    c[1].step(request(true));
+    assert_eq!(c[1].term(), Term(2));
+    assert_eq!(c[1].vote(), Some(NodeId(3)));
+}
+
+// ----- vote re-issue -----------------------------------------------------------
+
+/// Rule: a candidate re-sends its vote request to the voters that have not
+/// answered after `vote_retry_ticks`, in the same term; never to those that
+/// did, and not at all when off.
+#[test]
+fn a_candidate_re_sends_vote_requests_to_voters_that_did_not_answer() {
+    let mut config = cfg_no_pre_vote(1, &[1, 2, 3, 4, 5]);
+    config.vote_retry_ticks = 3;
+    let mut n = new_node(config);
+    tick_until_campaign(&mut n);
+    let campaigns = n.campaigns();
+    let ready = n.ready();
+    deliver_to_self(&mut n, &ready);
+    n.step(vote_response(2, 1, 1, false, false));
+    for _ in 0..2 {
+        n.tick();
+        assert!(outgoing(&n.ready()).is_empty(), "not yet");
+    }
+    n.tick();
+    let again: Vec<u64> = outgoing(&n.ready())
+        .iter()
+        .filter(|m| matches!(m.body, MessageBody::RequestVote { .. }))
+        .map(|m| {
+            assert_eq!(m.term, Term(1), "the same term");
+            m.to.0
+        })
+        .collect();
+    assert_eq!(again, vec![3, 4, 5], "only to those that did not answer");
+    assert_eq!(n.campaigns(), campaigns, "the same campaign");
+    assert_eq!(n.role(), Role::Candidate);
+    let mut off = new_node(cfg_no_pre_vote(1, &[1, 2, 3]));
+    tick_until_campaign(&mut off);
+    let _ = off.ready();
+    for _ in 0..5 {
+        off.tick();
+        if off.role() == Role::Candidate && off.term() == Term(1) {
+            assert!(outgoing(&off.ready()).is_empty(), "off: nothing re-sent");
+        }
+    }
+}

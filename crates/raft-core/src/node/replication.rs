@@ -17,6 +17,7 @@ impl RaftNode {
     // ----- leader ----------------------------------------------------------
 
     pub(super) fn tick_leader(&mut self) {
+        self.tick_transfer();
         self.heartbeat_elapsed_ticks += 1;
         self.election_elapsed_ticks += 1;
         if self.election_elapsed_ticks >= self.config.election_timeout_ticks_min {
@@ -160,6 +161,15 @@ impl RaftNode {
             return;
         };
         while self.send_append(slot, false) {}
+        self.maybe_send_timeout_now(from);
+    }
+
+    /// Sends `peer` the next `AppendEntries`, even an empty one, if its
+    /// pacing allows.
+    pub(super) fn send_append_to(&mut self, peer: NodeId) {
+        if let Some(slot) = self.progress.iter().position(|p| p.id == peer) {
+            self.send_append(slot, true);
+        }
     }
 
     pub(super) fn handle_heartbeat_response(&mut self, from: NodeId) {

@@ -261,8 +261,12 @@ pub(super) fn message_detail(m: &Message) -> String {
         B::RequestVote {
             last_log_index,
             last_log_term,
+            transfer,
             ..
-        } => format!("last={last_log_index}@{last_log_term}"),
+        } => {
+            let transfer = if *transfer { " transfer" } else { "" };
+            format!("last={last_log_index}@{last_log_term}{transfer}")
+        }
         B::RequestVoteResponse { granted, .. } => format!("granted={granted}"),
         B::AppendEntries {
             prev_log_index,
@@ -280,7 +284,7 @@ pub(super) fn message_detail(m: &Message) -> String {
             Some(h) => format!("reject index={index} hint={}@{}", h.index, h.term),
         },
         B::Heartbeat { commit } => format!("commit={commit}"),
-        B::HeartbeatResponse => String::new(),
+        B::HeartbeatResponse | B::TimeoutNow => String::new(),
     }
 }
 
