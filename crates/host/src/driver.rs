@@ -26,7 +26,10 @@
 
 use crate::io::{Answer, Effects, HostFault, StateMachine, Storage};
 use bytes::Bytes;
-use raft_core::{Entry, LogIndex, Message, ProposeError, RaftNode, Ready, Term};
+use raft_core::membership::ConfChange;
+use raft_core::{
+    Entry, LogIndex, Message, NodeId, ProposeError, RaftNode, Ready, Term, TransferError,
+};
 use std::collections::VecDeque;
 
 /// Most batches one input may produce before the loop is declared stuck.
@@ -218,6 +221,45 @@ impl<S: StateMachine, T> Driver<S, T> {
         self.pending.insert(at, Pending { index, term, token });
         self.after_input(storage, fx);
         Ok((index, term))
+    }
+
+    /// Proposes a membership change (see
+    /// [`RaftNode::propose_conf_change`]); nobody is answered: the new
+    /// configuration shows in the node's [`RaftNode::membership`] at once,
+    /// and commits like any entry.
+    ///
+    /// # Errors
+    /// Whatever the node refuses; a stopped node is no leader.
+    pub fn propose_conf_change<St: Storage, E: Effects<T, S::Output>>(
+        &mut self,
+        change: &ConfChange,
+        storage: &mut St,
+        fx: &mut E,
+    ) -> Result<(LogIndex, Term), ProposeError> {
+        if self.stopped {
+            return Err(ProposeError::NotLeader { leader: None });
+        }
+        let proposed = self.raft.propose_conf_change(change)?;
+        self.after_input(storage, fx);
+        Ok(proposed)
+    }
+
+    /// Hands leadership to `target` (see [`RaftNode::transfer_leadership`]).
+    ///
+    /// # Errors
+    /// Whatever the node refuses; a stopped node is no leader.
+    pub fn transfer_leadership<St: Storage, E: Effects<T, S::Output>>(
+        &mut self,
+        target: NodeId,
+        storage: &mut St,
+        fx: &mut E,
+    ) -> Result<(), TransferError> {
+        if self.stopped {
+            return Err(TransferError::NotLeader { leader: None });
+        }
+        self.raft.transfer_leadership(target)?;
+        self.after_input(storage, fx);
+        Ok(())
     }
 
     /// Proposes each of `proposals` in turn, then handles what they produced

@@ -26,7 +26,7 @@ pub use io::{
 };
 pub use mem_storage::MemStorage;
 
-use raft_core::Entry;
+use raft_core::{Entry, EntryKind};
 
 /// The replicated kv store. An entry that is not a kv command (the leader's
 /// empty entry of a new term, or bytes from another client library) is
@@ -35,7 +35,13 @@ impl StateMachine for kv::KvStore {
     type Output = kv::Applied;
 
     fn apply(&mut self, entry: &Entry) -> Result<kv::Applied, ApplyError> {
-        match kv::KvStore::apply(self, entry.index.0, &entry.data) {
+        // A membership change is raft-core's business: a no-op here (its
+        // payload must never be read as a command).
+        let data: &[u8] = match entry.kind {
+            EntryKind::Normal => &entry.data,
+            EntryKind::ConfChange => &[],
+        };
+        match kv::KvStore::apply(self, entry.index.0, data) {
             Ok(applied) => Ok(applied),
             Err(kv::KvError::Decode(_)) => Ok(kv::Applied::Noop),
             Err(e) => Err(ApplyError(e.to_string())),
