@@ -158,7 +158,11 @@ enum Input {
     /// A heartbeat answer reaching the leader of its term.
     HeartbeatAnswer { peer: PeerBefore },
     /// A vote request.
-    VoteRequest { pre_vote: bool, lease_over: bool },
+    VoteRequest {
+        pre_vote: bool,
+        lease_over: bool,
+        transfer: bool,
+    },
     /// A vote answer.
     VoteAnswer { pre_vote: bool, granted: bool },
 }
@@ -255,9 +259,12 @@ impl Before {
                 Some(peer) => Input::HeartbeatAnswer { peer },
                 None => return None,
             },
-            MessageBody::RequestVote { pre_vote, .. } => Input::VoteRequest {
+            MessageBody::RequestVote {
+                pre_vote, transfer, ..
+            } => Input::VoteRequest {
                 pre_vote: *pre_vote,
                 lease_over: lease_over(),
+                transfer: *transfer,
             },
             MessageBody::RequestVoteResponse { pre_vote, granted } => Input::VoteAnswer {
                 pre_vote: *pre_vote,
@@ -282,6 +289,8 @@ struct Campaign {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Watch {
     campaign: Option<Campaign>,
+    /// The node's campaign count when `campaign` started.
+    campaigns: u64,
     timeout: u32,
     /// The node's tick when its leader lease last started (hearing its
     /// leader, or granting a vote): never later than the node's own.
@@ -409,17 +418,14 @@ pub fn check_answer(
     broken
 }
 
-/// After any input that made a batch: a (pre-)candidate that sent vote
-/// requests started a new campaign, whose answers the concession rule
-/// counts from scratch.
-pub fn note_campaign(raft: &RaftNode, sent: &[Message], held: &[Message], watch: &mut Watch) {
+/// After any input that made a batch: a (pre-)candidate that started a
+/// new campaign (raft-core counts them; vote requests re-sent within one
+/// do not count) has its answers counted from scratch by the concession
+/// rule.
+pub fn note_campaign(raft: &RaftNode, watch: &mut Watch) {
     let campaigning = matches!(raft.role(), Role::PreCandidate | Role::Candidate);
-    let out = Out { sent, held };
-    if campaigning
-        && out
-            .all()
-            .any(|m| matches!(m.body, MessageBody::RequestVote { .. }))
-    {
+    if campaigning && raft.campaigns() != watch.campaigns {
+        watch.campaigns = raft.campaigns();
         let pre_vote = raft.role() == Role::PreCandidate;
         watch.campaign = Some(Campaign {
             term: raft.term(),
@@ -545,6 +551,7 @@ fn answer_broken(
         Input::VoteRequest {
             pre_vote,
             lease_over,
+            transfer,
         } => {
             let answer = out.all().find_map(|m| match m.body {
                 MessageBody::RequestVoteResponse { granted, .. } if m.to == from => {
@@ -554,6 +561,7 @@ fn answer_broken(
             });
             let (t, term) = (b.msg_term, b.term);
             let must_answer = t == term
+                || (t > term && transfer)
                 || (t > term && lease_over && b.role != Role::Leader)
                 || (t < term && pre_vote);
             match answer {

@@ -90,8 +90,8 @@ fn candidate(log_terms: &[u64], watch: &mut Watch) -> RaftNode {
     while n.role() != Role::Candidate {
         n.tick();
     }
-    let r = n.ready();
-    note_campaign(&n, &r.messages, &r.persisted_messages, watch);
+    let _ = n.ready();
+    note_campaign(&n, watch);
     assert!(watch.campaign.is_some(), "the campaign is known");
     n
 }

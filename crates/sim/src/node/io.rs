@@ -227,7 +227,7 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
         if let Some(before) = self.input.take() {
             self.answer_checked(before, raft, sent, held);
         }
-        efficiency::note_campaign(raft, sent, held, &mut self.view.watch);
+        efficiency::note_campaign(raft, &mut self.view.watch);
         let commit = ready
             .hard_state
             .map(|hs| hs.commit)
