@@ -297,6 +297,14 @@ pub struct Watch {
     pub lease_from_tick: Option<u64>,
 }
 
+impl Watch {
+    /// The node was rebuilt from its disk: its campaign count starts again.
+    pub fn restarted(&mut self) {
+        self.campaign = None;
+        self.campaigns = 0;
+    }
+}
+
 /// The election timeouts the run's nodes drew.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TimeoutDraws {

@@ -295,6 +295,7 @@ impl Nodes {
         let config = self.config.raft_config(node);
         let n = &mut self.nodes[node];
         n.incarnation += 1;
+        n.view.watch.restarted();
         let rng = rng::node_stream(self.seed, node as u64, n.incarnation);
         let durable = n.disk.durable_state();
         if n.incarnation > 1 {
