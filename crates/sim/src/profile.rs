@@ -113,6 +113,10 @@ pub struct Profile {
     /// under the election timeout, so that nothing but a broken rule can
     /// start an election in it).
     pub stability_window_probability: f64,
+    /// Probability a seed's candidates re-send unanswered vote requests
+    /// within a campaign (raft-core's `vote_retry_ticks`, a third of the
+    /// minimum election timeout).
+    pub vote_retry_probability: f64,
 }
 
 const BASE: Profile = Profile {
@@ -149,6 +153,7 @@ const BASE: Profile = Profile {
     burst_size_max: r(10.0, 200.0),
     single_node_probability: 0.0,
     stability_window_probability: 0.15,
+    vote_retry_probability: 0.5,
 };
 
 /// Every profile, the default (`chaos`) last.
@@ -375,6 +380,10 @@ pub struct RaftKnobs {
     /// Uncommitted entries a leader holds before refusing proposals.
     #[serde(default = "default_max_uncommitted_entries")]
     pub max_uncommitted_entries: u32,
+    /// Ticks after which a candidate re-sends unanswered vote requests
+    /// (0: never).
+    #[serde(default)]
+    pub vote_retry_ticks: u32,
 }
 
 fn default_max_bytes_per_message() -> u64 {
@@ -410,6 +419,7 @@ impl SimConfig {
             check_quorum: k.check_quorum,
             max_bytes_per_message: k.max_bytes_per_message,
             max_uncommitted_entries: k.max_uncommitted_entries,
+            vote_retry_ticks: k.vote_retry_ticks,
             ..Config::new(NodeId(node as u64), voters)
         }
     }
@@ -505,6 +515,7 @@ impl Profile {
                 check_quorum: !rng.gen_bool(self.check_quorum_off_probability),
                 max_bytes_per_message: default_max_bytes_per_message(),
                 max_uncommitted_entries: default_max_uncommitted_entries(),
+                vote_retry_ticks: 0,
             },
             node_tick_us: Vec::new(),
         };
@@ -607,6 +618,9 @@ impl Profile {
         let (timeout, heartbeat) = (k.election_timeout_ticks_min, k.heartbeat_interval_ticks);
         if stable && k.pre_vote && k.check_quorum && 3 * heartbeat <= timeout {
             config.stability_window_us = 3 * u64::from(timeout) * tick_max;
+        }
+        if knob(17).gen_bool(self.vote_retry_probability) {
+            config.raft.vote_retry_ticks = (timeout / 3).max(1);
         }
     }
 }

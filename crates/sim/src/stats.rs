@@ -12,6 +12,11 @@ pub struct RunStats {
     pub leaders_elected: u64,
     /// Highest term reached.
     pub max_term: u64,
+    /// When the run's first leader was elected, in simulated ms (rounded
+    /// up), summed over runs: divided by the seeds, the mean time to elect
+    /// a leader from a cold start.
+    #[serde(default)]
+    pub first_leader_ms: u64,
     /// Highest commit index reached on any node.
     pub entries_committed: u64,
     /// Client operations started.
@@ -89,6 +94,7 @@ impl RunStats {
         self.elections += o.elections;
         self.leaders_elected += o.leaders_elected;
         self.max_term = self.max_term.max(o.max_term);
+        self.first_leader_ms += o.first_leader_ms;
         self.entries_committed += o.entries_committed;
         self.client_ops_invoked += o.client_ops_invoked;
         self.client_ops_ok += o.client_ops_ok;

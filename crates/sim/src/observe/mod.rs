@@ -380,6 +380,9 @@ impl Observers {
             self.fold_hash(words);
         }
         count::count(&mut self.stats, &e);
+        if self.stats.first_leader_ms == 0 && e.took_role(Role::Leader) {
+            self.stats.first_leader_ms = self.now_us.div_ceil(1_000).max(1);
+        }
         if let Some(c) = self.checker.as_mut() {
             check::feed(c, self.event_index, &e);
         }
