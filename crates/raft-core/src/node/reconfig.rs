@@ -46,9 +46,12 @@ pub(super) fn confs_of_log(bootstrap: Membership, log: &RaftLog) -> Vec<ConfEntr
 
 /// Adds the configurations of the entries `from..=to` of `log`.
 fn push_confs(confs: &mut Vec<ConfEntry>, log: &RaftLog, from: LogIndex, to: LogIndex) {
-    let mut i = from;
-    while i <= to {
-        if let Some(e) = log.entry(i).filter(|e| e.kind == EntryKind::ConfChange) {
+    let entries = log.entries();
+    let first = log.first_index().0;
+    let end = (to.0.saturating_add(1).saturating_sub(first) as usize).min(entries.len());
+    let start = (from.0.saturating_sub(first) as usize).min(end);
+    for e in &entries[start..end] {
+        if e.kind == EntryKind::ConfChange {
             let current = &confs[confs.len() - 1].membership;
             let next = ConfChange::decode(&e.data).and_then(|c| current.apply(&c));
             if let Ok(membership) = next {
@@ -59,7 +62,6 @@ fn push_confs(confs: &mut Vec<ConfEntry>, log: &RaftLog, from: LogIndex, to: Log
                 });
             }
         }
-        i = i.next();
     }
 }
 

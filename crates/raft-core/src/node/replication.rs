@@ -10,6 +10,7 @@
 
 use super::RaftNode;
 use crate::progress::{Progress, ProgressState};
+use crate::quorum;
 use crate::types::{Entry, EntryKind, LogIndex, MessageBody, NodeId, RejectHint, Term};
 use bytes::Bytes;
 
@@ -196,10 +197,18 @@ impl RaftNode {
     pub(super) fn maybe_commit(&mut self) -> bool {
         let mut scratch = std::mem::take(&mut self.scratch);
         let progress = &self.progress;
-        let quorum_index = self.confs[self.confs.len() - 1].membership.committed_index(
-            |peer| progress_of(progress, peer).map_or(LogIndex(0), |p| p.match_index),
-            &mut scratch,
-        );
+        let membership = &self.confs[self.confs.len() - 1].membership;
+        let quorum_index = if membership.outgoing.is_empty() && membership.learners.is_empty() {
+            // Every member votes (the common case): the progress is the voters'.
+            scratch.clear();
+            scratch.extend(progress.iter().map(|p| p.match_index));
+            quorum::committed_index(&mut scratch)
+        } else {
+            membership.committed_index(
+                |peer| progress_of(progress, peer).map_or(LogIndex(0), |p| p.match_index),
+                &mut scratch,
+            )
+        };
         self.scratch = scratch;
         self.log.maybe_commit(quorum_index, self.term)
     }
