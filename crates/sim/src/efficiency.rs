@@ -36,7 +36,6 @@ pub struct Limits {
     max_bytes: u64,
     max_inflight: usize,
     timeout_min: u32,
-    voters: usize,
 }
 
 impl Limits {
@@ -49,7 +48,6 @@ impl Limits {
             max_bytes: k.max_bytes_per_message,
             max_inflight: k.max_inflight_messages as usize,
             timeout_min: k.election_timeout_ticks_min,
-            voters: config.nodes,
         }
     }
 }
@@ -197,15 +195,14 @@ impl Before {
 
     /// Before a burst of proposals.
     #[must_use]
-    pub fn burst(raft: &RaftNode, voters: usize) -> Before {
+    pub fn burst(raft: &RaftNode) -> Before {
         let last = raft.log().last_index();
-        let in_sync = (0..voters.min(32) as u64)
-            .filter(|&p| NodeId(p) != raft.id())
-            .filter(|&p| {
-                raft.progress(NodeId(p))
-                    .is_some_and(|pr| pr.match_index == last)
-            })
-            .fold(0u32, |mask, p| mask | 1 << p);
+        let in_sync = raft
+            .members()
+            .iter()
+            .filter(|&&p| p != raft.id() && p.0 < 32)
+            .filter(|&&p| raft.progress(p).is_some_and(|pr| pr.match_index == last))
+            .fold(0u32, |mask, &p| mask | bit(p));
         Before::with(raft, raft.id(), Term(0), Input::Burst { in_sync })
     }
 
@@ -607,9 +604,7 @@ fn answer_broken(
                 _ => None,
             }
         }
-        Input::VoteAnswer { pre_vote, granted } => {
-            concession(b, raft, pre_vote, granted, limits.voters, watch)
-        }
+        Input::VoteAnswer { pre_vote, granted } => concession(b, raft, pre_vote, granted, watch),
     }
 }
 
@@ -620,7 +615,6 @@ fn concession(
     raft: &RaftNode,
     pre_vote: bool,
     granted: bool,
-    voters: usize,
     watch: &mut Watch,
 ) -> Option<Broken> {
     let campaigning = matches!(b.role, Role::PreCandidate | Role::Candidate);
@@ -642,15 +636,26 @@ fn concession(
             c.rejected |= voter;
         }
     }
-    let (yes, no) = (
-        c.granted.count_ones() as usize,
-        c.rejected.count_ones() as usize,
-    );
-    let needed = voters / 2 + 1;
+    // Counted per half of the candidate's configuration (both while joint),
+    // answers of non-voters not at all.
+    let m = raft.membership();
+    let halves: &[&[NodeId]] = if m.outgoing.is_empty() {
+        &[&m.voters]
+    } else {
+        &[&m.voters, &m.outgoing]
+    };
+    let tally =
+        |half: &[NodeId], answers: u32| half.iter().filter(|&&v| answers & bit(v) != 0).count();
+    let won = halves.iter().all(|h| tally(h, c.granted) > h.len() / 2);
+    let lost = halves
+        .iter()
+        .any(|h| tally(h, c.rejected) >= h.len() - h.len() / 2);
+    let voters = m.voters.len();
+    let (yes, no) = (tally(&m.voters, c.granted), tally(&m.voters, c.rejected));
     let (role, term) = (raft.role(), raft.term());
-    let (ok, outcome) = if yes >= needed {
+    let (ok, outcome) = if won {
         (role != b.role, "won")
-    } else if no > voters - needed {
+    } else if lost {
         (role == Role::Follower && term == b.term, "lost")
     } else {
         (role == b.role && term == b.term, "open")

@@ -15,7 +15,6 @@ fn limits() -> Limits {
         max_bytes: 200,
         max_inflight: 4,
         timeout_min: 10,
-        voters: VOTERS as usize,
     }
 }
 
@@ -176,7 +175,7 @@ fn the_batch_rule_holds_for_a_leader_and_fires_on_oversized_or_short_batches() {
 #[test]
 fn the_pipeline_rule_wants_one_append_per_proposal_up_to_the_inflight_limit() {
     let mut n = leader(&[1; 2], &[1, 2]);
-    let before = Before::burst(&n, VOTERS as usize);
+    let before = Before::burst(&n);
     for _ in 0..6 {
         n.propose(Bytes::from_static(b"p")).expect("a leader");
     }
@@ -390,4 +389,77 @@ fn the_timeout_rule_wants_the_whole_range() {
             None
         );
     }
+}
+
+#[test]
+fn the_concession_rule_counts_both_halves_of_a_joint_configuration() {
+    use raft_core::membership::{Change, ConfChange};
+    // Node 0's log holds a change from {0,1,2} to {0,1,2,3,4}: two voters
+    // added, so joint.
+    let join = ConfChange::auto(vec![
+        Change::AddVoter(NodeId(3)),
+        Change::AddVoter(NodeId(4)),
+    ]);
+    let durable = DurableState {
+        hard_state: HardState {
+            term: Term(1),
+            vote: None,
+            commit: LogIndex(0),
+        },
+        prefix_index: LogIndex(0),
+        prefix_term: Term(0),
+        entries: vec![Entry {
+            term: Term(1),
+            index: LogIndex(1),
+            kind: EntryKind::ConfChange,
+            data: Bytes::from(join.encode()),
+        }],
+    };
+    let mut n = RaftNode::restore(config(0), durable, Xoshiro256PlusPlus::seed_from_u64(0))
+        .expect("a valid test node");
+    assert!(n.membership().is_joint());
+    while n.role() != Role::Candidate {
+        n.tick();
+    }
+    let mut watch = Watch::default();
+    let _ = n.ready();
+    note_campaign(&n, &mut watch);
+    let term = n.term();
+    // 0, 3 and 4 grant: three of the new five, but one of the old three.
+    for voter in [0, 3, 4] {
+        let m = vote_answer(voter, term, true);
+        let before = Before::message(&n, &m, || true).expect("judged");
+        n.step(m);
+        let r = n.ready();
+        let found = check_answer(
+            &before,
+            &n,
+            &r.messages,
+            &r.persisted_messages,
+            &limits(),
+            &mut watch,
+            0,
+        );
+        assert_eq!(found, None, "after {voter}");
+    }
+    assert_eq!(n.role(), Role::Candidate, "the old half has not granted");
+    // 1 grants: both halves. A candidate that stays one breaks the rule.
+    let m = vote_answer(1, term, true);
+    let before = Before::message(&n, &m, || true).expect("judged");
+    let mut waits = watch;
+    let found = check_answer(&before, &n, &[], &[], &limits(), &mut waits, 0);
+    assert_eq!(found.map(|b| b.rule), Some("concession"));
+    n.step(m);
+    let r = n.ready();
+    let found = check_answer(
+        &before,
+        &n,
+        &r.messages,
+        &r.persisted_messages,
+        &limits(),
+        &mut watch,
+        0,
+    );
+    assert_eq!(found, None);
+    assert_eq!(n.role(), Role::Leader);
 }

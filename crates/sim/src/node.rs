@@ -590,8 +590,7 @@ impl Nodes {
             client: LOAD_CLIENT,
             attempt: 0,
         };
-        let voters = self.config.nodes;
-        let input = n.driver.as_ref().map(|d| Before::burst(d.raft(), voters));
+        let input = n.driver.as_ref().map(|d| Before::burst(d.raft()));
         self.with_driver_after(node, cx, input.as_ref(), |d, disk, io| {
             d.propose_many(commands.into_iter().map(|c| (c, token)), disk, io);
         });
