@@ -273,6 +273,14 @@ impl Before {
     }
 }
 
+impl Before {
+    /// Whether the input is a vote request of a leadership transfer.
+    #[must_use]
+    pub fn is_transfer_vote(&self) -> bool {
+        matches!(self.input, Input::VoteRequest { transfer: true, .. })
+    }
+}
+
 /// The election a node runs, as the run counts it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Campaign {

@@ -463,3 +463,20 @@ fn the_concession_rule_counts_both_halves_of_a_joint_configuration() {
     assert_eq!(found, None);
     assert_eq!(n.role(), Role::Leader);
 }
+
+#[test]
+fn a_transfer_vote_request_is_known_as_one() {
+    let f = restored(1, 2, None, &[1], 0);
+    let request = |transfer| {
+        let body = MessageBody::RequestVote {
+            pre_vote: false,
+            last_log_index: LogIndex(1),
+            last_log_term: Term(1),
+            transfer,
+        };
+        msg(2, 1, Term(3), body)
+    };
+    let judged = |m: &Message| Before::message(&f, m, || false).expect("judged");
+    assert!(judged(&request(true)).is_transfer_vote());
+    assert!(!judged(&request(false)).is_transfer_vote());
+}

@@ -151,7 +151,13 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
         if term_or_vote_changed {
             self.obs.emit(SimEvent::TermVote { node, term, vote });
         }
-        if let Some(found) = lease_broken(voted, view.heard_leader, view.ticks, self.lease_ticks) {
+        // A transfer's candidate campaigns at its leader's request: the
+        // lease does not hold its vote requests back (thesis §3.10).
+        let transfer = self.input.is_some_and(Before::is_transfer_vote);
+        let lease_broken = (!transfer)
+            .then(|| lease_broken(voted, view.heard_leader, view.ticks, self.lease_ticks))
+            .flatten();
+        if let Some(found) = lease_broken {
             let expected = format!(
                 "with check-quorum, a node votes for no candidate within {} ticks of hearing \
                  its leader (the leader's lease)",
