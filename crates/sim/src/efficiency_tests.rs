@@ -269,38 +269,47 @@ fn the_heartbeat_answer_rule_wants_no_append_to_a_follower_in_sync() {
     assert_eq!(judge(&before, &n, &extra, &[]), Some("heartbeat-answer"));
 }
 
+/// The concession rule on the vote answer `m`, handed to `n` if `step`
+/// (else `n` ignores it); the rule broken, if any.
+fn vote_judged(
+    n: &mut RaftNode,
+    m: Message,
+    step: bool,
+    watch: &mut Watch,
+) -> Option<&'static str> {
+    let before = Before::message(n, &m, || true).expect("judged");
+    if step {
+        n.step(m);
+    }
+    let r = n.ready();
+    let (sent, held) = (&r.messages, &r.persisted_messages);
+    check_answer(&before, n, sent, held, &limits(), watch, 0).map(|b| b.rule)
+}
+
 #[test]
 fn the_concession_rule_wants_a_lost_election_conceded_at_once() {
     let mut watch = Watch::default();
     let mut n = candidate(&[1], &mut watch);
     let term = n.term();
     let l = limits();
-    let judge_answer = |n: &mut RaftNode, m: Message, step: bool, watch: &mut Watch| {
-        let before = Before::message(n, &m, || true).expect("judged");
-        if step {
-            n.step(m);
-        }
-        let r = n.ready();
-        check_answer(&before, n, &r.messages, &r.persisted_messages, &l, watch, 0).map(|b| b.rule)
-    };
     assert_eq!(
-        judge_answer(&mut n, vote_answer(0, term, true), true, &mut watch),
+        vote_judged(&mut n, vote_answer(0, term, true), true, &mut watch),
         None
     );
     assert_eq!(
-        judge_answer(&mut n, vote_answer(1, term, false), true, &mut watch),
+        vote_judged(&mut n, vote_answer(1, term, false), true, &mut watch),
         None
     );
     // The second rejection loses the election: a candidate that waits on
     // breaks the rule...
     let mut waits = watch;
     assert_eq!(
-        judge_answer(&mut n, vote_answer(2, term, false), false, &mut waits),
+        vote_judged(&mut n, vote_answer(2, term, false), false, &mut waits),
         Some("concession")
     );
     // ...one that concedes keeps it.
     assert_eq!(
-        judge_answer(&mut n, vote_answer(2, term, false), true, &mut watch),
+        vote_judged(&mut n, vote_answer(2, term, false), true, &mut watch),
         None
     );
     assert_eq!(n.role(), Role::Follower);
@@ -428,39 +437,21 @@ fn the_concession_rule_counts_both_halves_of_a_joint_configuration() {
     // 0, 3 and 4 grant: three of the new five, but one of the old three.
     for voter in [0, 3, 4] {
         let m = vote_answer(voter, term, true);
-        let before = Before::message(&n, &m, || true).expect("judged");
-        n.step(m);
-        let r = n.ready();
-        let found = check_answer(
-            &before,
-            &n,
-            &r.messages,
-            &r.persisted_messages,
-            &limits(),
-            &mut watch,
-            0,
+        assert_eq!(
+            vote_judged(&mut n, m, true, &mut watch),
+            None,
+            "after {voter}"
         );
-        assert_eq!(found, None, "after {voter}");
     }
     assert_eq!(n.role(), Role::Candidate, "the old half has not granted");
     // 1 grants: both halves. A candidate that stays one breaks the rule.
-    let m = vote_answer(1, term, true);
-    let before = Before::message(&n, &m, || true).expect("judged");
     let mut waits = watch;
-    let found = check_answer(&before, &n, &[], &[], &limits(), &mut waits, 0);
-    assert_eq!(found.map(|b| b.rule), Some("concession"));
-    n.step(m);
-    let r = n.ready();
-    let found = check_answer(
-        &before,
-        &n,
-        &r.messages,
-        &r.persisted_messages,
-        &limits(),
-        &mut watch,
-        0,
+    let m = vote_answer(1, term, true);
+    assert_eq!(
+        vote_judged(&mut n, m.clone(), false, &mut waits),
+        Some("concession")
     );
-    assert_eq!(found, None);
+    assert_eq!(vote_judged(&mut n, m, true, &mut watch), None);
     assert_eq!(n.role(), Role::Leader);
 }
 
