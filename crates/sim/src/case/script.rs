@@ -24,6 +24,9 @@ mod claims;
 
 use claims::{describe_assertion, parse_assertion};
 
+/// The longest duration a script may write (about 31 years).
+const DURATION_US_MAX: f64 = 1e15;
+
 fn parse_duration(s: &str) -> Result<u64, String> {
     let (number, scale) = if let Some(n) = s.strip_suffix("us") {
         (n, 1.0)
@@ -37,10 +40,13 @@ fn parse_duration(s: &str) -> Result<u64, String> {
     let v: f64 = number
         .parse()
         .map_err(|_| format!("'{s}' is not a duration"))?;
-    if !(0.0..1e15).contains(&v) {
+    // Bounded in microseconds, whatever the unit, so that every duration
+    // that parses prints (in ms) as one that parses again.
+    let us = v * scale;
+    if !(0.0..DURATION_US_MAX).contains(&us) {
         return Err(format!("'{s}' is out of range"));
     }
-    Ok((v * scale).round() as u64)
+    Ok(us.round() as u64)
 }
 
 /// A duration as the script writes it.
