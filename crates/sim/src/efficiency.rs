@@ -14,7 +14,7 @@
 //! | `backoff` | a rejection carries the conflict hint (the last index at or below the probe whose term is at most the probe's term); the leader probes next at the hint (a follower it was streaming to: just after the match point); a stale rejection changes nothing |
 //! | `heartbeat-answer` | a heartbeat answer from a follower in sync gets no append; one from a follower with room in its pipeline does not rewind the pipeline |
 //! | `concession` | a (pre-)candidate steps down the moment a majority rejected it, and not before |
-//! | `vote-answer` | a vote request of its term is answered, one of a newer term once the receiver's leader lease is over; a pre-vote request of an older term gets a rejection with the newer term |
+//! | `vote-answer` | a vote request of its term is answered, one of a newer term once the receiver's leader lease is over (a leadership transfer's at once); a pre-vote request of an older term gets a rejection with the newer term |
 //! | `pre-vote` | a pre-vote is granted only where the vote could be: for a newer term, or in a term where the node voted for that candidate, or for no one and knows no leader |
 //! | `timeout-range` | election timeouts are drawn from `[min, 2 * min)`, and over all of it |
 
