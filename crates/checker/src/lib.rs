@@ -2,8 +2,13 @@
 //!
 //! * [`SafetyChecker`] is fed every node state change as it happens and checks
 //!   election safety, one vote per term, leader append-only, log matching, leader
-//!   completeness, state machine safety and monotonic terms and commits. Each call
-//!   costs O(new entries): logs are compared through chained hashes, never rescanned.
+//!   completeness, state machine safety and monotonic terms and commits. It follows
+//!   each node's configuration (voters, joint halves, learners) through the
+//!   configuration entries of its log, counts election and commit quorums with it
+//!   (opt-in for [`SafetyChecker::new`], on for [`SafetyChecker::with_bootstrap`]),
+//!   and checks membership: a node uses the latest configuration entry of its log,
+//!   a leader has at most one uncommitted. Each call costs O(new entries): logs are
+//!   compared through chained hashes, never rescanned.
 //! * [`check_linearizability`] checks the client history against the kv register
 //!   model, per key, with a budgeted Wing-Gong-Lowe search ([`LinearizabilityOutcome::Unknown`]
 //!   when the budget runs out: never a silent pass).

@@ -1,11 +1,13 @@
 //! The incremental Raft safety checker: election safety, one vote per term,
 //! leader append-only, log matching, leader completeness, state machine safety,
-//! monotonic commit and monotonic terms.
+//! monotonic commit and monotonic terms, and configurations (membership): each
+//! node's configuration follows its log, quorums are counted with it.
 //!
 //! This module owns [`SafetyChecker`] and what it remembers per node (term, vote,
-//! durable hard state, a hash view of the log, commit, applied, leadership) and
-//! per run (leaders per term, the (index, term) chain registry, the committed
-//! prefix, the applied entries). Every call costs O(new entries) plus O(log) work
+//! durable hard state, a hash view of the log, the configurations of its log,
+//! commit, applied, leadership) and per run (the bootstrap configuration, leaders
+//! and votes per term, the (index, term) chain registry, the committed prefix,
+//! the applied entries). Every call costs O(new entries) plus O(log) work
 //! on the violation path only; it must never rescan a whole log or history on the
 //! success path (the one exception is [`SafetyChecker::restarted`], O(log) once
 //! per restart), never read a clock, and never iterate a hash map.
@@ -13,6 +15,9 @@
 
 mod log_view;
 mod logs;
+mod membership;
+#[cfg(test)]
+mod membership_tests;
 mod registry;
 #[cfg(test)]
 mod tests;
@@ -20,8 +25,10 @@ mod tests;
 use crate::hash::{self, CHAIN_ROOT};
 use crate::violation::{Property, Violation};
 use log_view::LogView;
+use membership::ConfRecord;
+use raft_core::membership::Membership;
 use raft_core::{DurableState, Entry, HardState, LogIndex, NodeId, Term};
-use registry::{AppliedEntry, AppliedLog, ChainRegistry, CommittedLog};
+use registry::{AppliedEntry, AppliedLog, ChainRegistry, CommittedLog, VoteRegistry};
 use std::collections::btree_map::Entry as MapEntry;
 use std::collections::BTreeMap;
 
@@ -45,6 +52,9 @@ struct NodeState {
     /// Every durable vote ever reported: term -> candidate.
     durable_votes: BTreeMap<Term, NodeId>,
     log: LogView,
+    /// The configurations of the configuration entries in `log` that decode
+    /// and apply, in index order (empty: the bootstrap configuration).
+    confs: Vec<ConfRecord>,
     commit: u64,
     applied: u64,
     leader: Option<Leadership>,
@@ -57,11 +67,26 @@ struct NodeState {
 /// counter, recorded in violations. Node numbers are the simulator's node
 /// indices; a node's [`NodeId`] is taken to be its index.
 ///
+/// # Configurations
+///
+/// The checker follows each node's configuration exactly as raft-core does:
+/// the configuration of the latest configuration entry in the node's log,
+/// committed or not, each applied in index order to the bootstrap
+/// configuration (entries whose payload does not decode or apply are
+/// skipped); truncating an entry falls back to the one before. Leader
+/// completeness over future elections counts only the voters of the
+/// leader's configuration (a majority of both halves while joint). With
+/// [`SafetyChecker::check_election_quorums`] on (the default of
+/// [`SafetyChecker::with_bootstrap`]), elections and commits must reach a
+/// quorum of that configuration; [`SafetyChecker::batch_done`] and
+/// [`SafetyChecker::membership`] check the configuration a node uses.
+///
 /// # Reporting order
 ///
 /// Report what one node input (one `Ready`) changed in this order: `term_vote`,
 /// then `stepped_down` / `became_leader`, then `entries_written`, then
-/// `committed`, then `applied`; `durable_hard_state` whenever a sync makes a hard
+/// `committed`, then `membership` (if the node's configuration changed) and
+/// `batch_done`, then `applied`; `durable_hard_state` whenever a sync makes a hard
 /// state durable; `crashed` / `restarted` as they happen. A node whose term rises
 /// past the term it leads counts as stepped down even if `stepped_down` comes
 /// later, so a deposed leader truncating its log is not taken for a leader
@@ -69,26 +94,122 @@ struct NodeState {
 /// reported by `term_vote`; the term-qualified leader completeness check (a
 /// leader of term T must hold what any node in a term below T knew committed)
 /// relies on it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct SafetyChecker {
     nodes: Vec<NodeState>,
+    /// The configuration before any configuration entry.
+    bootstrap: Membership,
+    /// Whether `bootstrap` is "every node" and grows with the cluster
+    /// ([`SafetyChecker::new`]).
+    all_voters: bool,
+    /// Whether elections and commits are checked against the quorums of the
+    /// configuration ([`SafetyChecker::check_election_quorums`]).
+    check_quorums: bool,
     /// term -> the node that led it (ever, across crashes).
     leaders: BTreeMap<Term, usize>,
+    /// (term, candidate) -> who voted for it, ever.
+    votes: VoteRegistry,
     registry: ChainRegistry,
     committed: CommittedLog,
     applied: AppliedLog,
     violations: Vec<Violation>,
 }
 
+impl Default for SafetyChecker {
+    /// The same as [`SafetyChecker::new`]`(0)`.
+    fn default() -> Self {
+        SafetyChecker::new(0)
+    }
+}
+
 impl SafetyChecker {
-    /// A checker for a cluster of `nodes` nodes with empty logs. (Calls about a
-    /// node index beyond `nodes` grow the cluster.)
+    /// A checker for a cluster of `nodes` nodes with empty logs, every one of
+    /// them a voter of the bootstrap configuration. (Calls about a node index
+    /// beyond `nodes` grow the cluster, and the bootstrap configuration with
+    /// it; configuration entries already written keep applying to the
+    /// bootstrap configuration they were written under.) Election and commit
+    /// quorums are not checked (see [`SafetyChecker::check_election_quorums`]).
     #[must_use]
     pub fn new(nodes: usize) -> Self {
+        let ids: Vec<NodeId> = (0..nodes as u64).map(NodeId).collect();
         SafetyChecker {
             nodes: vec![NodeState::default(); nodes],
-            ..SafetyChecker::default()
+            bootstrap: Membership::bootstrap(&ids),
+            all_voters: true,
+            check_quorums: false,
+            leaders: BTreeMap::new(),
+            votes: VoteRegistry::default(),
+            registry: ChainRegistry::default(),
+            committed: CommittedLog::default(),
+            applied: AppliedLog::default(),
+            violations: Vec::new(),
         }
+    }
+
+    /// A checker for a cluster of `nodes` nodes with empty logs whose
+    /// bootstrap configuration is [`Membership::bootstrap`]`(voters)` (node
+    /// index `i` is `NodeId(i)`; the other nodes are not members until a
+    /// configuration entry adds them). Election and commit quorums are
+    /// checked ([`SafetyChecker::check_election_quorums`] is on).
+    ///
+    /// Votes are recorded for nodes below 64 only: an election in a
+    /// configuration naming a voter of 64 or above is not checked for a
+    /// quorum.
+    ///
+    /// ```
+    /// use checker::{Property, SafetyChecker};
+    /// use raft_core::membership::{Change, ConfChange};
+    /// use raft_core::{Entry, EntryKind, NodeId, Term, LogIndex};
+    ///
+    /// // Voters n0, n1, n2; n0 leads term 1 and adds n3 as a learner.
+    /// let mut c = SafetyChecker::with_bootstrap(4, &[NodeId(0), NodeId(1), NodeId(2)]);
+    /// c.term_vote(1, 0, Term(1), Some(NodeId(0)));
+    /// c.term_vote(2, 1, Term(1), Some(NodeId(0)));
+    /// c.became_leader(3, 0, Term(1));
+    /// let add = ConfChange::auto(vec![Change::AddLearner(NodeId(3))]);
+    /// let entry = Entry { term: Term(1), index: LogIndex(1), kind: EntryKind::ConfChange, data: add.encode().into() };
+    /// for n in 0..4 {
+    ///     c.entries_written(4, n, &[entry.clone()]);
+    /// }
+    /// assert!(c.violations().is_empty());
+    ///
+    /// // n0 campaigns in term 2; its own vote and the learner n3's are not a
+    /// // majority of the voters {n0, n1, n2}.
+    /// c.term_vote(5, 0, Term(2), Some(NodeId(0)));
+    /// c.term_vote(6, 3, Term(2), Some(NodeId(0)));
+    /// c.became_leader(7, 0, Term(2));
+    /// let v = &c.violations()[0];
+    /// assert_eq!(v.property, Property::ElectionSafety);
+    /// assert!(v.found.contains("with votes from {n0,n3} only, not a majority of the voters {n0,n1,n2}"), "{v}");
+    /// ```
+    #[must_use]
+    pub fn with_bootstrap(nodes: usize, voters: &[NodeId]) -> Self {
+        SafetyChecker {
+            bootstrap: Membership::bootstrap(voters),
+            all_voters: false,
+            check_quorums: true,
+            ..SafetyChecker::new(nodes)
+        }
+    }
+
+    /// Turns the quorum checks on or off (off after [`SafetyChecker::new`],
+    /// on after [`SafetyChecker::with_bootstrap`]). When on:
+    ///
+    /// * a node becoming leader of a term must be a voter of its
+    ///   configuration in force (the latest configuration entry in its log),
+    ///   and the nodes reported voting for it in that term (through
+    ///   [`SafetyChecker::term_vote`], any incarnation) must include a
+    ///   majority of that configuration's voters and, while it is joint, a
+    ///   majority of its outgoing voters; learners and non-members never
+    ///   count ([`Property::ElectionSafety`]);
+    /// * a leader raising its commit index to `c` must have its entry at `c`
+    ///   held (in the checker's view of their logs) by such a majority of
+    ///   the voters of its configuration ([`Property::LeaderCompleteness`]).
+    ///
+    /// Votes are recorded whether or not the checks are on, so they may be
+    /// turned on at any point of a run.
+    pub fn check_election_quorums(&mut self, on: bool) {
+        self.check_quorums = on;
     }
 
     /// Every violation found so far, in detection order.
@@ -127,6 +248,7 @@ impl SafetyChecker {
             );
         }
         if let Some(candidate) = vote {
+            self.votes.record(term, candidate, node);
             self.check_vote(event_index, node, term, candidate);
         }
     }
@@ -142,9 +264,11 @@ impl SafetyChecker {
     /// The node became leader of `term`.
     ///
     /// Checks election safety (at most one leader per term over the whole run,
-    /// crashes and restarts included) and leader completeness: every entry
-    /// committed in a term below `term` is in this leader's log (one chain-hash
-    /// comparison).
+    /// crashes and restarts included; with
+    /// [`SafetyChecker::check_election_quorums`], a leader is a voter of its
+    /// configuration elected by a quorum of it) and leader completeness: every
+    /// entry committed in a term below `term` is in this leader's log (one
+    /// chain-hash comparison).
     pub fn became_leader(&mut self, event_index: u64, node: usize, term: Term) {
         self.ensure(node);
         match self.leaders.entry(term) {
@@ -165,6 +289,9 @@ impl SafetyChecker {
                 );
             }
             MapEntry::Occupied(_) => {}
+        }
+        if self.check_quorums {
+            self.check_election_quorum(event_index, node, term);
         }
         let st = &mut self.nodes[node];
         st.leader = Some(Leadership {
@@ -187,6 +314,8 @@ impl SafetyChecker {
     /// index it had when elected and no entry of its own term is replaced), log
     /// matching (an entry at an (index, term) seen anywhere before has the same
     /// chain hash: same entry, same prefix), and that no committed entry is replaced.
+    /// Follows the node's configuration: configuration entries replaced are
+    /// dropped, new ones that decode and apply are added (as raft-core does).
     pub fn entries_written(&mut self, event_index: u64, node: usize, entries: &[Entry]) {
         self.ensure(node);
         let Some(first) = entries.first() else {
@@ -199,6 +328,7 @@ impl SafetyChecker {
         self.check_leader_append_only(event_index, node, from);
         self.nodes[node].log.truncate_from(from);
         self.append_entries(event_index, node, entries);
+        self.track_confs(node, from, entries);
         if from <= self.nodes[node].commit {
             self.check_committed_prefix(event_index, node);
         }
@@ -210,7 +340,11 @@ impl SafetyChecker {
     /// the log, and that the node's committed prefix equals the global committed
     /// prefix where they overlap. Extends the global committed prefix, and when
     /// that raises what leaders of later terms must hold, checks every current
-    /// leader of such a term (leader completeness on commit).
+    /// leader of such a term (leader completeness on commit). When the node
+    /// leads its current term, checks that the commit survives every election
+    /// its configuration still allows and, with
+    /// [`SafetyChecker::check_election_quorums`], that a quorum of that
+    /// configuration holds the entry.
     pub fn committed(&mut self, event_index: u64, node: usize, commit: LogIndex) {
         let commit = commit.0;
         let st = self.node_mut(node);
@@ -238,7 +372,7 @@ impl SafetyChecker {
         let term = st.term;
         let leads = st.leader.is_some_and(|l| l.term == term);
         self.check_committed_prefix(event_index, node);
-        if leads {
+        if leads && (!self.check_quorums || self.check_commit_quorum(event_index, node, commit)) {
             self.check_commit_survives_elections(event_index, node, commit);
         }
         self.extend_committed(node);
@@ -314,6 +448,37 @@ impl SafetyChecker {
         }
     }
 
+    /// One node input's `entries_written` / `committed` calls are done; the
+    /// node now uses the configuration set by its entry at
+    /// `membership_index` (raft-core's `RaftNode::membership_index`, 0 for
+    /// the bootstrap configuration).
+    ///
+    /// Checks ([`Property::Membership`]) that this is the latest
+    /// configuration entry in the checker's view of the node's log, and, if
+    /// the node leads its current term, that its log holds at most one
+    /// configuration entry above the committed index (the checker's global
+    /// committed prefix). It must come after `committed`: a leader that
+    /// commits a joint configuration appends the entry leaving it in the
+    /// same input. Configuration entries are counted as raft-core counts
+    /// them: those whose payload decodes and applies. O(1).
+    pub fn batch_done(&mut self, event_index: u64, node: usize, membership_index: LogIndex) {
+        self.ensure(node);
+        self.check_latest_conf(event_index, node, membership_index.0, None);
+        self.check_one_pending_conf(event_index, node);
+    }
+
+    /// The node's configuration in force changed: it is `m`, set by its entry
+    /// at `index` (0: the bootstrap configuration).
+    ///
+    /// Checks ([`Property::Membership`]) that `index` is the latest
+    /// configuration entry in the checker's view of the node's log and that
+    /// `m` is the configuration the checker derived for it (the bootstrap
+    /// configuration, then each configuration entry applied in turn).
+    pub fn membership(&mut self, event_index: u64, node: usize, index: LogIndex, m: &Membership) {
+        self.ensure(node);
+        self.check_latest_conf(event_index, node, index.0, Some(m));
+    }
+
     /// The node crashed: its in-memory state (and leadership) is gone.
     pub fn crashed(&mut self, node: usize) {
         self.node_mut(node).leader = None;
@@ -324,7 +489,11 @@ impl SafetyChecker {
     /// Checks its durable term and commit against the last durable hard state
     /// reported for it, re-registers its durable log (log matching) and checks that
     /// its committed prefix is the global one. Its log view becomes
-    /// `durable.entries`, its applied index the prefix index. O(log) once.
+    /// `durable.entries`, its applied index the prefix index, and its
+    /// configuration the one its configuration entries give, from the
+    /// bootstrap configuration (also after a compacted prefix: the simulator
+    /// does not compact, and raft-core itself starts from the bootstrap
+    /// configuration at the first entry it holds). O(log) once.
     pub fn restarted(&mut self, event_index: u64, node: usize, durable: &DurableState) {
         let hs = durable.hard_state;
         let previous = std::mem::replace(&mut self.node_mut(node).durable, hs);
@@ -337,12 +506,14 @@ impl SafetyChecker {
         st.term = hs.term;
         st.vote = hs.vote;
         st.leader = None;
+        st.confs.clear();
         st.commit = hs.commit.0.max(prefix);
         st.applied = prefix;
         if !durable.entries.is_empty()
             && self.check_write_position(event_index, node, &durable.entries)
         {
             self.append_entries(event_index, node, &durable.entries);
+            self.track_confs(node, durable.entries[0].index.0, &durable.entries);
         }
         let st = &self.nodes[node];
         let (commit, last) = (st.commit, st.log.last_index());
@@ -368,6 +539,10 @@ impl SafetyChecker {
 
     fn ensure(&mut self, node: usize) {
         if self.nodes.len() <= node {
+            if self.all_voters {
+                let grown = self.nodes.len() as u64..=node as u64;
+                self.bootstrap.voters.extend(grown.map(NodeId));
+            }
             self.nodes.resize_with(node + 1, NodeState::default);
         }
     }

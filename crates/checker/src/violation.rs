@@ -55,11 +55,18 @@ pub enum Property {
     /// drawn over their whole range. A break wastes messages, round trips or
     /// terms without breaking safety, so no other check would see it.
     Efficiency,
+    /// Configurations follow the log: a node uses the configuration of the
+    /// latest configuration entry in its log (committed or not, the
+    /// bootstrap one when there is none), and a leader's log holds at most
+    /// one configuration entry above the committed index (one change at a
+    /// time). The quorums counted with a configuration are checked under
+    /// election safety (votes) and leader completeness (commits).
+    Membership,
 }
 
 impl Property {
     /// Every property, in declaration order.
-    pub const ALL: [Property; 16] = [
+    pub const ALL: [Property; 17] = [
         Property::ElectionSafety,
         Property::VoteOncePerTerm,
         Property::LeaderAppendOnly,
@@ -76,6 +83,7 @@ impl Property {
         Property::EngineInvariant,
         Property::LeaderLease,
         Property::Efficiency,
+        Property::Membership,
     ];
 
     /// The stable kebab-case name, e.g. `"election-safety"`.
@@ -98,6 +106,7 @@ impl Property {
             Property::EngineInvariant => "engine-invariant",
             Property::LeaderLease => "leader-lease",
             Property::Efficiency => "efficiency",
+            Property::Membership => "membership",
         }
     }
 
@@ -213,6 +222,7 @@ mod tests {
         }
         assert_eq!(Property::ElectionSafety.name(), "election-safety");
         assert_eq!(Property::VoteOncePerTerm.name(), "vote-once-per-term");
+        assert_eq!(Property::Membership.name(), "membership");
         assert_eq!(Property::from_name("nope"), None);
     }
 

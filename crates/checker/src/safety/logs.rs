@@ -7,10 +7,11 @@
 //! Same rules as the parent module: O(new entries) on the success path,
 //! never a rescan of a whole log, never a hash-map iteration.
 
+use super::membership::describe;
 use super::registry::Written;
-use super::{hash, NodeState, SafetyChecker, CHAIN_ROOT};
+use super::{hash, SafetyChecker, CHAIN_ROOT};
 use crate::violation::{Property, Violation};
-use raft_core::{Entry, LogIndex, Term};
+use raft_core::{Entry, LogIndex, NodeId, Term};
 
 impl SafetyChecker {
     /// `entries` start inside or just after the node's log and are contiguous.
@@ -208,8 +209,6 @@ impl SafetyChecker {
         );
     }
 
-    /// Every current leader of a term above `observer_term` holds the committed
-    /// prefix up to `commit`.
     /// Leader completeness over every possible future: when a leader commits
     /// `commit`, no node lacking that entry may be able to win an election,
     /// i.e. no such node may have a log at least as up to date as those of a
@@ -217,6 +216,11 @@ impl SafetyChecker {
     /// new entry of the leader's own term refuses it; a leader that commits
     /// an earlier term's entry by counting replicas (Figure 8) is caught here
     /// at once, without waiting for the unlucky election that would lose it.
+    ///
+    /// Elections are those of the leader's configuration in force: only its
+    /// voters campaign and grant votes, and a win needs a majority of its
+    /// voters and, while joint, of its outgoing voters. (Every node, when
+    /// they all vote: [`SafetyChecker::new`] without configuration entries.)
     pub(super) fn check_commit_survives_elections(
         &mut self,
         event_index: u64,
@@ -227,40 +231,72 @@ impl SafetyChecker {
             return;
         };
         let entry_term = self.nodes[leader].log.term_at(commit).unwrap_or_default().0;
-        let last_of = |st: &NodeState| {
-            let last = st.log.last_index();
-            (st.log.term_at(last).unwrap_or_default(), last)
+        let last_of = |id: NodeId| {
+            usize::try_from(id.0)
+                .ok()
+                .and_then(|n| self.nodes.get(n))
+                .map_or((Term(0), 0), |st| {
+                    let last = st.log.last_index();
+                    (st.log.term_at(last).unwrap_or_default(), last)
+                })
         };
-        let majority = self.nodes.len() / 2 + 1;
-        for x in 0..self.nodes.len() {
-            if self.nodes[x].log.chain_at(commit) == Some(chain) {
+        let (conf_index, m) = self.latest_conf(leader);
+        let grants = |x_last: (Term, u64), half: &[NodeId]| {
+            half.iter().filter(|&&v| x_last >= last_of(v)).count()
+        };
+        let outgoing_only = m
+            .outgoing
+            .iter()
+            .filter(|v| m.voters.binary_search(v).is_err());
+        let mut winner = None;
+        for &x in m.voters.iter().chain(outgoing_only) {
+            if self.node_holds(x, commit, chain) {
                 continue;
             }
-            let x_last = last_of(&self.nodes[x]);
-            let grants = self.nodes.iter().filter(|v| x_last >= last_of(v)).count();
-            if grants < majority {
+            let x_last = last_of(x);
+            let incoming = grants(x_last, &m.voters);
+            if incoming < m.voters.len() / 2 + 1 {
                 continue;
             }
-            let found = format!(
-                "n{leader} committed index {commit} (term {entry_term}) but n{x}, which lacks it, could still win an election: its log (last {}@{}) is at least as up to date as {grants} of {} nodes'",
+            let outgoing = grants(x_last, &m.outgoing);
+            if m.is_joint() && outgoing < m.outgoing.len() / 2 + 1 {
+                continue;
+            }
+            let every_node = self.all_voters && conf_index == 0;
+            let mut found = format!(
+                "n{leader} committed index {commit} (term {entry_term}) but n{}, which lacks it, could still win an election: its log (last {}@{}) is at least as up to date as {incoming} of {} {}'",
+                x.0,
                 x_last.1,
                 x_last.0 .0,
-                self.nodes.len()
+                m.voters.len(),
+                if every_node { "nodes" } else { "voters" }
             );
-            self.report(
-                Violation::new(
-                    Property::LeaderCompleteness,
-                    event_index,
-                    "a committed entry is held by a majority that refuses any candidate lacking it",
-                    found,
-                )
-                .with_nodes(&[leader, x])
-                .with_index(commit),
-            );
-            return;
+            if m.is_joint() {
+                found += &format!(" and {outgoing} of {} outgoing voters'", m.outgoing.len());
+            }
+            if !every_node {
+                found += &format!(" of the configuration {}", describe(conf_index, m));
+            }
+            winner = Some((x, found));
+            break;
         }
+        let Some((x, found)) = winner else {
+            return;
+        };
+        self.report(
+            Violation::new(
+                Property::LeaderCompleteness,
+                event_index,
+                "a committed entry is held by a majority that refuses any candidate lacking it",
+                found,
+            )
+            .with_nodes(&[leader, x.0 as usize])
+            .with_index(commit),
+        );
     }
 
+    /// Every current leader of a term above `observer_term` holds the committed
+    /// prefix up to `commit`.
     pub(super) fn check_leaders_after_commit(
         &mut self,
         event_index: u64,

@@ -3,7 +3,8 @@
 //! * [`ChainRegistry`]: (index, term) -> the chain hash first seen there (log matching);
 //! * [`CommittedLog`]: the global committed prefix (term and chain per index) and,
 //!   per term, how far commits observed in that term reached (leader completeness);
-//! * [`AppliedLog`]: index -> the entry first applied there (state machine safety).
+//! * [`AppliedLog`]: index -> the entry first applied there (state machine safety);
+//! * [`VoteRegistry`]: (term, candidate) -> the nodes seen voting for it (election quorums).
 //!
 //! Each lookup and insert is O(1) (amortized O(log terms) for the commit frontier).
 //! This module must never scan a whole log and never decide what a mismatch means:
@@ -11,7 +12,7 @@
 
 use super::log_view::Slot;
 use crate::hash::CHAIN_ROOT;
-use raft_core::Term;
+use raft_core::{NodeId, Term};
 use std::collections::BTreeMap;
 
 /// What a node wrote at one (index, term).
@@ -162,6 +163,59 @@ impl AppliedLog {
     }
 }
 
+/// The votes one candidate got in one term: bit `i` for node `i`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Tally {
+    term: Term,
+    candidate: NodeId,
+    voters: u64,
+}
+
+/// (term, candidate) -> the nodes (below 64) seen voting for it, any
+/// incarnation. Kept sorted; votes arrive for the latest terms, so an insert
+/// shifts only the last few tallies.
+#[derive(Clone, Debug, Default)]
+pub(super) struct VoteRegistry {
+    tallies: Vec<Tally>,
+}
+
+impl VoteRegistry {
+    /// Nodes that can be recorded (one bit each).
+    pub(super) const MAX_NODES: usize = 64;
+
+    /// Records that `voter` voted for `candidate` in `term` (ignored for a
+    /// voter at or above [`VoteRegistry::MAX_NODES`]).
+    pub(super) fn record(&mut self, term: Term, candidate: NodeId, voter: usize) {
+        if voter >= Self::MAX_NODES {
+            return;
+        }
+        let bit = 1u64 << voter;
+        let key = (term, candidate);
+        match self
+            .tallies
+            .binary_search_by(|t| (t.term, t.candidate).cmp(&key))
+        {
+            Ok(at) => self.tallies[at].voters |= bit,
+            Err(at) => self.tallies.insert(
+                at,
+                Tally {
+                    term,
+                    candidate,
+                    voters: bit,
+                },
+            ),
+        }
+    }
+
+    /// The nodes seen voting for `candidate` in `term`, as a bit mask.
+    pub(super) fn voters(&self, term: Term, candidate: NodeId) -> u64 {
+        let key = (term, candidate);
+        self.tallies
+            .binary_search_by(|t| (t.term, t.candidate).cmp(&key))
+            .map_or(0, |at| self.tallies[at].voters)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,5 +257,21 @@ mod tests {
         );
         assert_eq!(r.check_or_insert(3, w(2, 23, 2)), Some(w(2, 22, 1)));
         assert_eq!(r.check_or_insert(3, w(1, 12, 2)), Some(w(1, 11, 0)));
+    }
+
+    #[test]
+    fn votes_are_tallied_per_term_and_candidate() {
+        let mut v = VoteRegistry::default();
+        v.record(Term(3), NodeId(1), 1);
+        v.record(Term(2), NodeId(0), 2);
+        v.record(Term(3), NodeId(1), 4);
+        v.record(Term(3), NodeId(1), 4);
+        v.record(Term(3), NodeId(2), 0);
+        v.record(Term(3), NodeId(2), 64); // beyond the mask: not recorded
+        assert_eq!(v.voters(Term(3), NodeId(1)), 0b10010);
+        assert_eq!(v.voters(Term(3), NodeId(2)), 0b1);
+        assert_eq!(v.voters(Term(2), NodeId(0)), 0b100);
+        assert_eq!(v.voters(Term(2), NodeId(1)), 0);
+        assert_eq!(v.voters(Term(4), NodeId(1)), 0);
     }
 }

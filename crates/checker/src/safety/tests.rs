@@ -1,7 +1,7 @@
 use super::*;
 use raft_core::EntryKind;
 
-fn entry(index: u64, term: u64, data: &str) -> Entry {
+pub(super) fn entry(index: u64, term: u64, data: &str) -> Entry {
     Entry {
         term: Term(term),
         index: LogIndex(index),
@@ -11,7 +11,7 @@ fn entry(index: u64, term: u64, data: &str) -> Entry {
 }
 
 /// Entries from `from` with the given terms; payload "<index>@<term>".
-fn entries(from: u64, terms: &[u64]) -> Vec<Entry> {
+pub(super) fn entries(from: u64, terms: &[u64]) -> Vec<Entry> {
     terms
         .iter()
         .enumerate()
@@ -22,7 +22,7 @@ fn entries(from: u64, terms: &[u64]) -> Vec<Entry> {
         .collect()
 }
 
-fn hs(term: u64, vote: Option<u64>, commit: u64) -> HardState {
+pub(super) fn hs(term: u64, vote: Option<u64>, commit: u64) -> HardState {
     HardState {
         term: Term(term),
         vote: vote.map(NodeId),
@@ -30,7 +30,7 @@ fn hs(term: u64, vote: Option<u64>, commit: u64) -> HardState {
     }
 }
 
-fn durable(hard_state: HardState, log: Vec<Entry>) -> DurableState {
+pub(super) fn durable(hard_state: HardState, log: Vec<Entry>) -> DurableState {
     DurableState {
         hard_state,
         prefix_index: LogIndex(0),
@@ -39,7 +39,7 @@ fn durable(hard_state: HardState, log: Vec<Entry>) -> DurableState {
     }
 }
 
-fn assert_clean(c: &SafetyChecker) {
+pub(super) fn assert_clean(c: &SafetyChecker) {
     assert!(
         c.violations().is_empty(),
         "unexpected: {:#?}",
@@ -48,12 +48,12 @@ fn assert_clean(c: &SafetyChecker) {
 }
 
 /// The single violation found.
-fn only(c: &SafetyChecker) -> &Violation {
+pub(super) fn only(c: &SafetyChecker) -> &Violation {
     assert_eq!(c.violations().len(), 1, "violations: {:#?}", c.violations());
     &c.violations()[0]
 }
 
-fn assert_violation(
+pub(super) fn assert_violation(
     v: &Violation,
     property: Property,
     nodes: &[u64],
