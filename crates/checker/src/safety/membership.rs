@@ -100,14 +100,39 @@ impl SafetyChecker {
         }
     }
 
-    /// The new leader `node` of `term` is a voter of its configuration and
-    /// was voted for by a quorum of it.
+    /// Whether `node` may lead: it votes in its configuration or, while
+    /// that one is not committed on the node, in the one before (a leader
+    /// that lost its leadership before its own removal committed must be
+    /// able to finish the change; thesis §4.2.2 lets a leader manage a
+    /// configuration it is not part of).
+    fn may_lead(&self, node: usize) -> bool {
+        let id = NodeId(node as u64);
+        let Some(st) = self.nodes.get(node) else {
+            return self.bootstrap.is_voter(id);
+        };
+        let n = st.confs.len();
+        let latest = st.confs.last().map_or(&self.bootstrap, |c| &c.membership);
+        if latest.is_voter(id) {
+            return true;
+        }
+        let uncommitted = st.confs.last().is_some_and(|c| c.index > st.commit);
+        let before = match n {
+            0 => return false,
+            1 => &self.bootstrap,
+            _ => &st.confs[n - 2].membership,
+        };
+        uncommitted && before.is_voter(id)
+    }
+
+    /// The new leader `node` of `term` may lead (see `may_lead`) and was
+    /// voted for by a quorum of its configuration.
     pub(super) fn check_election_quorum(&mut self, event_index: u64, node: usize, term: Term) {
+        let may_lead = self.may_lead(node);
         let (index, m) = self.latest_conf(node);
         let id = NodeId(node as u64);
-        let found = if !m.is_voter(id) {
+        let found = if !may_lead {
             format!(
-                "n{node} became leader of term {} but is not a voter of its configuration {}",
+                "n{node} became leader of term {} but is not a voter of its configuration {} (nor of the one before it, with that one uncommitted)",
                 term.0,
                 describe(index, m)
             )
@@ -135,7 +160,7 @@ impl SafetyChecker {
             Violation::new(
                 Property::ElectionSafety,
                 event_index,
-                "a leader is a voter of its configuration, elected by a majority of its voters (of both halves while joint)",
+                "a leader is a voter of its configuration (or of the one before, while that one is uncommitted), elected by a majority of its voters (of both halves while joint)",
                 found,
             )
             .with_nodes(&[node])

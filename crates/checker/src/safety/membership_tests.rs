@@ -98,7 +98,7 @@ fn a_learners_vote_does_not_count() {
     assert_violation(v, Property::ElectionSafety, &[1], Some(2), None);
     assert_eq!(
         v.expected,
-        "a leader is a voter of its configuration, elected by a majority of its voters (of both halves while joint)"
+        "a leader is a voter of its configuration (or of the one before, while that one is uncommitted), elected by a majority of its voters (of both halves while joint)"
     );
     assert_eq!(
         v.found,
@@ -122,6 +122,55 @@ fn a_learner_cannot_lead() {
     let v = only(&c);
     assert_violation(v, Property::ElectionSafety, &[3], Some(2), None);
     assert!(v.found.contains("n3 became leader of term 2 but is not a voter of its configuration voters {n0,n1,n2} learners {n3} (entry 1)"), "{v}");
+}
+
+/// n0 leads {n0, n1} and logs its own removal at 2 (not committed), then
+/// loses its leadership.
+fn removed_leader_deposed() -> SafetyChecker {
+    let mut c = SafetyChecker::with_bootstrap(2, &ids(&[0, 1]));
+    votes(&mut c, 1, 1, 0, &[0, 1]);
+    c.became_leader(2, 0, Term(1));
+    c.entries_written(3, 0, &[entry(1, 1, "1@1")]);
+    c.entries_written(3, 1, &[entry(1, 1, "1@1")]);
+    c.committed(4, 0, LogIndex(1));
+    let remove_0 = ConfChange::auto(vec![Change::Remove(NodeId(0))]);
+    c.entries_written(5, 0, &[conf(2, 1, &remove_0)]);
+    c.term_vote(6, 0, Term(2), None);
+    assert_clean(&c);
+    c
+}
+
+#[test]
+fn a_leader_whose_own_removal_is_uncommitted_may_lead_again() {
+    let mut c = removed_leader_deposed();
+    // Counted in {n1} (its configuration in force): n1's vote wins.
+    votes(&mut c, 10, 3, 0, &[0, 1]);
+    c.became_leader(11, 0, Term(3));
+    assert_clean(&c);
+}
+
+#[test]
+fn a_leader_removed_by_a_committed_change_cannot_lead() {
+    let mut c = removed_leader_deposed();
+    c.entries_written(
+        7,
+        1,
+        &[conf(
+            2,
+            1,
+            &ConfChange::auto(vec![Change::Remove(NodeId(0))]),
+        )],
+    );
+    c.committed(8, 0, LogIndex(2));
+    votes(&mut c, 10, 3, 0, &[0, 1]);
+    c.became_leader(11, 0, Term(3));
+    let v = only(&c);
+    assert_violation(v, Property::ElectionSafety, &[0], Some(3), None);
+    assert!(
+        v.found
+            .contains("n0 became leader of term 3 but is not a voter"),
+        "{v}"
+    );
 }
 
 #[test]

@@ -21,7 +21,7 @@ impl RaftNode {
 
     pub(super) fn tick_election(&mut self) {
         self.election_elapsed_ticks += 1;
-        if self.is_voter() && self.election_elapsed_ticks >= self.election_timeout_ticks {
+        if self.may_campaign() && self.election_elapsed_ticks >= self.election_timeout_ticks {
             self.campaign(self.config.pre_vote);
             return;
         }
@@ -42,6 +42,25 @@ impl RaftNode {
 
     pub(super) fn is_voter(&self) -> bool {
         self.membership().is_voter(self.id())
+    }
+
+    /// Whether this node starts elections when its timer runs out: it
+    /// votes in the configuration in force or, while that one is not
+    /// committed, in the one before. (A leader that proposed its own
+    /// removal and lost its leadership before the change committed may
+    /// hold the change alone; the others still count it as a voter and
+    /// cannot win without its vote, which its longer log keeps from them.
+    /// So it campaigns, wins with the votes of the new configuration,
+    /// commits the change and steps down.) Votes are always counted in
+    /// the configuration in force.
+    pub(super) fn may_campaign(&self) -> bool {
+        if self.is_voter() {
+            return true;
+        }
+        let n = self.confs.len();
+        n >= 2
+            && self.membership_index() > self.log.committed()
+            && self.confs[n - 2].membership.is_voter(self.id())
     }
 
     pub(super) fn reset_election_timer(&mut self) {

@@ -270,6 +270,55 @@ fn a_removed_leader_steps_down_once_the_change_commits() {
     assert_invariants(&rest);
 }
 
+/// Rule: a leader that proposed its own removal and lost its leadership
+/// before the change committed may campaign again (it votes in the
+/// configuration before the uncommitted one): it alone may hold the
+/// change, and the others, whose configuration still counts it, cannot win
+/// without its vote, which a longer log keeps from them.
+#[test]
+fn a_removed_leader_that_lost_leadership_before_the_commit_finishes_the_change() {
+    let mut c = cluster(&[1, 2]);
+    let (index, _) = c[0]
+        .propose_conf_change(&change(vec![Change::Remove(NodeId(1))]))
+        .expect("valid");
+    // Cut off (its messages lost), n1 alone holds the change, and steps
+    // down when check-quorum finds n2 silent.
+    for _ in 0..100 {
+        c[0].tick();
+        while c[0].has_ready() {
+            handle(&mut c[0]);
+        }
+    }
+    assert_ne!(c[0].role(), Role::Leader, "check-quorum deposed n1");
+    tick_until_campaign(&mut c[1]);
+    {
+        let mut refs: Vec<&mut RaftNode> = c.iter_mut().collect();
+        run(&mut refs);
+    }
+    assert_ne!(
+        c[1].role(),
+        Role::Leader,
+        "n1 refuses n2: its log is longer"
+    );
+    assert!(!c[0].membership().is_voter(NodeId(1)));
+    // n1 campaigns (it votes in the committed configuration) and wins with
+    // n2's vote, then commits its removal and steps down; n2 leads alone.
+    let limit = 2 * c[0].config().election_timeout_ticks_min;
+    for _ in 0..limit {
+        c[0].tick();
+        let mut refs: Vec<&mut RaftNode> = c.iter_mut().collect();
+        run(&mut refs);
+    }
+    assert!(c[1].log().committed() >= index, "the removal committed");
+    assert_eq!(c[0].role(), Role::Follower, "stepped down again");
+    let mut rest = c.split_off(1);
+    elect(&mut rest[0]);
+    run_all(&mut rest);
+    assert_eq!(rest[0].role(), Role::Leader);
+    assert_eq!(rest[0].membership().voters, ids(&[2]));
+    assert_invariants(&rest);
+}
+
 // ----- leadership transfer (thesis §3.10) ------------------------------------
 
 /// Rule: the leader refuses proposals during a transfer, brings the target
