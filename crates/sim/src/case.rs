@@ -24,7 +24,7 @@
 //! Two file forms are accepted: versioned JSON (`{"version": 1, ...}`) and
 //! the script above. Bad input is an error naming the file and the field.
 
-use crate::faults::{Fault, Partition, Target, TimedFault};
+use crate::faults::{Fault, Partition, Reconfig, Target, TimedFault};
 use crate::profile::{SimConfig, NODES_MAX};
 use kv::Op;
 use raft_core::{MessageBody, Role};
@@ -463,6 +463,15 @@ impl Case {
                 format!("{} nodes; must be in 1..={NODES_MAX}", c.nodes),
             ));
         }
+        if c.bootstrap_voters > c.nodes {
+            return Err(err(
+                "config.bootstrap_voters",
+                format!(
+                    "{} bootstrap voters of {} nodes",
+                    c.bootstrap_voters, c.nodes
+                ),
+            ));
+        }
         if c.node_tick_us.len() != c.nodes {
             return Err(err(
                 "config.node_tick_us",
@@ -615,6 +624,23 @@ fn check_fault(fault: &Fault, nodes: usize) -> Result<(), String> {
             Target::Leader => Ok(()),
         },
         Fault::On { node, .. } => node.map_or(Ok(()), |n| check_node(n, nodes)),
+        Fault::Reconfigure(
+            Reconfig::AddLearner(n) | Reconfig::Promote(n) | Reconfig::AddVoter(n),
+        )
+        | Fault::Reconfigure(Reconfig::Remove(Target::Node(n)))
+        | Fault::TransferLeader {
+            target: Target::Node(n),
+        } => check_node(n, nodes),
+        Fault::Reconfigure(Reconfig::Remove(Target::Leader))
+        | Fault::TransferLeader {
+            target: Target::Leader,
+        } => Ok(()),
+        Fault::Reconfigure(Reconfig::Replace { remove, add }) => {
+            if let Target::Node(n) = remove {
+                check_node(n, nodes)?;
+            }
+            check_node(add, nodes)
+        }
     }
 }
 

@@ -62,7 +62,7 @@ impl Clients {
     #[must_use]
     pub fn new(seed: u64, config: &SimConfig, script: Option<&[ScriptedOp]>) -> Clients {
         let clients = (0..config.clients)
-            .map(|i| Client::new(i as u64, i % config.nodes))
+            .map(|i| Client::new(i as u64, i % config.bootstrap_voters()))
             .collect();
         let script = script.map(|ops| {
             let mut per_client = vec![VecDeque::new(); config.clients];

@@ -19,8 +19,8 @@ use crate::faults::{self, TimedFault};
 use crate::inject::Injector;
 use crate::load::Load;
 use crate::net::Net;
-use crate::node::{ClientToken, Ctx, Nodes};
-use crate::observe::{describe_command, Observers, SimEvent};
+use crate::node::{ClientToken, Ctx, Nodes, Standing};
+use crate::observe::{describe_command, membership_event, Observers, SimEvent};
 use crate::phase::RunState;
 use crate::profile::{Profile, SimConfig};
 use crate::queue::{Event, EventQueue, QueueError};
@@ -101,9 +101,17 @@ impl Simulation {
             nodes: Nodes::new(seed, &config),
             net: Net::new(seed, &config),
             clients: Clients::new(seed, &config, script),
-            faults: Injector::new(schedule, rng::stream(seed, Stream::FaultTargets)),
+            faults: Injector::new(
+                schedule,
+                rng::stream(seed, Stream::FaultTargets),
+                config.tick_us * u64::from(config.raft.election_timeout_ticks_min),
+            ),
             load: Load::new(seed, &config),
-            obs: Observers::new(config.nodes),
+            obs: Observers::new(
+                config.nodes,
+                config.bootstrap_voters(),
+                2 * config.election_timeout_us_max(),
+            ),
             run: RunState {
                 stability_window_us: config.stability_window_us,
                 ..RunState::default()
@@ -127,6 +135,8 @@ impl Simulation {
         let mut schedule = faults::generate(&config, &mut rng::stream(seed, Stream::Faults));
         let triggered = &mut rng::stream(seed, Stream::TriggeredFaults);
         schedule.extend(faults::generate_triggered(&config, triggered));
+        let membership = &mut rng::stream(seed, Stream::Membership);
+        schedule.extend(faults::generate_membership(&config, membership));
         schedule.sort_by_key(|f| f.at_us);
         Simulation::new(seed, config, schedule)
     }
@@ -183,9 +193,11 @@ impl Simulation {
 
     /// Records the structured timeline (for `replay --html`).
     pub fn enable_timeline(&mut self, title: &str) {
+        let bootstrap = &self.nodes.cluster.1;
         self.obs.enable_timeline(Timeline {
             title: title.to_string(),
             nodes: self.config.nodes,
+            events: vec![membership_event(0, 0, bootstrap)],
             ..Timeline::default()
         });
     }
@@ -278,7 +290,9 @@ impl Simulation {
     fn start(&mut self) {
         for node in 0..self.nodes.len() {
             let (nodes, _, _, mut cx) = self.parts();
-            nodes.boot(node, &mut cx);
+            if nodes.nodes[node].standing == Standing::Member {
+                nodes.boot(node, &mut cx);
+            }
         }
         self.clients.start(&mut self.queue);
         self.faults.start(&mut self.queue);
@@ -428,6 +442,7 @@ impl Simulation {
             }
             Event::Fault(i) => faults.fire(i, nodes, &mut cx),
             Event::Restart { node } => nodes.restart(node, &mut cx),
+            Event::Shutdown { node } => nodes.shut_down(node, &mut cx),
             Event::Resume { node, pause } => nodes.on_resume(node, pause, &mut cx),
             Event::EndIsolation { isolation } => cx.net.end_isolation(isolation, cx.obs),
             Event::BurstArrives { node, commands } => nodes.on_burst(node, commands, &mut cx),
@@ -474,11 +489,18 @@ impl Simulation {
             let (nodes, _, _, mut cx) = self.parts();
             let n = &mut nodes.nodes[node];
             n.crash_at_sync = None;
-            if n.alive() {
+            if n.standing == Standing::Leaving {
+                nodes.shut_down(node, &mut cx);
+            } else if n.alive() {
                 nodes.resume(node, &mut cx);
             } else {
                 nodes.restart(node, &mut cx);
             }
+        }
+        {
+            // (Once every member is back up with its log.)
+            let (nodes, _, _, mut cx) = self.parts();
+            nodes.abandon_lost_joins(&mut cx);
         }
         if self.nodes.leader().is_some() {
             self.run.first_leader_after_heal_us = Some(now);
@@ -511,11 +533,7 @@ impl Simulation {
     /// Settling ends when every live node applied the highest acknowledged write.
     fn check_settled(&mut self) {
         let target = self.clients.acked_index_max();
-        let caught_up = self
-            .nodes
-            .nodes
-            .iter()
-            .all(|n| n.alive() && n.applied_index() >= target);
+        let caught_up = self.nodes.nodes.iter().all(|n| n.caught_up(target));
         if caught_up {
             self.run.reach_settle_point();
         }
@@ -630,6 +648,7 @@ impl Simulation {
             .nodes
             .iter()
             .enumerate()
+            .filter(|(_, n)| n.standing == Standing::Member)
             .filter_map(|(node, n)| {
                 let driver = n.driver.as_ref()?;
                 Some(FinalNode {

@@ -148,12 +148,14 @@ fn a_resume_ends_only_the_pause_that_scheduled_it() {
 fn a_checker_violation_ends_the_run_with_a_safety_verdict() {
     let mut sim = calm_sim(6, 3);
     sim.start();
-    // n0 was leader of term 5 (as the checker saw it).
-    sim.obs.emit(SimEvent::TermVote {
-        node: 0,
-        term: Term(5),
-        vote: Some(NodeId(0)),
-    });
+    // n0 was leader of term 5 (as the checker saw it), voted for by n1.
+    for node in [0, 1] {
+        sim.obs.emit(SimEvent::TermVote {
+            node,
+            term: Term(5),
+            vote: Some(NodeId(0)),
+        });
+    }
     sim.obs.emit(SimEvent::RoleChanged {
         node: 0,
         old_role: Role::Follower,

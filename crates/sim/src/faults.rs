@@ -66,6 +66,14 @@ pub enum Fault {
         /// Pause length.
         resume_after_us: u64,
     },
+    /// The operator asks the leader to change the membership (retried while
+    /// there is no leader or the leader refuses for now).
+    Reconfigure(Reconfig),
+    /// The operator asks the leader to hand leadership to `target`.
+    TransferLeader {
+        /// The node to lead next (`Leader`: a transfer to itself, a no-op).
+        target: Target,
+    },
     /// Armed at its time: when `node` (any node if None) next reaches
     /// `point`, `action` hits it at once (FoundationDB's BUGGIFY, placed
     /// where a protocol is most fragile rather than at a random time).
@@ -76,6 +84,31 @@ pub enum Fault {
         node: Option<usize>,
         /// What happens to that node then.
         action: Action,
+    },
+}
+
+/// A membership change the operator asks for. A node id names a node slot
+/// of the run; a spare slot becomes a member (and boots, from an empty
+/// disk) once a change adding it commits, and a member leaves (and is shut
+/// down for good) once a change removing it commits. Ids are never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reconfig {
+    /// Add a spare as a learner.
+    AddLearner(usize),
+    /// Make a learner a voter.
+    Promote(usize),
+    /// Add a spare straight as a voter.
+    AddVoter(usize),
+    /// Remove a voter or a learner.
+    Remove(Target),
+    /// Add a spare as a voter and remove a member in one change (through
+    /// a joint configuration).
+    Replace {
+        /// The member removed.
+        remove: Target,
+        /// The spare added as a voter.
+        add: usize,
     },
 }
 
@@ -432,6 +465,158 @@ pub fn generate_triggered(config: &SimConfig, rng: &mut Xoshiro256PlusPlus) -> V
         t += exp_gap(rng, config.triggered_interval_us);
     }
     out
+}
+
+/// Draws the operator's membership changes and leadership transfers of
+/// the chaos phase (from their own stream, so the other schedules of a
+/// seed are the same with or without them), sorted by time.
+///
+/// The changes wander the cluster's size: spares are added as learners
+/// (then promoted) or straight as voters, and members are removed or
+/// replaced (through a joint configuration), removals more likely the more
+/// the cluster has grown. A removal or a transfer sometimes comes at a bad
+/// moment, made so by a fault just before it: its node crashed, cut off
+/// or (for a transfer's target) paused, hence lagging.
+#[must_use]
+pub fn generate_membership(config: &SimConfig, rng: &mut Xoshiro256PlusPlus) -> Vec<TimedFault> {
+    let mut out = Vec::new();
+    let end = config.chaos_us;
+    let election_us = config.tick_us * u64::from(config.raft.election_timeout_ticks_min);
+    let voters0 = config.bootstrap_voters();
+    if config.membership_interval_us > 0 {
+        let mut voters: Vec<usize> = (0..voters0).collect();
+        let mut learners: Vec<usize> = Vec::new();
+        let mut next_spare = voters0;
+        let mut t = exp_gap(rng, config.membership_interval_us);
+        while t < end {
+            let spare = (next_spare < config.nodes).then_some(next_spare);
+            let grown = voters.len() > voters0;
+            let change = match (rng.gen_range(0..12), spare) {
+                (0..=2, Some(s)) => {
+                    next_spare += 1;
+                    learners.push(s);
+                    Some(Reconfig::AddLearner(s))
+                }
+                (3..=4, _) if !learners.is_empty() => {
+                    let l = learners.remove(rng.gen_range(0..learners.len()));
+                    voters.push(l);
+                    Some(Reconfig::Promote(l))
+                }
+                (5, Some(s)) => {
+                    next_spare += 1;
+                    voters.push(s);
+                    Some(Reconfig::AddVoter(s))
+                }
+                (6, Some(s)) if voters.len() > 1 => {
+                    next_spare += 1;
+                    let remove = removal(rng, &mut voters, config, t, &mut out);
+                    voters.push(s);
+                    Some(Reconfig::Replace { remove, add: s })
+                }
+                (7..=8, _) if voters.len() > 1 && (grown || rng.gen_bool(0.3)) => Some(
+                    Reconfig::Remove(removal(rng, &mut voters, config, t, &mut out)),
+                ),
+                (9, _) if !learners.is_empty() => {
+                    let l = learners.remove(rng.gen_range(0..learners.len()));
+                    Some(Reconfig::Remove(Target::Node(l)))
+                }
+                _ => None,
+            };
+            if let Some(change) = change {
+                out.push(TimedFault {
+                    at_us: t,
+                    fault: Fault::Reconfigure(change),
+                });
+            }
+            t += exp_gap(rng, config.membership_interval_us);
+        }
+    }
+    if config.transfer_interval_us > 0 {
+        let mut t = exp_gap(rng, config.transfer_interval_us);
+        while t < end {
+            let node = rng.gen_range(0..config.nodes);
+            let before = t.saturating_sub(rng.gen_range(1_000..=election_us.max(1_000)));
+            match rng.gen_range(0..8) {
+                0 => out.push(TimedFault {
+                    at_us: before,
+                    fault: Fault::Pause {
+                        target: Target::Node(node),
+                        resume_after_us: rng.gen_range(1..=2 * election_us.max(1)),
+                    },
+                }),
+                1 => out.push(crash_of(rng, config, node, before)),
+                2 => cut_off(rng, config, node, before, &mut out),
+                _ => {}
+            }
+            out.push(TimedFault {
+                at_us: t,
+                fault: Fault::TransferLeader {
+                    target: Target::Node(node),
+                },
+            });
+            t += exp_gap(rng, config.transfer_interval_us);
+        }
+    }
+    out.retain(|f| f.at_us < end);
+    out.sort_by_key(|f| f.at_us);
+    out
+}
+
+/// Picks the voter a change removes (the leader, or a given voter, which
+/// is sometimes crashed or cut off just before) and drops it from `voters`.
+fn removal(
+    rng: &mut Xoshiro256PlusPlus,
+    voters: &mut Vec<usize>,
+    config: &SimConfig,
+    at_us: u64,
+    out: &mut Vec<TimedFault>,
+) -> Target {
+    let v = voters.remove(rng.gen_range(0..voters.len()));
+    if rng.gen_bool(0.3) {
+        return Target::Leader;
+    }
+    let election_us = config.tick_us * u64::from(config.raft.election_timeout_ticks_min);
+    let before = at_us.saturating_sub(rng.gen_range(1_000..=election_us.max(1_000)));
+    match rng.gen_range(0..5) {
+        0 => out.push(crash_of(rng, config, v, before)),
+        1 => cut_off(rng, config, v, before, out),
+        _ => {}
+    }
+    Target::Node(v)
+}
+
+fn crash_of(
+    rng: &mut Xoshiro256PlusPlus,
+    config: &SimConfig,
+    node: usize,
+    at_us: u64,
+) -> TimedFault {
+    TimedFault {
+        at_us,
+        fault: Fault::Crash {
+            target: Target::Node(node),
+            restart_after_us: rng.gen_range(1..=config.restart_delay_us_max.max(1)),
+            at: CrashPoint::Now,
+        },
+    }
+}
+
+/// `node` alone on one side of a partition, for a while.
+fn cut_off(
+    rng: &mut Xoshiro256PlusPlus,
+    config: &SimConfig,
+    node: usize,
+    at_us: u64,
+    out: &mut Vec<TimedFault>,
+) {
+    out.push(TimedFault {
+        at_us,
+        fault: Fault::Partition(Partition::Split { side: 1 << node }),
+    });
+    out.push(TimedFault {
+        at_us: at_us + rng.gen_range(1..=config.partition_us_max.max(1)),
+        fault: Fault::HealPartition,
+    });
 }
 
 #[cfg(test)]

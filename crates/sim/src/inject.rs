@@ -11,8 +11,8 @@
 //! This module decides nothing about how a crash or a partition behaves:
 //! the node and the network own that.
 
-use crate::faults::{Action, CrashPoint, Fault, Partition, Point, Target, TimedFault};
-use crate::node::{Ctx, Nodes};
+use crate::faults::{Action, CrashPoint, Fault, Partition, Point, Reconfig, Target, TimedFault};
+use crate::node::{Ctx, Nodes, Standing};
 use crate::observe::SimEvent;
 use crate::queue::{Event, EventQueue};
 use rand::Rng;
@@ -26,17 +26,28 @@ pub struct Injector {
     armed: Vec<(Point, Option<usize>, Action)>,
     /// Reused buffer for the points reached.
     hits: Vec<(usize, Point, raft_core::Term)>,
+    /// How long the operator waits before asking again (an election timeout).
+    retry_us: u64,
+    /// Per fault, how many times the operator asked.
+    asked: Vec<u8>,
 }
 
+/// Most times the operator asks for one membership change or transfer.
+pub const OPERATOR_ASKS_MAX: u8 = 10;
+
 impl Injector {
-    /// Applies `schedule`, resolving leader targets with `rng`.
+    /// Applies `schedule`, resolving leader targets with `rng`; the
+    /// operator asks again after `retry_us` when a request finds no leader
+    /// or is refused for now.
     #[must_use]
-    pub fn new(schedule: Vec<TimedFault>, rng: Xoshiro256PlusPlus) -> Injector {
+    pub fn new(schedule: Vec<TimedFault>, rng: Xoshiro256PlusPlus, retry_us: u64) -> Injector {
         Injector {
+            asked: vec![0; schedule.len()],
             schedule,
             rng,
             armed: Vec::new(),
             hits: Vec::new(),
+            retry_us: retry_us.max(1),
         }
     }
 
@@ -111,6 +122,84 @@ impl Injector {
                 self.armed.push((point, node, action));
                 cx.obs.watch(point);
             }
+            Fault::Reconfigure(change) => self.reconfigure(i, change, nodes, cx),
+            Fault::TransferLeader { target } => self.transfer(i, target, nodes, cx),
+        }
+    }
+
+    /// The operator's membership change `change` (fault `i`), asked of the
+    /// leader. Spares only ever join and removed nodes never come back.
+    fn reconfigure(&mut self, i: usize, change: Reconfig, nodes: &mut Nodes, cx: &mut Ctx<'_>) {
+        use raft_core::membership::{Change, ConfChange};
+        let Some(leader) = reachable_leader(nodes) else {
+            return self.refused(i, "no reachable leader", true, cx);
+        };
+        let id = |n: usize| raft_core::NodeId(n as u64);
+        let spare = |n: usize| nodes.nodes.get(n).map(|s| s.standing) == Some(Standing::Spare);
+        let mut changes = Vec::with_capacity(2);
+        match change {
+            Reconfig::AddLearner(n) if spare(n) => changes.push(Change::AddLearner(id(n))),
+            Reconfig::AddVoter(n) if spare(n) => changes.push(Change::AddVoter(id(n))),
+            Reconfig::Replace { add, .. } if !spare(add) => {}
+            // Only a learner of the leader's configuration: a node removed
+            // there (maybe not yet shut down) never comes back.
+            Reconfig::Promote(n) if is_learner(nodes, leader, n) => {
+                changes.push(Change::AddVoter(id(n)));
+            }
+            Reconfig::Promote(_) => {}
+            Reconfig::Remove(target) | Reconfig::Replace { remove: target, .. } => {
+                let n = match target {
+                    Target::Leader => leader,
+                    Target::Node(n) => n,
+                };
+                if let Reconfig::Replace { add, .. } = change {
+                    changes.push(Change::AddVoter(id(add)));
+                }
+                changes.push(Change::Remove(id(n)));
+            }
+            Reconfig::AddLearner(_) | Reconfig::AddVoter(_) => {}
+        }
+        if changes.is_empty() {
+            let why = "names a node that is no spare (an add) or no learner (a promotion)";
+            return self.refused(i, why, false, cx);
+        }
+        match nodes.propose_conf_change(leader, &ConfChange::auto(changes), cx) {
+            Ok(_) => {}
+            Err(e) => {
+                let retry = !matches!(e, raft_core::ProposeError::InvalidConfChange(_));
+                self.refused(i, &e.to_string(), retry, cx);
+            }
+        }
+    }
+
+    /// The operator's leadership transfer to `target` (fault `i`).
+    fn transfer(&mut self, i: usize, target: Target, nodes: &mut Nodes, cx: &mut Ctx<'_>) {
+        let Some(leader) = reachable_leader(nodes) else {
+            return self.refused(i, "no reachable leader", true, cx);
+        };
+        let to = match target {
+            Target::Leader => leader,
+            Target::Node(n) => n.min(nodes.len() - 1),
+        };
+        if let Err(e) = nodes.transfer_leadership(leader, to, cx) {
+            let retry = matches!(e, raft_core::TransferError::NotLeader { .. });
+            self.refused(i, &e.to_string(), retry, cx);
+        }
+    }
+
+    /// The operator's request `i` was refused: asked again later if `retry`
+    /// and it has not been asked too often.
+    fn refused(&mut self, i: usize, why: &str, retry: bool, cx: &mut Ctx<'_>) {
+        let asked = &mut self.asked[i];
+        *asked += 1;
+        let retry = retry && *asked < OPERATOR_ASKS_MAX;
+        cx.obs.emit(SimEvent::OperatorRefused {
+            index: i,
+            why,
+            retry,
+        });
+        if retry {
+            cx.queue.push_in(self.retry_us, Event::Fault(i));
         }
     }
 
@@ -152,4 +241,18 @@ impl Injector {
         cx.obs
             .watch_only(self.armed.iter().map(|&(point, _, _)| point));
     }
+}
+
+/// The leader the operator can talk to: a live leader that is not paused.
+fn reachable_leader(nodes: &Nodes) -> Option<usize> {
+    nodes.leader().filter(|&l| !nodes.nodes[l].paused)
+}
+
+/// Whether `node` is a learner in `leader`'s configuration.
+fn is_learner(nodes: &Nodes, leader: usize, node: usize) -> bool {
+    let id = raft_core::NodeId(node as u64);
+    nodes.nodes[leader]
+        .driver
+        .as_ref()
+        .is_some_and(|d| d.raft().membership().is_learner(id))
 }

@@ -5,6 +5,7 @@
 //! matter. The node handlers apply them (`crate::node`).
 
 use crate::profile::NODES_MAX;
+use raft_core::membership::Membership;
 use raft_core::{NodeId, Term};
 
 /// The leader-lease rule for a vote just cast: with a lease of `lease_ticks`
@@ -24,25 +25,41 @@ pub(crate) fn lease_broken(
     })
 }
 
-/// How many of its ticks a leader has gone without answers from a quorum:
-/// its own tick count minus the tick at which the quorum-th most recent
-/// peer answer arrived (the leader counts as always answering). None for a
-/// single node.
+/// How many of its ticks a leader has gone without answers from a quorum
+/// of its configuration `m` (a majority of the voters, and while joint of
+/// the outgoing voters too): its own tick count minus the tick at which
+/// the quorum-th most recent voter answer arrived (the leader counts as
+/// always answering). None when the leader is the only voter.
 pub(crate) fn quorum_silent_ticks(
     answered_at_tick: &[u64; NODES_MAX],
     ticks: u64,
     me: usize,
-    nodes: usize,
+    m: &Membership,
 ) -> Option<u64> {
-    if nodes < 2 {
+    let alone = m.voters.len() < 2 && m.outgoing.len() < 2;
+    if alone {
         return None;
     }
-    let mut heard = *answered_at_tick;
-    let heard = &mut heard[..nodes.min(NODES_MAX)];
-    heard[me] = ticks;
-    heard.sort_unstable_by(|a, b| b.cmp(a));
-    let quorum = nodes / 2 + 1;
-    Some(ticks - heard[quorum - 1])
+    let half = |voters: &[NodeId]| -> u64 {
+        let mut heard = [0u64; NODES_MAX];
+        let mut n = 0;
+        for v in voters.iter().filter(|v| (v.0 as usize) < NODES_MAX) {
+            let id = v.0 as usize;
+            heard[n] = if id == me {
+                ticks
+            } else {
+                answered_at_tick[id]
+            };
+            n += 1;
+        }
+        if n == 0 {
+            return 0;
+        }
+        let heard = &mut heard[..n];
+        heard.sort_unstable_by(|a, b| b.cmp(a));
+        ticks - heard[n / 2].min(ticks)
+    };
+    Some(half(&m.voters).max(half(&m.outgoing)))
 }
 
 #[cfg(test)]
@@ -57,7 +74,8 @@ mod tests {
     }
 
     fn silent(view: ([u64; NODES_MAX], u64), me: usize, nodes: usize) -> Option<u64> {
-        quorum_silent_ticks(&view.0, view.1, me, nodes)
+        let voters: Vec<NodeId> = (0..nodes as u64).map(NodeId).collect();
+        quorum_silent_ticks(&view.0, view.1, me, &Membership::bootstrap(&voters))
     }
 
     #[test]
@@ -100,5 +118,32 @@ mod tests {
         assert_eq!(silent(leader_view(100, &[0]), 0, 1), None);
         // Three nodes: one answer makes a quorum.
         assert_eq!(silent(leader_view(50, &[7, 49, 3]), 0, 3), Some(1));
+    }
+
+    #[test]
+    fn a_joint_leader_needs_answers_from_both_halves_and_learners_do_not_count() {
+        let ids = |v: &[u64]| v.iter().copied().map(NodeId).collect::<Vec<_>>();
+        // Old voters n0..n2, new voters n0, n1, n3; n4 learns.
+        let joint = Membership {
+            voters: ids(&[0, 1, 3]),
+            outgoing: ids(&[0, 1, 2]),
+            learners: ids(&[4]),
+            auto_leave: true,
+        };
+        // n2 answered at 95 (old half has a quorum then), n3 at 10 and n1
+        // at 5: the new half has only n0 since tick 10.
+        let view = leader_view(100, &[0, 5, 95, 10, 99]);
+        assert_eq!(quorum_silent_ticks(&view.0, view.1, 0, &joint), Some(90));
+        // n3 answers too: both halves are heard as of n2's and n3's answers.
+        let view = leader_view(100, &[0, 5, 95, 97, 99]);
+        assert_eq!(quorum_silent_ticks(&view.0, view.1, 0, &joint), Some(5));
+        // The learner's recent answer never made a quorum.
+        let simple = Membership {
+            voters: ids(&[0, 1, 2]),
+            learners: ids(&[4]),
+            ..Membership::default()
+        };
+        let view = leader_view(100, &[0, 5, 6, 0, 99]);
+        assert_eq!(quorum_silent_ticks(&view.0, view.1, 0, &simple), Some(94));
     }
 }

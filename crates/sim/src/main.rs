@@ -397,7 +397,7 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         s.mean_sim_seconds_per_seed,
         s.mean_events_per_seed
     )?;
-    let rows: [(&str, u64); 31] = [
+    let rows: [(&str, u64); 38] = [
         ("elections", st.elections),
         ("leaders elected", st.leaders_elected),
         ("max term", st.max_term),
@@ -429,6 +429,13 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         ("histories linearizable", st.linearizability_checked),
         ("histories unknown (budget)", st.linearizability_unknown),
         ("durable writes checked", st.durable_writes_checked),
+        ("config changes proposed", st.config_changes_proposed),
+        ("config changes committed", st.config_changes_committed),
+        ("joint configs entered", st.joint_entered),
+        ("joint configs left", st.joint_left),
+        ("learners promoted", st.learners_promoted),
+        ("leader transfers", st.leader_transfers),
+        ("leader transfers ok", st.leader_transfers_ok),
     ];
     for (name, value) in rows {
         writeln!(out, "  {name:<26} {value:>14}")?;

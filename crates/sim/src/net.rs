@@ -377,7 +377,7 @@ mod tests {
         (
             Net::new(1, &config),
             EventQueue::default(),
-            Observers::new(nodes),
+            Observers::new(nodes, nodes, 0),
         )
     }
 
@@ -439,7 +439,7 @@ mod tests {
         let (mut net, mut q, mut obs) = (
             Net::new(1, &config),
             EventQueue::default(),
-            Observers::new(3),
+            Observers::new(3, 3, 0),
         );
         for _ in 0..50 {
             net.send(heartbeat(0, 1), &mut q, &mut obs);
@@ -460,7 +460,7 @@ mod tests {
     fn an_isolation_ends_only_if_no_partition_replaced_it() {
         let p = profile::profile("calm").expect("built-in profile");
         let config = p.draw(1, Some(3));
-        let (mut net, mut obs) = (Net::new(1, &config), Observers::new(3));
+        let (mut net, mut obs) = (Net::new(1, &config), Observers::new(3, 3, 0));
         let first = net.isolate(2, &mut obs);
         net.heal_partitions(&mut obs);
         let second = net.isolate(1, &mut obs);

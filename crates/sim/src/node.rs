@@ -25,9 +25,10 @@ use bytes::Bytes;
 use checker::{Property, Violation};
 use host::{Answer, Driver, Effects, HostFault, MemStorage, Transport};
 use kv::{Applied, KvStore};
+use raft_core::membership::Membership;
 use raft_core::{
-    Entry, HardState, LogIndex, Message, MessageBody, NodeId, ProposeError, RaftNode, Ready, Role,
-    Term,
+    Entry, EntryKind, HardState, LogIndex, Message, MessageBody, NodeId, ProposeError, RaftNode,
+    Ready, Role, Term,
 };
 use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -87,12 +88,35 @@ pub struct NodeView {
     /// The last leader the node heard (an append or heartbeat of its term
     /// or newer): `ticks` then, who, and in which term.
     pub heard_leader: Option<(u64, NodeId, Term)>,
+    /// The index of the entry that set the configuration it uses.
+    pub membership_index: LogIndex,
     /// What the efficiency rules remember of the node.
     pub watch: Watch,
 }
 
+/// A node slot's place in the cluster, which follows the committed
+/// configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// Not a member yet: down, with an empty disk.
+    Spare,
+    /// Booted (from an empty disk) when a leader put the change adding it
+    /// in its log at (index, term), not committed yet: a new voter must
+    /// be up for the change to commit.
+    Joining(LogIndex, Term),
+    /// A member of the committed configuration (a bootstrap voter, or a
+    /// spare a committed change added): up, or crashed and restarting.
+    Member,
+    /// Removed by a committed change, still running until its shutdown.
+    Leaving,
+    /// Shut down for good.
+    Removed,
+}
+
 /// One simulated server: a driver (None while crashed) and its disk.
 pub struct SimNode {
+    /// Its place in the cluster.
+    pub standing: Standing,
     /// The host loop and the node's kv store; None while crashed.
     pub driver: Option<Driver<KvStore, ClientToken>>,
     /// The disk, which survives crashes.
@@ -128,6 +152,13 @@ impl SimNode {
         self.alive() && self.view.role == Role::Leader
     }
 
+    /// Whether the node need not catch up to `target` to settle the run,
+    /// or has: only members must apply every acknowledged write.
+    #[must_use]
+    pub fn caught_up(&self, target: u64) -> bool {
+        self.standing != Standing::Member || (self.alive() && self.applied_index() >= target)
+    }
+
     /// The index its kv store applied (0 while crashed).
     #[must_use]
     pub fn applied_index(&self) -> u64 {
@@ -161,14 +192,25 @@ pub struct Nodes {
     timeout_draws: TimeoutDraws,
     disk_rng: Xoshiro256PlusPlus,
     clock_rng: Xoshiro256PlusPlus,
+    /// The cluster's committed configuration and the entry that set it.
+    pub cluster: (LogIndex, Membership),
+    /// Configuration entries applied past the cluster's (see [`NodeIo`]).
+    confs_committed: Vec<Entry>,
+    shutdown_rng: Xoshiro256PlusPlus,
 }
 
 impl Nodes {
     /// The nodes of run `seed`, not yet booted.
     #[must_use]
     pub fn new(seed: u64, config: &SimConfig) -> Nodes {
+        let voters = config.bootstrap_voters();
         let nodes = (0..config.nodes)
             .map(|i| SimNode {
+                standing: if i < voters {
+                    Standing::Member
+                } else {
+                    Standing::Spare
+                },
                 driver: None,
                 disk: MemStorage::default(),
                 incarnation: 0,
@@ -194,10 +236,12 @@ impl Nodes {
                     ticks: 0,
                     answered_at_tick: [0; NODES_MAX],
                     heard_leader: None,
+                    membership_index: LogIndex(0),
                     watch: Watch::default(),
                 },
             })
             .collect();
+        let bootstrap: Vec<NodeId> = (0..voters as u64).map(NodeId).collect();
         Nodes {
             nodes,
             seed,
@@ -206,6 +250,9 @@ impl Nodes {
             timeout_draws: TimeoutDraws::default(),
             disk_rng: rng::stream(seed, Stream::Disk),
             clock_rng: rng::stream(seed, Stream::Clock),
+            cluster: (LogIndex(0), Membership::bootstrap(&bootstrap)),
+            confs_committed: Vec::new(),
+            shutdown_rng: rng::stream(seed, Stream::Shutdown),
         }
     }
 
@@ -273,9 +320,14 @@ impl Nodes {
             timeout_draws: &mut self.timeout_draws,
             last_before,
             input,
+            cluster_index: self.cluster.0,
+            confs_committed: &mut self.confs_committed,
         };
         f(driver, &mut me.disk, &mut io);
         io.end_of_input(driver.raft());
+        if !self.confs_committed.is_empty() {
+            self.follow_committed(cx);
+        }
     }
 
     /// After the driver handled an input: end the run at a violation, or
@@ -319,6 +371,7 @@ impl Nodes {
                 return;
             }
         };
+        let membership_before = n.view.membership_index;
         n.view = NodeView {
             role: raft.role(),
             term: raft.term(),
@@ -328,12 +381,20 @@ impl Nodes {
             rejections: 0,
             // A restarted node knows no leader: it holds no lease.
             heard_leader: None,
+            membership_index: raft.membership_index(),
             ..n.view
         };
         cx.obs.emit(SimEvent::Booted {
             node,
             hard_state: raft.hard_state(),
         });
+        if raft.membership_index() != membership_before {
+            cx.obs.emit(SimEvent::MembershipChanged {
+                node,
+                index: raft.membership_index(),
+                membership: raft.membership(),
+            });
+        }
         let mut driver = Driver::new(raft, KvStore::new());
         driver.set_check_invariants(true);
         n.driver = Some(driver);
@@ -380,9 +441,11 @@ impl Nodes {
         cx.queue.push_in(restart_after_us, Event::Restart { node });
     }
 
-    /// A crashed node comes back from its disk.
+    /// A crashed node comes back from its disk (unless it is no member).
     pub fn restart(&mut self, node: usize, cx: &mut Ctx<'_>) {
-        if self.nodes[node].alive() || cx.run.over() {
+        let n = &self.nodes[node];
+        let joins = matches!(n.standing, Standing::Member | Standing::Joining(..));
+        if n.alive() || !joins || cx.run.over() {
             return;
         }
         self.boot(node, cx);
@@ -467,12 +530,10 @@ impl Nodes {
         n.view.ticks += 1;
         if self.config.raft.check_quorum && n.is_leader() {
             let rounds = 2 * u64::from(self.config.raft.election_timeout_ticks_min);
-            if let Some(silent) = quorum_silent_ticks(
-                &n.view.answered_at_tick,
-                n.view.ticks,
-                node,
-                self.config.nodes,
-            ) {
+            let membership = n.driver.as_ref().map(|d| d.raft().membership());
+            if let Some(silent) = membership
+                .and_then(|m| quorum_silent_ticks(&n.view.answered_at_tick, n.view.ticks, node, m))
+            {
                 if silent > rounds {
                     let expected = format!(
                         "a leader steps down within two quorum checks ({rounds} ticks) \
@@ -681,6 +742,7 @@ impl Nodes {
 }
 
 mod io;
+mod members;
 
 pub use io::NodeIo;
 

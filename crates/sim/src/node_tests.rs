@@ -11,7 +11,7 @@ fn a_fault_the_driver_reports_ends_the_run_with_a_structured_violation() {
     let (mut queue, mut net, mut obs) = (
         EventQueue::default(),
         Net::new(1, &config),
-        Observers::new(3),
+        Observers::new(3, 3, 0),
     );
     let mut run = RunState::default();
     let mut nodes = Nodes::new(1, &config);

@@ -117,6 +117,15 @@ pub struct Profile {
     /// within a campaign (raft-core's `vote_retry_ticks`, a third of the
     /// minimum election timeout).
     pub vote_retry_probability: f64,
+    /// Probability a seed changes the cluster's membership: it gets four
+    /// spare node ids beyond its bootstrap voters (up to [`NODES_MAX`]),
+    /// and an operator adds, promotes, removes and replaces members and
+    /// transfers leadership during the chaos phase.
+    pub reconfig_probability: f64,
+    /// Membership changes asked per simulated second, in such seeds.
+    pub membership_changes_per_sec: Range,
+    /// Leadership transfers asked per simulated second, in such seeds.
+    pub transfers_per_sec: Range,
 }
 
 const BASE: Profile = Profile {
@@ -154,10 +163,13 @@ const BASE: Profile = Profile {
     single_node_probability: 0.0,
     stability_window_probability: 0.15,
     vote_retry_probability: 0.5,
+    reconfig_probability: 0.0,
+    membership_changes_per_sec: r(1.0, 4.0),
+    transfers_per_sec: r(0.2, 2.0),
 };
 
 /// Every profile, the default (`chaos`) last.
-pub const PROFILES: [Profile; 5] = [
+pub const PROFILES: [Profile; 6] = [
     BASE,
     Profile {
         name: "lossy",
@@ -201,6 +213,33 @@ pub const PROFILES: [Profile; 5] = [
         ..BASE
     },
     Profile {
+        name: "reconfig",
+        description: "membership changes and leadership transfers amid loss, partitions, crashes and long delays",
+        reconfig_probability: 1.0,
+        drop_probability: r(0.0, 0.1),
+        duplicate_probability: r(0.0, 0.05),
+        delay_tail_probability: r(0.0, 0.1),
+        delay_tail_factor_max: r(5.0, 50.0),
+        partitions_per_sec: r(0.0, 1.0),
+        crashes_per_sec: r(0.0, 1.0),
+        crash_at_sync_probability: 0.5,
+        torn_tail_probability: r(0.0, 0.5),
+        pauses_per_sec: r(0.0, 0.5),
+        sync_us: r(100.0, 5_000.0),
+        clock_skew_percent_max: r(0.0, 20.0),
+        swarm_off_probability: 0.3,
+        tiny_knobs_probability: 0.2,
+        pre_vote_off_probability: 0.25,
+        check_quorum_off_probability: 0.25,
+        long_delay_probability: r(0.0, 0.02),
+        tiny_limits_probability: 0.1,
+        timing_varies: true,
+        triggered_per_sec: r(0.0, 1.0),
+        bursts_per_sec: r(0.0, 0.5),
+        single_node_probability: 0.05,
+        ..BASE
+    },
+    Profile {
         name: "chaos",
         description: "everything at once (the default)",
         drop_probability: r(0.0, 0.2),
@@ -225,6 +264,7 @@ pub const PROFILES: [Profile; 5] = [
         triggered_per_sec: r(0.0, 1.5),
         bursts_per_sec: r(0.0, 0.5),
         single_node_probability: 0.05,
+        reconfig_probability: 0.05,
         ..BASE
     },
 ];
@@ -332,6 +372,17 @@ pub struct SimConfig {
     /// with no election (0 = the run ends once settled).
     #[serde(default)]
     pub stability_window_us: u64,
+    /// The voters the cluster starts with: nodes `0..bootstrap_voters`
+    /// (0: every node). The other node ids are spares, down until a
+    /// committed membership change makes them members.
+    #[serde(default)]
+    pub bootstrap_voters: usize,
+    /// Mean time between the operator's membership changes (0 = none).
+    #[serde(default)]
+    pub membership_interval_us: u64,
+    /// Mean time between the operator's leadership transfers (0 = none).
+    #[serde(default)]
+    pub transfer_interval_us: u64,
     /// Raft knobs.
     pub raft: RaftKnobs,
 }
@@ -405,10 +456,32 @@ fn interval_us(per_sec: f64) -> u64 {
 }
 
 impl SimConfig {
-    /// The raft-core configuration of `node` in this run.
+    /// The longest minimum election timeout of any node (its slowest clock).
+    #[must_use]
+    pub fn election_timeout_us_max(&self) -> u64 {
+        let tick_max = self
+            .node_tick_us
+            .iter()
+            .copied()
+            .fold(self.tick_us, u64::max);
+        u64::from(self.raft.election_timeout_ticks_min) * tick_max
+    }
+
+    /// The number of bootstrap voters (nodes `0..` that many).
+    #[must_use]
+    pub fn bootstrap_voters(&self) -> usize {
+        match self.bootstrap_voters {
+            0 => self.nodes,
+            n => n.min(self.nodes),
+        }
+    }
+
+    /// The raft-core configuration of `node` in this run: every node,
+    /// spares too, starts from the bootstrap voters (a spare learns the
+    /// configuration that made it a member from the log).
     #[must_use]
     pub fn raft_config(&self, node: usize) -> Config {
-        let voters = (0..self.nodes as u64).map(NodeId).collect();
+        let voters = (0..self.bootstrap_voters() as u64).map(NodeId).collect();
         let k = &self.raft;
         Config {
             election_timeout_ticks_min: k.election_timeout_ticks_min,
@@ -443,7 +516,36 @@ impl Profile {
             config.nodes = 1;
             config.node_tick_us.truncate(1);
         }
+        self.draw_membership(seed, &mut config);
         config
+    }
+
+    /// Membership changes (knobs from their own sub-streams, drawn whether
+    /// used or not): spare node ids beyond the bootstrap voters, and how
+    /// often the operator changes the membership and transfers leadership.
+    fn draw_membership(&self, seed: u64, config: &mut SimConfig) {
+        let knob = |id: u64| rng::knob_stream(seed, Stream::SwarmTiming, id);
+        let reconfig = knob(18).gen_bool(self.reconfig_probability);
+        let changes_per_sec = self.membership_changes_per_sec.draw(&mut knob(19));
+        let transfers_per_sec = self.transfers_per_sec.draw(&mut knob(20));
+        let transfers_on = !knob(21).gen_bool(self.swarm_off_probability);
+        let mut ticks = knob(22);
+        if !reconfig {
+            return;
+        }
+        let voters = config.nodes;
+        let slots = (voters + 4).min(NODES_MAX);
+        // A spare's clock is one of the bootstrap voters' (skew included).
+        let spare_ticks: Vec<u64> = (voters..slots)
+            .map(|_| config.node_tick_us[ticks.gen_range(0..voters)])
+            .collect();
+        config.node_tick_us.extend(spare_ticks);
+        config.bootstrap_voters = voters;
+        config.nodes = slots;
+        config.membership_interval_us = interval_us(changes_per_sec);
+        if transfers_on {
+            config.transfer_interval_us = interval_us(transfers_per_sec);
+        }
     }
 
     fn draw_first(&self, rng: &mut Xoshiro256PlusPlus, nodes: Option<usize>) -> SimConfig {
@@ -506,6 +608,9 @@ impl Profile {
             burst_interval_us: 0,
             burst_size_max: 0,
             stability_window_us: 0,
+            bootstrap_voters: 0,
+            membership_interval_us: 0,
+            transfer_interval_us: 0,
             raft: RaftKnobs {
                 election_timeout_ticks_min: 10,
                 heartbeat_interval_ticks: 2,

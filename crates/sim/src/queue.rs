@@ -83,6 +83,11 @@ pub enum Event {
         /// The node.
         node: usize,
     },
+    /// A node removed from the committed configuration is shut down for good.
+    Shutdown {
+        /// The node.
+        node: usize,
+    },
     /// A node cut off by a triggered fault is connected again (if no other
     /// partition replaced that cut meanwhile).
     EndIsolation {

@@ -39,6 +39,10 @@ pub enum Stream {
     TriggeredFaults = 11,
     /// Bursts of pipelined proposals (the load generator).
     Load = 12,
+    /// The operator's membership changes and leadership transfers.
+    Membership = 13,
+    /// When a removed member is shut down.
+    Shutdown = 14,
 }
 
 /// SplitMix64 finalizer: a bijective mix of 64 bits.

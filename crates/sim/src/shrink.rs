@@ -10,7 +10,7 @@
 
 use crate::case::{Case, ScriptedOp};
 use crate::engine::Simulation;
-use crate::faults::{Action, CrashPoint, Fault, Partition, Target, TimedFault};
+use crate::faults::{Action, CrashPoint, Fault, Partition, Reconfig, Target, TimedFault};
 use crate::stats::{RunResult, Verdict};
 
 /// The size of a case, before and after shrinking.
@@ -188,12 +188,25 @@ impl Shrinker<'_> {
         progressed
     }
 
-    /// Three nodes instead of five (or more).
+    /// Three nodes instead of five (or more); with spare node ids, only
+    /// as many as the faults still name.
     fn fewer_nodes(&mut self) -> bool {
-        if self.best.config.nodes <= 3 {
+        let c = &self.best.config;
+        let nodes = if c.bootstrap_voters() < c.nodes {
+            let named = self
+                .best
+                .faults
+                .iter()
+                .filter_map(|f| named_node(&f.fault))
+                .max();
+            named.map_or(0, |n| n + 1).max(c.bootstrap_voters())
+        } else {
+            3
+        };
+        if self.best.config.nodes <= nodes {
             return false;
         }
-        let candidate = self.with(|c| shrink_cluster(c, 3));
+        let candidate = self.with(|c| shrink_cluster(c, nodes));
         self.try_case(candidate)
     }
 
@@ -326,9 +339,16 @@ fn replace(faults: &[TimedFault], i: usize, fault: Fault) -> Vec<TimedFault> {
 /// nodes are dropped or redirected.
 fn shrink_cluster(c: &mut Case, nodes: usize) {
     let all = (1u32 << nodes) - 1;
+    if c.config.bootstrap_voters != 0 {
+        let voters = c.config.bootstrap_voters.min(nodes);
+        c.config.bootstrap_voters = if voters == nodes { 0 } else { voters };
+    }
     c.config.nodes = nodes;
     c.config.node_tick_us.truncate(nodes);
     c.faults.retain_mut(|f| match &mut f.fault {
+        fault @ (Fault::Reconfigure(_) | Fault::TransferLeader { .. }) => {
+            named_node(fault).map_or(true, |n| n < nodes)
+        }
         Fault::Crash {
             target: Target::Node(n),
             ..
@@ -351,6 +371,36 @@ fn shrink_cluster(c: &mut Case, nodes: usize) {
     });
     for op in &mut c.ops {
         op.via = op.via.filter(|&v| v < nodes);
+    }
+}
+
+/// The highest node id a fault names, if it names one.
+fn named_node(f: &Fault) -> Option<usize> {
+    match *f {
+        Fault::Crash {
+            target: Target::Node(n),
+            ..
+        }
+        | Fault::Pause {
+            target: Target::Node(n),
+            ..
+        }
+        | Fault::On { node: Some(n), .. }
+        | Fault::Partition(Partition::Bridge { bridge: n, .. })
+        | Fault::TransferLeader {
+            target: Target::Node(n),
+        }
+        | Fault::Reconfigure(
+            Reconfig::AddLearner(n)
+            | Reconfig::Promote(n)
+            | Reconfig::AddVoter(n)
+            | Reconfig::Remove(Target::Node(n)),
+        ) => Some(n),
+        Fault::Reconfigure(Reconfig::Replace { remove, add }) => match remove {
+            Target::Node(n) => Some(n.max(add)),
+            Target::Leader => Some(add),
+        },
+        _ => None,
     }
 }
 

@@ -86,6 +86,30 @@ pub struct RunStats {
     pub linearizability_unknown: u64,
     /// Acknowledged writes verified present on every live node at the end.
     pub durable_writes_checked: u64,
+    /// Membership changes a leader accepted and put in its log (the
+    /// operator's, and the leaves of joint configurations leaders append
+    /// by themselves).
+    #[serde(default)]
+    pub config_changes_proposed: u64,
+    /// Membership changes committed (counted once each, cluster-wide).
+    #[serde(default)]
+    pub config_changes_committed: u64,
+    /// Committed changes that entered a joint configuration.
+    #[serde(default)]
+    pub joint_entered: u64,
+    /// Committed changes that left a joint configuration.
+    #[serde(default)]
+    pub joint_left: u64,
+    /// Learners made voters by a committed change.
+    #[serde(default)]
+    pub learners_promoted: u64,
+    /// Leadership transfers a leader started.
+    #[serde(default)]
+    pub leader_transfers: u64,
+    /// Transfers whose target became leader before any other node did and
+    /// within two election timeouts.
+    #[serde(default)]
+    pub leader_transfers_ok: u64,
 }
 
 impl RunStats {
@@ -125,6 +149,13 @@ impl RunStats {
         self.linearizability_checked += o.linearizability_checked;
         self.linearizability_unknown += o.linearizability_unknown;
         self.durable_writes_checked += o.durable_writes_checked;
+        self.config_changes_proposed += o.config_changes_proposed;
+        self.config_changes_committed += o.config_changes_committed;
+        self.joint_entered += o.joint_entered;
+        self.joint_left += o.joint_left;
+        self.learners_promoted += o.learners_promoted;
+        self.leader_transfers += o.leader_transfers;
+        self.leader_transfers_ok += o.leader_transfers_ok;
     }
 }
 

@@ -130,6 +130,28 @@ pub enum TimelineEvent {
         /// Time.
         t: u64,
     },
+    /// The cluster's committed configuration changed (at time 0: the
+    /// bootstrap one): each node's lane shows whether it votes, learns,
+    /// votes in one half of a joint configuration only, or is no member.
+    Membership {
+        /// Time.
+        t: u64,
+        /// The configuration entry's index (0: the bootstrap one).
+        index: u64,
+        /// The voters (the new half, while joint).
+        voters: Vec<usize>,
+        /// While joint: the old half's voters.
+        outgoing: Vec<usize>,
+        /// The learners.
+        learners: Vec<usize>,
+    },
+    /// A node removed from the cluster was shut down for good.
+    ShutDown {
+        /// Time.
+        t: u64,
+        /// Node.
+        node: usize,
+    },
     /// A property was violated: the picture highlights it.
     Violation {
         /// Time.

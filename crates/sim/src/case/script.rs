@@ -15,7 +15,7 @@
 //! Parsing never panics: a bad line is a [`CaseError`] naming the line.
 
 use super::{err, Assertion, Case, CaseError, Expect, ScriptedOp, CASE_VERSION};
-use crate::faults::{Action, CrashPoint, Fault, Partition, Point, Target, TimedFault};
+use crate::faults::{Action, CrashPoint, Fault, Partition, Point, Reconfig, Target, TimedFault};
 use crate::profile::{self, SimConfig, NODES_MAX};
 use kv::Op;
 use std::fmt::Write as _;
@@ -94,6 +94,12 @@ fn parse_target(s: &str) -> Result<Target, String> {
         .parse()
         .map(Target::Node)
         .map_err(|_| format!("'{s}' is not a node number or 'leader'"))
+}
+
+fn parse_node(s: &str) -> Result<usize, String> {
+    s.trim_start_matches('n')
+        .parse()
+        .map_err(|_| format!("'{s}' is not a node number"))
 }
 
 fn format_target(t: Target) -> String {
@@ -235,6 +241,37 @@ fn parse_fault(
             }
         }
         "on" => parse_triggered(words)?,
+        "add-learner" | "promote" | "add-voter" => {
+            let usage = format!("expected '{action} N'");
+            let node = parse_node(words.first().ok_or(usage)?)?;
+            check_options(action, &words[1..], &[], &[])?;
+            Fault::Reconfigure(match action {
+                "add-learner" => Reconfig::AddLearner(node),
+                "promote" => Reconfig::Promote(node),
+                _ => Reconfig::AddVoter(node),
+            })
+        }
+        "remove" => {
+            let target = parse_target(words.first().ok_or("expected 'remove N|leader'")?)?;
+            check_options(action, &words[1..], &[], &[])?;
+            Fault::Reconfigure(Reconfig::Remove(target))
+        }
+        "replace" => {
+            let usage =
+                "expected 'replace N|leader M' (remove the first, add the second as a voter)";
+            let (Some(old), Some(new)) = (words.first(), words.get(1)) else {
+                return Err(usage.into());
+            };
+            let (remove, add) = (parse_target(old)?, parse_node(new)?);
+            check_options(action, &words[2..], &[], &[])?;
+            Fault::Reconfigure(Reconfig::Replace { remove, add })
+        }
+        "transfer-leader" => {
+            let usage = "expected 'transfer-leader N'";
+            let target = parse_target(words.first().ok_or(usage)?)?;
+            check_options(action, &words[1..], &[], &[])?;
+            Fault::TransferLeader { target }
+        }
         _ => return Ok(None),
     };
     Ok(Some(fault))
@@ -393,6 +430,7 @@ struct Header {
     nodes: Option<usize>,
     clients: Option<usize>,
     chaos_us: Option<u64>,
+    spares: Option<usize>,
     sets: Vec<(usize, String, String)>,
     expect: Option<Expect>,
     asserts: Vec<Assertion>,
@@ -458,7 +496,11 @@ impl Case {
         let mut s = String::new();
         let _ = writeln!(s, "seed {}", self.seed);
         let _ = writeln!(s, "profile {}", c.profile);
-        let _ = writeln!(s, "nodes {}", c.nodes);
+        let _ = writeln!(s, "nodes {}", c.bootstrap_voters());
+        let spares = c.nodes - c.bootstrap_voters();
+        if spares > 0 {
+            let _ = writeln!(s, "spares {spares}");
+        }
         let _ = writeln!(s, "chaos {}", format_duration(c.chaos_us));
         for (key, value) in config_overrides(self.seed, c) {
             let _ = writeln!(s, "set {key}={value}");
@@ -488,7 +530,9 @@ impl Case {
 }
 
 /// The directives given at most once, each with one value.
-const ONCE: [&str; 6] = ["seed", "profile", "nodes", "clients", "chaos", "expect"];
+const ONCE: [&str; 7] = [
+    "seed", "profile", "nodes", "spares", "clients", "chaos", "expect",
+];
 
 fn parse_header_line(h: &mut Header, line: usize, words: &[&str]) -> Result<(), String> {
     let arg = words.get(1).copied().unwrap_or("");
@@ -519,6 +563,7 @@ fn parse_header_line(h: &mut Header, line: usize, words: &[&str]) -> Result<(), 
         "seed" => h.seed = Some(number("seed")?),
         "profile" => h.profile = Some(arg.to_string()),
         "nodes" => h.nodes = Some(number("node count")? as usize),
+        "spares" => h.spares = Some(number("spare count")? as usize),
         "clients" => h.clients = Some(number("client count")? as usize),
         "chaos" => h.chaos_us = Some(parse_duration(arg)?),
         "set" => {
@@ -581,6 +626,16 @@ impl Header {
             ));
         }
         let mut config = p.draw(seed, self.nodes);
+        if let Some(spares) = self.spares {
+            let voters = config.bootstrap_voters();
+            if voters + spares > NODES_MAX {
+                return Err(err(
+                    "spares",
+                    format!("{voters} voters and {spares} spares; at most {NODES_MAX} nodes"),
+                ));
+            }
+            with_spares(&mut config, spares);
+        }
         if let Some(c) = self.clients {
             config.clients = c;
         }
@@ -604,6 +659,18 @@ impl Header {
             asserts: self.asserts,
         })
     }
+}
+
+/// Gives `config` `spares` node slots beyond its bootstrap voters (as
+/// drawn, if it has that many already; a new spare's clock is nominal).
+fn with_spares(config: &mut SimConfig, spares: usize) {
+    let voters = config.bootstrap_voters();
+    if config.nodes - voters == spares {
+        return;
+    }
+    config.nodes = voters + spares;
+    config.node_tick_us.resize(config.nodes, config.tick_us);
+    config.bootstrap_voters = if spares == 0 { 0 } else { voters };
 }
 
 /// Sets one `SimConfig` field (`raft.` prefix for Raft knobs) from text.
@@ -640,7 +707,8 @@ fn config_overrides(seed: u64, config: &SimConfig) -> Vec<(String, String)> {
     let Some(p) = profile::profile(&config.profile) else {
         return Vec::new();
     };
-    let drawn = p.draw(seed, Some(config.nodes));
+    let mut drawn = p.draw(seed, Some(config.bootstrap_voters()));
+    with_spares(&mut drawn, config.nodes - config.bootstrap_voters());
     let (Ok(a), Ok(b)) = (serde_json::to_value(&drawn), serde_json::to_value(config)) else {
         return Vec::new();
     };
@@ -736,6 +804,14 @@ pub fn describe_fault(f: &Fault, nodes: usize) -> String {
                 format_duration(resume_after_us)
             )
         }
+        Fault::Reconfigure(Reconfig::AddLearner(n)) => format!("add-learner n{n}"),
+        Fault::Reconfigure(Reconfig::Promote(n)) => format!("promote n{n}"),
+        Fault::Reconfigure(Reconfig::AddVoter(n)) => format!("add-voter n{n}"),
+        Fault::Reconfigure(Reconfig::Remove(t)) => format!("remove {}", format_target(t)),
+        Fault::Reconfigure(Reconfig::Replace { remove, add }) => {
+            format!("replace {} n{add}", format_target(remove))
+        }
+        Fault::TransferLeader { target } => format!("transfer-leader {}", format_target(target)),
     }
 }
 

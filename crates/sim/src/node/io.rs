@@ -27,6 +27,11 @@ pub struct NodeIo<'a> {
     /// The node's state before the input, until its first batch (or the
     /// end of the input) is checked against it.
     pub(super) input: Option<&'a Before>,
+    /// The index of the cluster's latest committed configuration entry.
+    pub(super) cluster_index: LogIndex,
+    /// Configuration entries applied past `cluster_index` (committed
+    /// membership changes the cluster has not followed yet).
+    pub(super) confs_committed: &'a mut Vec<Entry>,
 }
 
 impl NodeIo<'_> {
@@ -248,12 +253,35 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
                 self.obs.emit(SimEvent::Truncated { node, entries });
             }
             self.view.last_written = last.index;
+            if raft.role() == Role::Leader {
+                // A leader's batch holds its own new entries only.
+                for e in &ready.entries {
+                    if e.kind == EntryKind::ConfChange {
+                        let index = e.index;
+                        self.obs.emit(SimEvent::ConfChangeProposed { node, index });
+                    }
+                }
+            }
         }
+        let membership_index = raft.membership_index();
         self.obs.emit(SimEvent::Batch {
             node,
             ready,
             commit,
+            membership_index,
         });
+        if membership_index != self.view.membership_index {
+            self.view.membership_index = membership_index;
+            let membership = raft.membership();
+            // Silence is counted against the quorums of the configuration
+            // in force: a new configuration gets its own two rounds.
+            self.view.answered_at_tick = [self.view.ticks; NODES_MAX];
+            self.obs.emit(SimEvent::MembershipChanged {
+                node,
+                index: membership_index,
+                membership,
+            });
+        }
     }
 
     fn proposed(&mut self, token: &ClientToken, index: LogIndex, term: Term) {
@@ -278,14 +306,15 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
             entry,
             duplicate,
         });
+        if entry.kind == EntryKind::ConfChange && entry.index > self.cluster_index {
+            // The cluster follows it once this input is handled.
+            self.confs_committed.push(entry.clone());
+        }
         let Some(target) = self.settle_target else {
             return;
         };
         let (before, after) = self.others;
-        let others_caught_up = before
-            .iter()
-            .chain(after)
-            .all(|n| n.alive() && n.applied_index() >= target);
+        let others_caught_up = before.iter().chain(after).all(|n| n.caught_up(target));
         if others_caught_up && entry.index.0 >= target {
             self.run.reach_settle_point();
         }

@@ -23,6 +23,7 @@ pub(super) fn feed(c: &mut SafetyChecker, event_index: u64, e: &SimEvent<'_>) {
             node,
             ready,
             commit,
+            membership_index,
         } => {
             if !ready.entries.is_empty() {
                 c.entries_written(event_index, node, &ready.entries);
@@ -30,14 +31,20 @@ pub(super) fn feed(c: &mut SafetyChecker, event_index: u64, e: &SimEvent<'_>) {
             if let Some(commit) = commit {
                 c.committed(event_index, node, commit);
             }
+            c.batch_done(event_index, node, membership_index);
         }
+        SimEvent::MembershipChanged {
+            node,
+            index,
+            membership,
+        } => c.membership(event_index, node, index, membership),
         SimEvent::Applying { node, entry } => c.applied(event_index, node, entry),
         SimEvent::DurableHardState {
             node, hard_state, ..
         } => {
             c.durable_hard_state(event_index, node, hard_state);
         }
-        SimEvent::Crashed { node, .. } => c.crashed(node),
+        SimEvent::Crashed { node, .. } | SimEvent::ShutDown { node } => c.crashed(node),
         SimEvent::Rebooting { node, durable } => c.restarted(event_index, node, durable),
         _ => {}
     }

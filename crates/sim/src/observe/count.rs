@@ -43,6 +43,15 @@ pub(super) fn count(s: &mut RunStats, e: &SimEvent<'_>) {
             s.longest_probe_sequence = s.longest_probe_sequence.max(rejections);
         }
         SimEvent::Partitioned { .. } => s.partitions += 1,
+        SimEvent::ConfChangeProposed { .. } => s.config_changes_proposed += 1,
+        SimEvent::ConfChangeCommitted { old, new, .. } => {
+            s.config_changes_committed += 1;
+            s.joint_entered += u64::from(!old.is_joint() && new.is_joint());
+            s.joint_left += u64::from(old.is_joint() && !new.is_joint());
+            let promoted = new.voters.iter().filter(|&&v| old.is_learner(v)).count();
+            s.learners_promoted += promoted as u64;
+        }
+        SimEvent::TransferStarted { .. } => s.leader_transfers += 1,
         _ => {}
     }
 }

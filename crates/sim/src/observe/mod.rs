@@ -17,7 +17,8 @@ mod points;
 mod record;
 mod text;
 
-pub use text::{describe_command, describe_message};
+pub use record::membership_event;
+pub use text::{describe_command, describe_membership, describe_message};
 
 use crate::faults::{Action, CrashPoint, Partition, Point};
 use crate::rng;
@@ -25,6 +26,7 @@ use crate::stats::RunStats;
 use crate::timeline::Timeline;
 use checker::{SafetyChecker, Violation};
 use kv::OpResult;
+use raft_core::membership::Membership;
 use raft_core::{DurableState, Entry, HardState, LogIndex, Message, NodeId, Ready, Role, Term};
 
 /// One thing that happened in a run.
@@ -94,6 +96,62 @@ pub enum SimEvent<'a> {
         ready: &'a Ready,
         /// The node's commit index, if this batch raises it.
         commit: Option<LogIndex>,
+        /// The index of the entry that set the configuration the node
+        /// uses after this batch (0: the bootstrap configuration).
+        membership_index: LogIndex,
+    },
+    /// The configuration a node uses changed (a configuration entry
+    /// appended or truncated, or a restart rebuilding it from the disk).
+    MembershipChanged {
+        /// The node.
+        node: usize,
+        /// The entry that set it (0: the bootstrap configuration).
+        index: LogIndex,
+        /// The configuration.
+        membership: &'a Membership,
+    },
+    /// A leader put a membership change in its log (the operator's, or
+    /// the leave of a joint configuration).
+    ConfChangeProposed {
+        /// The leader.
+        node: usize,
+        /// The entry's index.
+        index: LogIndex,
+    },
+    /// A membership change committed (seen applied for the first time).
+    ConfChangeCommitted {
+        /// The entry's index.
+        index: LogIndex,
+        /// The cluster's configuration before.
+        old: &'a Membership,
+        /// And after.
+        new: &'a Membership,
+    },
+    /// The operator's request was refused by the leader, or found no leader.
+    OperatorRefused {
+        /// The schedule's fault number.
+        index: usize,
+        /// Why.
+        why: &'a str,
+        /// Whether it will be asked again.
+        retry: bool,
+    },
+    /// A leader started handing leadership to `target`.
+    TransferStarted {
+        /// The leader.
+        node: usize,
+        /// The target.
+        target: usize,
+    },
+    /// A spare became a member and boots from an empty disk.
+    Joined {
+        /// The node.
+        node: usize,
+    },
+    /// A node removed from the committed configuration was shut down.
+    ShutDown {
+        /// The node.
+        node: usize,
     },
     /// A node is about to apply a committed entry.
     Applying {
@@ -324,18 +382,27 @@ pub struct Observers {
     points: points::PointWatch,
     /// Each node's term as last seen (for points that do not carry one).
     terms: Vec<Term>,
+    /// The transfer under way: its target, and until when its success counts.
+    transfer: Option<(usize, u64)>,
+    /// How long a transfer may take to count as a success.
+    transfer_within_us: u64,
 }
 
 impl Observers {
-    /// Observers for a cluster of `nodes`, with the checker on.
+    /// Observers for a cluster of `nodes` node slots whose first `voters`
+    /// are the bootstrap voters, with the checker on; a leadership transfer
+    /// counts as a success when its target leads within `transfer_within_us`.
     #[must_use]
-    pub fn new(nodes: usize) -> Observers {
+    pub fn new(nodes: usize, voters: usize, transfer_within_us: u64) -> Observers {
+        let bootstrap: Vec<NodeId> = (0..voters as u64).map(NodeId).collect();
         Observers {
+            transfer: None,
+            transfer_within_us,
             now_us: 0,
             event_index: 0,
             trace_hash: 0,
             stats: RunStats::default(),
-            checker: Some(SafetyChecker::new(nodes)),
+            checker: Some(SafetyChecker::with_bootstrap(nodes, &bootstrap)),
             text: None,
             timeline: None,
             points: points::PointWatch::default(),
@@ -380,8 +447,19 @@ impl Observers {
             self.fold_hash(words);
         }
         count::count(&mut self.stats, &e);
-        if self.stats.first_leader_ms == 0 && e.took_role(Role::Leader) {
-            self.stats.first_leader_ms = self.now_us.div_ceil(1_000).max(1);
+        if let SimEvent::TransferStarted { target, .. } = e {
+            self.transfer = Some((target, self.now_us + self.transfer_within_us));
+        }
+        if e.took_role(Role::Leader) {
+            if self.stats.first_leader_ms == 0 {
+                self.stats.first_leader_ms = self.now_us.div_ceil(1_000).max(1);
+            }
+            if let (Some((target, until_us)), SimEvent::RoleChanged { node, .. }) =
+                (self.transfer.take(), e)
+            {
+                let ok = node == target && self.now_us <= until_us;
+                self.stats.leader_transfers_ok += u64::from(ok);
+            }
         }
         if let Some(c) = self.checker.as_mut() {
             check::feed(c, self.event_index, &e);

@@ -4,6 +4,8 @@
 use super::text::message_detail;
 use super::SimEvent;
 use crate::timeline::{Timeline, TimelineEvent};
+use raft_core::membership::Membership;
+use raft_core::NodeId;
 
 /// Records one event, if the timeline shows it.
 #[inline(never)]
@@ -79,6 +81,8 @@ pub(super) fn record(timeline: &mut Timeline, t: u64, e: &SimEvent<'_>) {
             duplicate: true,
             ..
         } => TimelineEvent::Deduplicated { t, node },
+        SimEvent::ConfChangeCommitted { index, new, .. } => membership_event(t, index.0, new),
+        SimEvent::ShutDown { node } => TimelineEvent::ShutDown { t, node },
         SimEvent::Failed { violation, .. } => TimelineEvent::Violation {
             t,
             nodes: violation.nodes.iter().map(|&n| n as usize).collect(),
@@ -87,4 +91,17 @@ pub(super) fn record(timeline: &mut Timeline, t: u64, e: &SimEvent<'_>) {
         _ => return,
     };
     timeline.events.push(event);
+}
+
+/// The timeline's record of configuration `m` (set by entry `index`) at `t`.
+#[must_use]
+pub fn membership_event(t: u64, index: u64, m: &Membership) -> TimelineEvent {
+    let ids = |v: &[NodeId]| v.iter().map(|n| n.0 as usize).collect();
+    TimelineEvent::Membership {
+        t,
+        index,
+        voters: ids(&m.voters),
+        outgoing: ids(&m.outgoing),
+        learners: ids(&m.learners),
+    }
 }

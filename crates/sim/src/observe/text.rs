@@ -3,6 +3,7 @@
 
 use super::SimEvent;
 use crate::faults::CrashPoint;
+use raft_core::membership::Membership;
 use raft_core::{HardState, Message, NodeId};
 
 /// The lines recorded so far, and what each node's last line showed.
@@ -127,6 +128,34 @@ impl TextTrace {
                 role,
                 term,
             } => format!("n{node} {old_role:?}@{old_term} -> {role:?}@{term}"),
+            SimEvent::MembershipChanged {
+                node,
+                index,
+                membership,
+            } => format!(
+                "n{node} uses configuration @{index}: {}",
+                describe_membership(membership)
+            ),
+            SimEvent::ConfChangeProposed { node, index } => {
+                format!("n{node} proposes a membership change at {index}")
+            }
+            SimEvent::ConfChangeCommitted { index, new, .. } => {
+                format!(
+                    "cluster committed configuration @{index}: {}",
+                    describe_membership(new)
+                )
+            }
+            SimEvent::OperatorRefused { index, why, retry } => format!(
+                "operator request #{index} refused ({why}){}",
+                if retry { ": asking again later" } else { "" }
+            ),
+            SimEvent::TransferStarted { node, target } => {
+                format!("n{node} hands leadership to n{target}")
+            }
+            SimEvent::Joined { node } => {
+                format!("n{node} joins the cluster: boots from an empty disk")
+            }
+            SimEvent::ShutDown { node } => format!("n{node} removed: shut down for good"),
             SimEvent::Proposed {
                 node,
                 client,
@@ -286,6 +315,26 @@ pub(super) fn message_detail(m: &Message) -> String {
         B::Heartbeat { commit } => format!("commit={commit}"),
         B::HeartbeatResponse | B::TimeoutNow => String::new(),
     }
+}
+
+/// A configuration, one line: `voters n0,n1,n2` (with `, joint with old
+/// voters ...` and `, learners ...` when there are).
+#[must_use]
+pub fn describe_membership(m: &Membership) -> String {
+    let ids = |v: &[NodeId]| {
+        v.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut s = format!("voters {}", ids(&m.voters));
+    if m.is_joint() {
+        s += &format!(", joint with old voters {}", ids(&m.outgoing));
+    }
+    if !m.learners.is_empty() {
+        s += &format!(", learners {}", ids(&m.learners));
+    }
+    s
 }
 
 #[cfg(test)]

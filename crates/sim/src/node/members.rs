@@ -1,0 +1,177 @@
+//! The cluster's membership as the run sees it: the operator's requests
+//! to a leader (membership changes, leadership transfers), and node slots
+//! following the configuration: a spare boots from its empty disk as soon
+//! as a leader accepts the change adding it (a new voter must be up for
+//! that change to commit) and is a member once it commits; a member a
+//! committed change removes is shut down for good (at once, or after a
+//! while in which it may try to disrupt the cluster). A joining node whose
+//! change is lost is shut down too.
+//!
+//! The committed configuration is followed from the first apply of each
+//! configuration entry anywhere: every node applies the same entries in
+//! the same order (the checker makes sure), so the first applier of each
+//! index sees the cluster's sequence of committed configurations.
+
+use super::*;
+use raft_core::membership::{Change, ConfChange};
+use raft_core::TransferError;
+
+impl Nodes {
+    /// Asks `leader` to propose `change`; the entry's index if it did.
+    ///
+    /// # Errors
+    /// Whatever the node refuses (it is down, not the leader, a change is
+    /// pending, ...).
+    /// Spares the change adds join (they boot at once).
+    pub fn propose_conf_change(
+        &mut self,
+        leader: usize,
+        change: &ConfChange,
+        cx: &mut Ctx<'_>,
+    ) -> Result<LogIndex, ProposeError> {
+        let mut outcome = Err(ProposeError::NotLeader { leader: None });
+        self.with_driver(leader, cx, |d, disk, io| {
+            outcome = d.propose_conf_change(change, disk, io);
+        });
+        let (index, term) = outcome?;
+        self.finish(leader, cx);
+        for c in &change.changes {
+            let (Change::AddLearner(id) | Change::AddVoter(id)) = *c else {
+                continue;
+            };
+            let node = id.0 as usize;
+            if self.nodes.get(node).map(|n| n.standing) == Some(Standing::Spare) {
+                self.nodes[node].standing = Standing::Joining(index, term);
+                cx.obs.emit(SimEvent::Joined { node });
+                self.boot(node, cx);
+            }
+        }
+        Ok(index)
+    }
+
+    /// Asks `leader` to hand leadership to `target`.
+    ///
+    /// # Errors
+    /// Whatever the node refuses (it is down or not the leader, the
+    /// target does not vote).
+    pub fn transfer_leadership(
+        &mut self,
+        leader: usize,
+        target: usize,
+        cx: &mut Ctx<'_>,
+    ) -> Result<(), TransferError> {
+        let mut outcome = Err(TransferError::NotLeader { leader: None });
+        let to = NodeId(target as u64);
+        self.with_driver(leader, cx, |d, disk, io| {
+            outcome = d.transfer_leadership(to, disk, io);
+        });
+        if outcome.is_ok() {
+            cx.obs.emit(SimEvent::TransferStarted {
+                node: leader,
+                target,
+            });
+            self.finish(leader, cx);
+        }
+        outcome
+    }
+
+    /// Follows the configuration entries just applied past the cluster's:
+    /// each that applies becomes the committed configuration, and the node
+    /// slots follow it.
+    pub(super) fn follow_committed(&mut self, cx: &mut Ctx<'_>) {
+        let entries = std::mem::take(&mut self.confs_committed);
+        for e in &entries {
+            if e.index <= self.cluster.0 {
+                continue;
+            }
+            self.cluster.0 = e.index;
+            // A payload that does not decode or apply changes nothing, on
+            // every node alike.
+            let Ok(new) = ConfChange::decode(&e.data).and_then(|c| self.cluster.1.apply(&c)) else {
+                continue;
+            };
+            let old = std::mem::replace(&mut self.cluster.1, new);
+            cx.obs.emit(SimEvent::ConfChangeCommitted {
+                index: e.index,
+                old: &old,
+                new: &self.cluster.1,
+            });
+            self.follow_members(cx);
+        }
+        self.confs_committed = entries;
+        self.confs_committed.clear();
+    }
+
+    /// Spares the committed configuration holds join (and boot); members
+    /// it no longer holds leave (and are shut down, now or a little later).
+    fn follow_members(&mut self, cx: &mut Ctx<'_>) {
+        let election_us =
+            self.config.tick_us * u64::from(self.config.raft.election_timeout_ticks_min);
+        for node in 0..self.nodes.len() {
+            let member = self.cluster.1.contains(NodeId(node as u64));
+            match (self.nodes[node].standing, member) {
+                (Standing::Joining(..), true) => self.nodes[node].standing = Standing::Member,
+                (Standing::Joining(at, _), false) if at <= self.cluster.0 => {
+                    // The change adding it was lost: a later one committed.
+                    self.nodes[node].standing = Standing::Leaving;
+                    self.shut_down(node, cx);
+                }
+                (Standing::Member, false) => {
+                    self.nodes[node].standing = Standing::Leaving;
+                    let delay_us = if self.shutdown_rng.gen_bool(0.5) {
+                        0
+                    } else {
+                        self.shutdown_rng.gen_range(0..=2 * election_us)
+                    };
+                    cx.queue.push_in(delay_us, Event::Shutdown { node });
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// At the heal: a joining node whose change no live node's log holds
+    /// any more (lost with a leader) will never join; it leaves.
+    pub fn abandon_lost_joins(&mut self, cx: &mut Ctx<'_>) {
+        for node in 0..self.nodes.len() {
+            let Standing::Joining(at, term) = self.nodes[node].standing else {
+                continue;
+            };
+            let held = self.nodes.iter().any(|n| {
+                n.standing == Standing::Member
+                    && n.driver
+                        .as_ref()
+                        .is_some_and(|d| d.raft().log().term(at) == Some(term))
+            });
+            if !held {
+                self.nodes[node].standing = Standing::Leaving;
+                self.shut_down(node, cx);
+            }
+        }
+    }
+
+    /// Shuts a node that left the cluster down for good.
+    pub fn shut_down(&mut self, node: usize, cx: &mut Ctx<'_>) {
+        let n = &mut self.nodes[node];
+        if n.standing != Standing::Leaving {
+            return;
+        }
+        n.standing = Standing::Removed;
+        n.driver = None;
+        n.paused = false;
+        n.sync_in_flight = false;
+        n.crash_at_sync = None;
+        n.view.role = Role::Follower;
+        for item in n.inbox.drain(..) {
+            if let Inbound::Raft(m, _) = &item {
+                if m.from != m.to {
+                    cx.obs.emit(SimEvent::MessageDropped {
+                        m,
+                        why: "receiver shut down",
+                    });
+                }
+            }
+        }
+        cx.obs.emit(SimEvent::ShutDown { node });
+    }
+}
