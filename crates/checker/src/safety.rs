@@ -537,16 +537,23 @@ impl SafetyChecker {
 
     // ----- helpers -----------------------------------------------------------
 
+    #[inline]
     fn ensure(&mut self, node: usize) {
         if self.nodes.len() <= node {
-            if self.all_voters {
-                let grown = self.nodes.len() as u64..=node as u64;
-                self.bootstrap.voters.extend(grown.map(NodeId));
-            }
-            self.nodes.resize_with(node + 1, NodeState::default);
+            self.grow(node);
         }
     }
 
+    #[cold]
+    fn grow(&mut self, node: usize) {
+        if self.all_voters {
+            let grown = self.nodes.len() as u64..=node as u64;
+            self.bootstrap.voters.extend(grown.map(NodeId));
+        }
+        self.nodes.resize_with(node + 1, NodeState::default);
+    }
+
+    #[inline]
     fn node_mut(&mut self, node: usize) -> &mut NodeState {
         self.ensure(node);
         &mut self.nodes[node]

@@ -25,11 +25,17 @@ pub(super) fn feed(c: &mut SafetyChecker, event_index: u64, e: &SimEvent<'_>) {
             commit,
             membership_index,
         } => {
-            if !ready.entries.is_empty() {
-                c.entries_written(event_index, node, &ready.entries);
-            }
             if let Some(commit) = commit {
+                if !ready.entries.is_empty() {
+                    c.entries_written(event_index, node, &ready.entries);
+                }
                 c.committed(event_index, node, commit);
+            } else if !ready.entries.is_empty() {
+                c.entries_written(event_index, node, &ready.entries);
+            } else {
+                // Neither the log nor the commit changed: no configuration
+                // rule can break.
+                return;
             }
             c.batch_done(event_index, node, membership_index);
         }
