@@ -33,7 +33,8 @@
 # N seeds, or its guarding case does not fail with a violation; 2 on bad
 # usage.
 #
-# Two optional header fields: `# Test: PACKAGE FILTER` names unit tests
+# Optional header fields: `# Profile: NAME` sweeps that profile instead of
+# the default (e.g. `reconfig` for membership breaks); `# Test: PACKAGE FILTER` names unit tests
 # (`cargo test -p PACKAGE -- FILTER`) that must fail with the break applied;
 # `# Sweep: unreachable (why)` marks a break no execution of the
 # implementation can observe (another rule masks it; the header says why):
@@ -235,6 +236,9 @@ for p in "${patches[@]}"; do
   unreachable=""
   case "$(field "$p" Sweep)" in unreachable*) unreachable=1 ;; esac
   test_spec="$(field "$p" Test)"
+  profile_args=()
+  profile="$(field "$p" Profile)"
+  if [ -n "$profile" ]; then profile_args=(--profile "$profile"); fi
   log="$SCRATCH/$name"
   echo "== $name" >&2
 
@@ -262,7 +266,7 @@ for p in "${patches[@]}"; do
   from=0
   for to in "${chunk_ends[@]}"; do
     rc=0
-    { time "$SIM" run --seeds "$from..$to" --json "${sim_threads[@]}" >"$log.json" 2>"$log.sweep"; } 2>>"$log.cpu" || rc=$?
+    { time "$SIM" run --seeds "$from..$to" "${profile_args[@]}" --json "${sim_threads[@]}" >"$log.json" 2>"$log.sweep"; } 2>>"$log.cpu" || rc=$?
     if [ "$rc" -ge 2 ]; then
       sweep_error="sweep exited $rc on $from..$to"
       tail -n 5 "$log.sweep" | sed 's/^/   /' >&2

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SWEEP_SEEDS="${SWEEP_SEEDS:-0..50000}"
+RECONFIG_SEEDS="${RECONFIG_SEEDS:-0..20000}"
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -22,6 +23,9 @@ cargo test --workspace --locked
 
 step "seed sweep ($SWEEP_SEEDS, default profile, determinism checked)"
 cargo run --release --locked -p sim -- run --seeds "$SWEEP_SEEDS" --check-determinism
+
+step "membership sweep ($RECONFIG_SEEDS, reconfig profile, determinism checked)"
+cargo run --release --locked -p sim -- run --profile reconfig --seeds "$RECONFIG_SEEDS" --check-determinism
 
 step "HTML timeline renders in headless Chromium (skipped if chromium is absent)"
 ci/html-check.sh

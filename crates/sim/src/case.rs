@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
 
-mod script;
+pub(crate) mod script;
 
 use script::format_node_set;
 pub use script::{describe_fault, describe_op, format_duration};
@@ -298,6 +298,18 @@ pub enum Assertion {
         /// Window end.
         to_us: u64,
     },
+    /// A configuration whose voters are exactly `nodes` (the new half, while
+    /// joint) commits in the window; with `joint`, a joint one.
+    Configuration {
+        /// The voters, as a bit mask.
+        nodes: u32,
+        /// Whether it must be joint.
+        joint: bool,
+        /// Window start.
+        from_us: u64,
+        /// Window end.
+        to_us: u64,
+    },
     /// A message of kind `kind` (e.g. `Append`) from `from` to `to` is
     /// delivered in the window after one sent later (the network reordered it).
     Reordered {
@@ -326,6 +338,7 @@ impl Assertion {
             | Assertion::Leaders { from_us, to_us, .. }
             | Assertion::Crash { from_us, to_us, .. }
             | Assertion::Deduplicated { from_us, to_us, .. }
+            | Assertion::Configuration { from_us, to_us, .. }
             | Assertion::Reordered { from_us, to_us, .. } => (from_us, to_us),
         }
     }
@@ -338,6 +351,7 @@ impl Assertion {
             | Assertion::Commits { nodes, .. }
             | Assertion::Becomes { nodes, .. }
             | Assertion::Crash { nodes, .. }
+            | Assertion::Configuration { nodes, .. }
             | Assertion::Deduplicated { nodes, .. } => Some(nodes),
             Assertion::NewLeader { .. }
             | Assertion::Leaders { .. }

@@ -288,3 +288,43 @@ fn durations_are_bounded_whatever_the_unit() {
     let printed = case("0ms..999999999s").expect("about 31 years").to_script();
     assert!(Case::parse(&printed).is_ok(), "{printed}");
 }
+
+#[test]
+fn membership_directives_and_spares_round_trip_and_bad_ones_are_refused() {
+    let text = "seed 1\nprofile calm\nnodes 3\nspares 3\nchaos 2s\n\
+                t=100ms add-learner n3\n\
+                t=200ms promote n3\n\
+                t=300ms add-voter n4\n\
+                t=400ms remove leader\n\
+                t=500ms replace n1 n5\n\
+                t=600ms transfer-leader n2\n\
+                assert configuration {0,1,2,3} 0s..2s\n\
+                assert configuration {0,2,3,5} joint 0s..2s\n\
+                expect pass\n";
+    let case = Case::parse(text).expect("valid");
+    assert_eq!((case.config.nodes, case.config.bootstrap_voters()), (6, 3));
+    assert_eq!(case.config.node_tick_us.len(), 6);
+    assert_eq!(case.faults.len(), 6);
+    assert_eq!(case.asserts.len(), 2);
+    let script = case.to_script();
+    assert!(script.contains("nodes 3\nspares 3\n"), "{script}");
+    let again = Case::parse(&script).expect("its own script parses");
+    assert_eq!((again.faults, again.asserts), (case.faults, case.asserts));
+    assert_eq!(again.config, case.config);
+    for bad in [
+        "t=1ms add-learner n6",
+        "t=1ms add-learner",
+        "t=1ms promote leader",
+        "t=1ms remove n9",
+        "t=1ms replace n1",
+        "t=1ms replace n1 n2 n3",
+        "t=1ms transfer-leader n7",
+        "t=1ms transfer-leader n2 now",
+        "assert configuration {0,7} 0s..1s",
+    ] {
+        let text = format!("seed 1\nprofile calm\nnodes 3\nspares 3\n{bad}\nexpect pass\n");
+        assert!(Case::parse(&text).is_err(), "{bad} must be refused");
+    }
+    let too_many = "seed 1\nprofile calm\nnodes 5\nspares 5\nexpect pass\n";
+    assert!(Case::parse(too_many).is_err(), "more than 9 nodes");
+}

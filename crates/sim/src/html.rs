@@ -239,6 +239,10 @@ header p { margin: 2px 0; }
 .seg-text { fill: #fff; font: 600 11px ui-monospace, Menlo, Consolas, monospace; text-anchor: middle;
   paint-order: stroke; stroke: rgba(0, 0, 0, 0.45); stroke-width: 2px; pointer-events: none; }
 .crash { fill: #3c3c3c; fill-opacity: 0.88; }
+.removed { fill: #9aa0a6; fill-opacity: 0.9; }
+.m-absent { fill: #ffffff; fill-opacity: 0.65; }
+.m-learner { fill: #17becf; }
+.m-joint { fill: #f28e2b; }
 .pause { fill: url(#hatch); stroke: #777; stroke-width: 0.5; }
 .msg { stroke-width: 1.2; stroke-opacity: 0.75; }
 .msg:hover { stroke-width: 3; stroke-opacity: 1; }
@@ -295,8 +299,24 @@ const SCRIPT: &str = r##"
   const events = data.events.slice().sort((a, b) => a.t - b.t);
   const segs = [], shades = [], bands = [], msgs = [], commits = [], clients = [], violations = [];
   const heals = data.heal_us == null ? [] : [data.heal_us];
-  const role = [], crashed = [], paused = [];
-  for (let n = 0; n < N; n++) role.push({ role: 'Follower', term: 0, from: 0 });
+  const role = [], crashed = [], paused = [], member = [], strips = [];
+  for (let n = 0; n < N; n++) {
+    role.push({ role: 'Follower', term: 0, from: 0 });
+    member.push({ state: 'voter', from: 0, index: 0 });
+  }
+  // A node's place in a committed configuration.
+  function memberState(e, n) {
+    const inNew = e.voters.includes(n), inOld = e.outgoing.includes(n);
+    if (inNew && (inOld || !e.outgoing.length)) return 'voter';
+    if (inNew) return 'joining voter (joint configuration)';
+    if (inOld) return 'leaving voter (joint configuration)';
+    if (e.learners.includes(n)) return 'learner';
+    return 'not a member';
+  }
+  function endMember(n, t) {
+    const m = member[n];
+    if (m.state !== 'voter' && t > m.from) strips.push({ node: n, from: m.from, to: t, state: m.state, index: m.index });
+  }
   let band = null;
   function endRole(n, t) {
     const r = role[n];
@@ -339,6 +359,22 @@ const SCRIPT: &str = r##"
         crashed[n] = { node: n, from: e.t, cls: 'crash',
           title: 'n' + n + ' crashed at ' + fmt(e.t) + ', ' + e.lost_writes + ' unsynced write(s) lost' };
         break;
+      case 'membership':
+        for (let m = 0; m < N; m++) {
+          const state = memberState(e, m);
+          if (state === member[m].state) continue;
+          endMember(m, e.t);
+          member[m] = { state, from: e.t, index: e.index };
+        }
+        break;
+      case 'shut_down':
+        if (!okNode(n)) break;
+        endRole(n, e.t);
+        role[n] = { role: null, term: role[n].term, from: e.t };
+        endShade(paused, n, e.t);
+        endShade(crashed, n, e.t);
+        crashed[n] = { node: n, from: e.t, cls: 'removed', title: 'n' + n + ' removed from the cluster, shut down at ' + fmt(e.t) };
+        break;
       case 'restart':
         if (!okNode(n)) break;
         endShade(crashed, n, e.t);
@@ -359,7 +395,9 @@ const SCRIPT: &str = r##"
       case 'violation': violations.push(e); break;
     }
   }
-  for (let n = 0; n < N; n++) { endRole(n, END); endShade(crashed, n, END); endShade(paused, n, END); }
+  for (let n = 0; n < N; n++) {
+    endRole(n, END); endShade(crashed, n, END); endShade(paused, n, END); endMember(n, END);
+  }
   endBand(END);
   const involved = new Set(violations.flatMap((v) => v.nodes).filter(okNode));
 
@@ -442,6 +480,21 @@ const SCRIPT: &str = r##"
       const grow = s.cls === 'crash' ? 4 : 2;
       el(layer.lanes, 'rect', { x: sx, y: laneMid(s.node) - BAR / 2 - grow, width: sw, height: BAR + 2 * grow,
         class: s.cls }, s.title);
+    }
+
+    // Membership: a node that is no member is washed out; a learner or a
+    // voter of one half of a joint configuration has a band along its lane.
+    for (const m of strips) {
+      if (!seen(m.from, m.to)) continue;
+      const [mx, mw] = span(m.from, m.to);
+      const title = 'n' + m.node + ': ' + m.state + ' from ' + fmt(m.from) +
+        (m.index ? ' (configuration entry ' + m.index + ')' : '') + ' to ' + fmt(m.to);
+      if (m.state === 'not a member') {
+        el(layer.lanes, 'rect', { x: mx, y: laneMid(m.node) - BAR / 2, width: mw, height: BAR, class: 'm-absent' }, title);
+      } else {
+        const cls = m.state === 'learner' ? 'm-learner' : 'm-joint';
+        el(layer.lanes, 'rect', { x: mx, y: laneMid(m.node) - BAR / 2 - 5, width: mw, height: 4, class: cls }, title);
+      }
     }
 
     for (const c of commits) {
@@ -540,6 +593,9 @@ const SCRIPT: &str = r##"
   item('pre-candidate', { background: termColour(1), opacity: '0.22' });
   for (const [name, colour] of MSG_COLOURS) item(name, { background: colour, height: '3px' });
   item('crashed', { background: '#3c3c3c' });
+  item('learner', { background: '#17becf', height: '4px' });
+  item('one half of a joint configuration', { background: '#f28e2b', height: '4px' });
+  item('removed', { background: '#9aa0a6' });
   item('paused', { background: 'repeating-linear-gradient(45deg,#6b6b6b 0 2px,#fff 2px 5px)' });
   item('partition', { background: 'rgba(242,201,76,0.45)' });
   item('commit', { background: '#222', width: '2px' });

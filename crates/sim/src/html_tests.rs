@@ -95,6 +95,24 @@ fn sample() -> Timeline {
                 role: Role::Leader,
                 term: 2,
             },
+            E::Membership {
+                t: 0,
+                index: 0,
+                voters: vec![0, 1],
+                outgoing: vec![],
+                learners: vec![],
+            },
+            E::Membership {
+                t: 400_000,
+                index: 5,
+                voters: vec![0, 1, 2],
+                outgoing: vec![0, 1],
+                learners: vec![],
+            },
+            E::ShutDown {
+                t: 1_500_000,
+                node: 1,
+            },
             E::Heal { t: 2_000_000 },
             E::Violation {
                 t: 1_100_000,

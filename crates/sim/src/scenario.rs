@@ -116,6 +116,26 @@ pub fn check(a: &Assertion, timeline: &Timeline) -> Result<(), String> {
                 "never applied a retried command as a duplicate",
             )
         }
+        Assertion::Configuration { nodes, joint, .. } => {
+            let mask = |v: &[usize]| v.iter().fold(0u32, |m, &n| m | 1 << n.min(31));
+            let committed = events().any(|e| {
+                matches!(e, TimelineEvent::Membership { t, voters, outgoing, .. }
+                    if *t > 0 && within(*t) && mask(voters) == *nodes && (!joint || !outgoing.is_empty()))
+            });
+            if committed {
+                Ok(())
+            } else {
+                let what = if *joint {
+                    "joint configuration"
+                } else {
+                    "configuration"
+                };
+                Err(format!(
+                    "no {what} with voters {} committed between {from_us} and {to_us} us",
+                    crate::case::script::format_node_set(*nodes)
+                ))
+            }
+        }
         Assertion::Reordered { kind, from, to, .. } => {
             // Deliveries on the link, in delivery order, with their send times.
             let sent: Vec<u64> = events()

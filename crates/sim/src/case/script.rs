@@ -78,7 +78,7 @@ fn parse_node_set(s: &str) -> Result<u32, String> {
     Ok(mask)
 }
 
-pub(super) fn format_node_set(mask: u32) -> String {
+pub(crate) fn format_node_set(mask: u32) -> String {
     let nodes: Vec<String> = (0..32)
         .filter(|b| mask & (1 << b) != 0)
         .map(|b| format!("n{b}"))
