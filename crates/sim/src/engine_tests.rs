@@ -444,3 +444,58 @@ fn a_panic_is_the_verdict_and_the_trace_and_timeline_end_with_it() {
     );
     assert!(shown, "the page shows the panic");
 }
+
+/// A spare boots when a leader accepts the change adding it, is a member
+/// once it commits, and must catch up; a removed member is shut down for
+/// good; a replacement goes through a joint configuration, left by itself.
+#[test]
+fn spares_join_removed_members_shut_down_and_replacements_go_joint() {
+    let text = "seed 4\nprofile calm\nnodes 3\nspares 2\nchaos 3s\n\
+                t=500ms add-learner n3\n\
+                t=900ms promote n3\n\
+                t=1300ms replace n0 n4\n\
+                t=2000ms transfer-leader n3\n\
+                assert configuration {0,1,2,3} 0.5s..1.3s\n\
+                assert configuration {1,2,3,4} joint 1.3s..2s\n\
+                assert configuration {1,2,3,4} 1.3s..2s\n\
+                expect pass\n";
+    let case = Case::parse(text).expect("valid");
+    let mut sim = Simulation::from_case(&case);
+    sim.enable_trace();
+    sim.enable_timeline("membership");
+    let r = sim.run();
+    assert!(r.verdict.passed(), "{:?}", r.verdict);
+    let timeline = sim.timeline().expect("recorded");
+    for a in &case.asserts {
+        crate::scenario::check(a, &timeline).expect("the scenario is reached");
+    }
+    let s = &r.stats;
+    assert_eq!(s.config_changes_committed, 4, "{s:?}");
+    assert!(s.config_changes_proposed >= 4, "{s:?}");
+    assert_eq!((s.joint_entered, s.joint_left), (1, 1), "{s:?}");
+    assert_eq!(s.learners_promoted, 1, "{s:?}");
+    assert_eq!(s.leader_transfers, 1, "{s:?}");
+    let standing: Vec<Standing> = sim.nodes.nodes.iter().map(|n| n.standing).collect();
+    let m = Standing::Member;
+    assert_eq!(standing, vec![Standing::Removed, m, m, m, m]);
+    assert!(!sim.nodes.nodes[0].alive(), "n0 is shut down");
+    let target = sim.clients.acked_index_max();
+    for n in 1..5 {
+        assert!(
+            sim.nodes.nodes[n].applied_index() >= target,
+            "n{n} caught up"
+        );
+    }
+    let lines = sim.trace_lines();
+    for needle in [
+        "n3 joins the cluster",
+        "n4 joins the cluster",
+        "n0 removed: shut down",
+        "hands leadership to n3",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.contains(needle)),
+            "no '{needle}' in the trace"
+        );
+    }
+}
