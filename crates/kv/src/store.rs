@@ -108,8 +108,9 @@ impl KvStore {
         if data.is_empty() {
             return Ok(Applied::Noop);
         }
-        let cmd = Command::decode(data)?;
-        Ok(self.run_in_session(&cmd))
+        // Decoded into owned strings, which the store keeps without copying.
+        let Command { client_id, seq, op } = Command::decode(data)?;
+        Ok(self.run_in_session(client_id, seq, |store| store.execute_owned(op)))
     }
 
     /// Applies an already-decoded command at `index`, with the same rules as
@@ -119,7 +120,8 @@ impl KvStore {
     /// [`KvError::OutOfOrder`] (nothing applied) if `index` is not the next index.
     pub fn apply_command(&mut self, index: u64, cmd: &Command) -> Result<Applied, KvError> {
         self.advance_to(index)?;
-        Ok(self.run_in_session(cmd))
+        let (client_id, seq) = (cmd.client_id, cmd.seq);
+        Ok(self.run_in_session(client_id, seq, |store| store.execute(&cmd.op)))
     }
 
     /// The value stored at `key`.
@@ -181,8 +183,12 @@ impl KvStore {
     }
 
     /// Runs `cmd` unless its session has already seen its seq.
-    fn run_in_session(&mut self, cmd: &Command) -> Applied {
-        let (client_id, seq) = (cmd.client_id, cmd.seq);
+    fn run_in_session(
+        &mut self,
+        client_id: u64,
+        seq: u64,
+        execute: impl FnOnce(&mut Self) -> OpResult,
+    ) -> Applied {
         match self.sessions.get(&client_id) {
             Some(session) if seq == session.last_seq => Applied::Duplicate {
                 client_id,
@@ -191,7 +197,7 @@ impl KvStore {
             },
             Some(session) if seq < session.last_seq => Applied::Stale { client_id, seq },
             _ => {
-                let result = self.execute(&cmd.op);
+                let result = execute(self);
                 let session = Session {
                     last_seq: seq,
                     last_result: result.clone(),
@@ -219,6 +225,47 @@ impl KvStore {
                 OpResult::Ok
             }
             Op::Cas { key, expected, new } => self.compare_and_set(key, expected.as_deref(), new),
+        }
+    }
+
+    /// Runs one op against the data, keeping its strings (the same effect
+    /// and result as [`KvStore::execute`]).
+    fn execute_owned(&mut self, op: Op) -> OpResult {
+        match op {
+            Op::Put { key, value } => {
+                self.set(key, value);
+                OpResult::Ok
+            }
+            Op::Get { key } => OpResult::Value(self.data.get(&key).cloned()),
+            Op::Append { key, value } => {
+                match self.data.get_mut(&key) {
+                    Some(current) => current.push_str(&value),
+                    None => {
+                        self.data.insert(key, value);
+                    }
+                }
+                OpResult::Ok
+            }
+            Op::Cas { key, expected, new } => {
+                let current = self.data.get(&key).map(String::as_str);
+                if current != expected.as_deref() {
+                    return OpResult::CasFailed {
+                        current: current.map(str::to_owned),
+                    };
+                }
+                self.set(key, new);
+                OpResult::CasOk
+            }
+        }
+    }
+
+    /// Sets `key` to `value` (reusing the stored key when there is one).
+    fn set(&mut self, key: String, value: String) {
+        match self.data.get_mut(&key) {
+            Some(current) => *current = value,
+            None => {
+                self.data.insert(key, value);
+            }
         }
     }
 

@@ -264,7 +264,7 @@ pub const PROFILES: [Profile; 6] = [
         triggered_per_sec: r(0.0, 1.5),
         bursts_per_sec: r(0.0, 0.5),
         single_node_probability: 0.05,
-        reconfig_probability: 0.05,
+        reconfig_probability: 0.02,
         ..BASE
     },
 ];

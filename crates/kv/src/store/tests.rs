@@ -496,10 +496,13 @@ proptest! {
         let mut left = KvStore::new();
         let mut right = KvStore::with_applied_index(start_index);
         for command in &commands {
-            apply_next(&mut left, command);
+            // The borrowed path (apply_command) and the owned one (apply,
+            // from the bytes) answer alike too.
+            let borrowed = apply_next(&mut left, command);
             let bytes = command.encode();
             let index = right.applied_index() + 1;
-            right.apply(index, &bytes).expect("encoded commands decode");
+            let owned = right.apply(index, &bytes).expect("encoded commands decode");
+            prop_assert_eq!(borrowed, owned);
         }
         prop_assert_eq!(left.digest(), right.digest());
         prop_assert_eq!(&left.data, &right.data);
