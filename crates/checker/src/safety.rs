@@ -461,7 +461,18 @@ impl SafetyChecker {
     /// commits a joint configuration appends the entry leaving it in the
     /// same input. Configuration entries are counted as raft-core counts
     /// them: those whose payload decodes and applies. O(1).
+    #[inline]
     pub fn batch_done(&mut self, event_index: u64, node: usize, membership_index: LogIndex) {
+        if let Some(st) = self.nodes.get(node) {
+            // The common case, decided without a call: the node uses the
+            // latest configuration entry of its log, and a leader with at
+            // most one configuration entry cannot hold two uncommitted ones.
+            let latest = st.confs.last().map_or(0, |c| c.index);
+            let leads = st.leader.is_some_and(|l| l.term == st.term);
+            if latest == membership_index.0 && (!leads || st.confs.len() < 2) {
+                return;
+            }
+        }
         self.ensure(node);
         self.check_latest_conf(event_index, node, membership_index.0, None);
         self.check_one_pending_conf(event_index, node);
