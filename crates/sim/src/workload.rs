@@ -107,24 +107,21 @@ impl Client {
 
     fn draw_op(&self, rng: &mut Xoshiro256PlusPlus, keys: usize) -> Op {
         let seq = self.seq + 1;
-        let key = format!("k{}", rng.gen_range(0..keys.max(1)));
-        let value = format!("{}.{}", self.id, seq);
+        let key = key_name(rng.gen_range(0..keys.max(1)));
+        let value = dotted(self.id, seq);
         match rng.gen_range(0..10) {
             0..=2 => Op::Put { key, value },
             3..=4 => Op::Get { key },
             5..=7 => Op::Append {
                 key,
-                value: format!("{value};"),
+                value: value + ";",
             },
             _ => {
                 let expected = if rng.gen_bool(0.3) {
                     None
                 } else {
-                    Some(format!(
-                        "{}.{}",
-                        rng.gen_range(1..=3),
-                        rng.gen_range(1..=seq)
-                    ))
+                    let (client, seq) = (rng.gen_range(1..=3), rng.gen_range(1..=seq));
+                    Some(dotted(client, seq))
                 };
                 Op::Cas {
                     key,
@@ -200,5 +197,54 @@ impl Client {
     pub fn recovered(&self) -> bool {
         let progressed = self.completed_after_heal || (self.script_done && !self.outstanding());
         self.healed && !self.outstanding_at_heal && progressed
+    }
+}
+
+/// `k{n}`: a key's name (without `format!`: the workload draws a few
+/// hundred per seed).
+fn key_name(n: usize) -> String {
+    let mut s = String::with_capacity(4);
+    s.push('k');
+    push_decimal(&mut s, n as u64);
+    s
+}
+
+/// `{a}.{b}`: a value, as `format!("{a}.{b}")` writes it.
+fn dotted(a: u64, b: u64) -> String {
+    let mut s = String::with_capacity(12);
+    push_decimal(&mut s, a);
+    s.push('.');
+    push_decimal(&mut s, b);
+    s
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(s: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        s.push(char::from(d));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{dotted, key_name};
+
+    #[test]
+    fn names_and_values_read_as_format_writes_them() {
+        for n in [0u64, 1, 9, 10, 99, 100, 12_345, u64::MAX] {
+            assert_eq!(key_name(n as usize), format!("k{n}"));
+            assert_eq!(dotted(n, 7), format!("{n}.7"));
+            assert_eq!(dotted(3, n), format!("3.{n}"));
+        }
     }
 }
