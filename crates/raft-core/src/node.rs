@@ -488,7 +488,7 @@ impl RaftNode {
                 self.leader = Some(m.from);
                 self.handle_from_leader(m);
             }
-            MessageBody::TimeoutNow => self.handle_timeout_now(),
+            MessageBody::TimeoutNow { last_index } => self.handle_timeout_now(last_index),
             _ => {}
         }
     }

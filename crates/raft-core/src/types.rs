@@ -183,7 +183,14 @@ pub enum MessageBody {
     HeartbeatResponse,
     /// The leader hands leadership over: the receiver, up to date, campaigns
     /// at once (thesis §3.10).
-    TimeoutNow,
+    TimeoutNow {
+        /// The leader's last index when it sent this: the target campaigns
+        /// only if its own log ends there. A target whose log has moved on
+        /// got this late (the transfer was abandoned and the leader took
+        /// new entries since), and ignores it rather than depose a leader
+        /// nobody asked to go.
+        last_index: LogIndex,
+    },
 }
 
 /// A follower's hint after a failed consistency check (fast backoff): the
@@ -224,7 +231,7 @@ impl MessageBody {
             MessageBody::AppendEntriesResponse { .. } => "AppendResp",
             MessageBody::Heartbeat { .. } => "Heartbeat",
             MessageBody::HeartbeatResponse => "HeartbeatResp",
-            MessageBody::TimeoutNow => "TimeoutNow",
+            MessageBody::TimeoutNow { .. } => "TimeoutNow",
         }
     }
 }
@@ -269,7 +276,7 @@ mod tests {
             },
             MessageBody::Heartbeat { commit: i },
             MessageBody::HeartbeatResponse,
-            MessageBody::TimeoutNow,
+            MessageBody::TimeoutNow { last_index: i },
         ];
         let names: Vec<&str> = bodies.iter().map(MessageBody::name).collect();
         assert_eq!(names, MessageBody::NAMES);

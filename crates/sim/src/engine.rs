@@ -548,7 +548,8 @@ impl Simulation {
         if self.run.over() {
             return;
         }
-        let from_us = self.queue.now_us().max(self.net.last_delivery_us());
+        // Strictly after the last message of the chaos phase has arrived.
+        let from_us = self.queue.now_us().max(self.net.last_delivery_us() + 1);
         let until_us = from_us + self.run.stability_window_us;
         self.run.stability = Some((from_us, until_us));
         self.obs

@@ -83,7 +83,8 @@ pub fn message(m: &Message) -> String {
             at(hint.index, hint.term)
         ),
         MessageBody::Heartbeat { commit } => format!(" commit={}", commit.0),
-        MessageBody::HeartbeatResponse | MessageBody::TimeoutNow => String::new(),
+        MessageBody::HeartbeatResponse => String::new(),
+        MessageBody::TimeoutNow { last_index } => format!("last={last_index}"),
     };
     head + &tail
 }

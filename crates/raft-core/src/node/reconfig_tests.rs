@@ -340,7 +340,7 @@ fn a_transfer_brings_the_target_up_to_date_and_it_wins_at_once() {
     let delivered = run_all(&mut c);
     let timeout_now: Vec<_> = delivered
         .iter()
-        .filter(|m| m.body == MessageBody::TimeoutNow)
+        .filter(|m| matches!(m.body, MessageBody::TimeoutNow { .. }))
         .collect();
     assert_eq!(timeout_now.len(), 1, "sent once, when n3 caught up");
     assert_eq!(c[2].role(), Role::Leader, "n3 won");
@@ -440,4 +440,28 @@ fn a_candidate_re_sends_vote_requests_to_voters_that_did_not_answer() {
             assert!(outgoing(&off.ready()).is_empty(), "off: nothing re-sent");
         }
     }
+}
+
+/// Rule: a target campaigns on TimeoutNow only if its log ends where the
+/// leader's did when it sent it; a late copy of an abandoned transfer (the
+/// log has moved on since) is ignored rather than depose the leader.
+#[test]
+fn a_late_timeout_now_is_ignored() {
+    let mut c = cluster(&[1, 2, 3]);
+    let sent_at = c[1].log().last_index();
+    propose_and_run(&mut c);
+    assert!(c[1].log().last_index() > sent_at, "the log moved on");
+    let (term, leader) = (c[0].term(), c[0].id());
+    let timeout_now = |last_index| Message {
+        from: leader,
+        to: NodeId(2),
+        term,
+        body: MessageBody::TimeoutNow { last_index },
+    };
+    c[1].step(timeout_now(sent_at));
+    assert_eq!(c[1].role(), Role::Follower, "a late TimeoutNow is ignored");
+    assert_eq!(c[1].term(), term);
+    let now = c[1].log().last_index();
+    c[1].step(timeout_now(now));
+    assert_eq!(c[1].role(), Role::Candidate, "an up-to-date one is obeyed");
 }

@@ -9,7 +9,7 @@
 //! the leader's log, and never let a learner or a non-member campaign.
 
 use super::{RaftNode, Role};
-use crate::types::{MessageBody, NodeId};
+use crate::types::{LogIndex, MessageBody, NodeId};
 use std::fmt;
 
 /// A transfer under way.
@@ -102,14 +102,17 @@ impl RaftNode {
             if let Some(t) = &mut self.transfer {
                 t.sent = true;
             }
-            self.send(peer, self.term, MessageBody::TimeoutNow);
+            let body = MessageBody::TimeoutNow { last_index: last };
+            self.send(peer, self.term, body);
         }
         ready
     }
 
-    /// A follower told by its leader to campaign: at once, if it votes.
-    pub(super) fn handle_timeout_now(&mut self) {
-        if self.is_voter() {
+    /// A follower told by its leader to campaign: at once, if it votes and
+    /// its log ends where the leader's did when it sent this (else it is a
+    /// late copy of an abandoned transfer: ignored).
+    pub(super) fn handle_timeout_now(&mut self, last_index: LogIndex) {
+        if self.is_voter() && self.log.last_index() == last_index {
             self.campaign_now(false, true);
         }
     }

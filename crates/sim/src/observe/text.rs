@@ -313,7 +313,8 @@ pub(super) fn message_detail(m: &Message) -> String {
             Some(h) => format!("reject index={index} hint={}@{}", h.index, h.term),
         },
         B::Heartbeat { commit } => format!("commit={commit}"),
-        B::HeartbeatResponse | B::TimeoutNow => String::new(),
+        B::HeartbeatResponse => String::new(),
+        B::TimeoutNow { last_index } => format!("last={last_index}"),
     }
 }
 
