@@ -397,7 +397,7 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         s.mean_sim_seconds_per_seed,
         s.mean_events_per_seed
     )?;
-    let rows: [(&str, u64); 38] = [
+    let rows: [(&str, u64); 39] = [
         ("elections", st.elections),
         ("leaders elected", st.leaders_elected),
         ("max term", st.max_term),
@@ -434,6 +434,7 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         ("joint configs entered", st.joint_entered),
         ("joint configs left", st.joint_left),
         ("learners promoted", st.learners_promoted),
+        ("most voters", st.max_voters),
         ("leader transfers", st.leader_transfers),
         ("leader transfers ok", st.leader_transfers_ok),
     ];

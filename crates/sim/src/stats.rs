@@ -103,6 +103,10 @@ pub struct RunStats {
     /// Learners made voters by a committed change.
     #[serde(default)]
     pub learners_promoted: u64,
+    /// The most voters of a committed configuration (both halves while
+    /// joint): how far the cluster grew.
+    #[serde(default)]
+    pub max_voters: u64,
     /// Leadership transfers a leader started.
     #[serde(default)]
     pub leader_transfers: u64,
@@ -154,6 +158,7 @@ impl RunStats {
         self.joint_entered += o.joint_entered;
         self.joint_left += o.joint_left;
         self.learners_promoted += o.learners_promoted;
+        self.max_voters = self.max_voters.max(o.max_voters);
         self.leader_transfers += o.leader_transfers;
         self.leader_transfers_ok += o.leader_transfers_ok;
     }

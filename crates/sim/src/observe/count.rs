@@ -50,6 +50,9 @@ pub(super) fn count(s: &mut RunStats, e: &SimEvent<'_>) {
             s.joint_left += u64::from(old.is_joint() && !new.is_joint());
             let promoted = new.voters.iter().filter(|&&v| old.is_learner(v)).count();
             s.learners_promoted += promoted as u64;
+            let outgoing_only = new.outgoing.iter().filter(|&&v| !new.voters.contains(&v));
+            let voters = (new.voters.len() + outgoing_only.count()) as u64;
+            s.max_voters = s.max_voters.max(voters);
         }
         SimEvent::TransferStarted { .. } => s.leader_transfers += 1,
         _ => {}
