@@ -33,4 +33,20 @@ fn a_short_default_sweep_passes() {
     let s = sweep(&options);
     assert_eq!(s.failed, 0, "a seed failed: {:#?}", s.failures.first());
     assert_eq!(s.passed, s.seeds, "every seed ran");
+    if name == "reconfig" {
+        // A mutant that makes membership changes silently not happen
+        // passes every check: the sweep must also have changed the
+        // membership, in every way the profile asks for.
+        let st = &s.stats;
+        let progress = [
+            ("config_changes_committed", st.config_changes_committed),
+            ("joint_entered", st.joint_entered),
+            ("joint_left", st.joint_left),
+            ("learners_promoted", st.learners_promoted),
+            ("leader_transfers_ok", st.leader_transfers_ok),
+        ];
+        for (what, count) in progress {
+            assert!(count > 0, "no {what} in {seeds} reconfig seeds");
+        }
+    }
 }

@@ -34,6 +34,7 @@ impl Nodes {
             outcome = d.propose_conf_change(change, disk, io);
         });
         let (index, term) = outcome?;
+        self.check_logged(leader, change, index, term, cx);
         self.finish(leader, cx);
         for c in &change.changes {
             let (Change::AddLearner(id) | Change::AddVoter(id)) = *c else {
@@ -47,6 +48,36 @@ impl Nodes {
             }
         }
         Ok(index)
+    }
+
+    /// A leader that accepted `change` at (`index`, `term`) holds it there:
+    /// a configuration entry whose payload decodes to the change asked for.
+    fn check_logged(
+        &mut self,
+        leader: usize,
+        change: &ConfChange,
+        index: LogIndex,
+        term: Term,
+        cx: &mut Ctx<'_>,
+    ) {
+        let Some(d) = self.nodes[leader].driver.as_ref() else {
+            return;
+        };
+        let logged = d.raft().log().entry(index).is_some_and(|e| {
+            e.term == term
+                && e.kind == EntryKind::ConfChange
+                && ConfChange::decode(&e.data).as_ref() == Ok(change)
+        });
+        if !logged {
+            let found = format!(
+                "n{leader} accepted a membership change at {index}@{term}, but its log does not hold it there"
+            );
+            let expected = "a leader that accepts a membership change logs it where it says";
+            let v = Violation::new(Property::Membership, cx.obs.event_index(), expected, found)
+                .with_nodes(&[leader])
+                .with_index(index.0);
+            cx.run.fail_safety(v, cx.obs);
+        }
     }
 
     /// Asks `leader` to hand leadership to `target`.
@@ -85,10 +116,24 @@ impl Nodes {
                 continue;
             }
             self.cluster.0 = e.index;
-            // A payload that does not decode or apply changes nothing, on
-            // every node alike.
-            let Ok(new) = ConfChange::decode(&e.data).and_then(|c| self.cluster.1.apply(&c)) else {
-                continue;
+            // raft-core skips a payload that does not decode or apply, on
+            // every node alike; but every configuration entry of a run is a
+            // change a leader checked when it accepted it: one that does
+            // not decode or apply to the configuration before it is a bug.
+            let new = match ConfChange::decode(&e.data).and_then(|c| self.cluster.1.apply(&c)) {
+                Ok(new) => new,
+                Err(error) => {
+                    let found = format!(
+                        "the configuration entry committed at {}@{} does not apply to {}: {error}",
+                        e.index, e.term, self.cluster.1
+                    );
+                    let expected = "every committed configuration entry decodes and applies to the configuration before it";
+                    let v =
+                        Violation::new(Property::Membership, cx.obs.event_index(), expected, found)
+                            .with_index(e.index.0);
+                    cx.run.fail_safety(v, cx.obs);
+                    continue;
+                }
             };
             let old = std::mem::replace(&mut self.cluster.1, new);
             cx.obs.emit(SimEvent::ConfChangeCommitted {
