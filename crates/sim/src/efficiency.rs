@@ -39,6 +39,12 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// The minimum election timeout, in ticks (how long a transfer lasts).
+    #[must_use]
+    pub fn timeout_ticks(&self) -> u64 {
+        u64::from(self.timeout_min)
+    }
+
     /// The limits of a run.
     #[must_use]
     pub fn of(config: &SimConfig) -> Limits {
@@ -62,7 +68,7 @@ pub struct Broken {
 }
 
 impl Broken {
-    fn new(rule: &'static str, found: String) -> Broken {
+    pub(crate) fn new(rule: &'static str, found: String) -> Broken {
         Broken { rule, found }
     }
 
@@ -92,6 +98,20 @@ impl Broken {
                  the leader lease is over; a stale pre-vote request is told the newer term"
             }
             "pre-vote" => "a pre-vote is granted only where the real vote could be",
+            "transfer-refuses" => {
+                "a leader handing leadership over refuses proposals until the transfer ends"
+            }
+            "transfer-hand-over" => {
+                "a leader sends TimeoutNow only to the target of its transfer under way, once, \
+                 as soon as the target acknowledges its whole log"
+            }
+            "transfer-obeys" => {
+                "a voter told by its leader to campaign, with a log ending where the leader's \
+                 did, campaigns at once; any other node so told stays a follower"
+            }
+            "transfer-target" => {
+                "a leader hands leadership only to a voter of its configuration, and to any of them"
+            }
             _ => "election timeouts are drawn from [min, 2 * min), over all of it",
         }
     }

@@ -61,6 +61,28 @@ impl NodeIo<'_> {
         }
     }
 
+    /// The node put TimeoutNow to `to` in a batch: only the target of the
+    /// transfer under way, once.
+    fn timeout_now_sent(&mut self, to: usize) {
+        let timeout_ticks = self.limits.timeout_ticks();
+        match self.view.transfer_under_way(timeout_ticks) {
+            Some(t) if t.target == to && !t.sent => {
+                if let Some(t) = self.view.transfer.as_mut() {
+                    t.sent = true;
+                }
+            }
+            under_way => {
+                let what = match under_way {
+                    Some(t) if t.target == to => format!("a second TimeoutNow to n{to}"),
+                    Some(t) => format!("TimeoutNow to n{to} while handing over to n{}", t.target),
+                    None => format!("TimeoutNow to n{to} with no transfer under way"),
+                };
+                let found = format!("n{} sent {what}", self.node);
+                self.efficiency_broken(Broken::new("transfer-hand-over", found));
+            }
+        }
+    }
+
     fn efficiency_broken(&mut self, b: Broken) {
         let found = format!("n{} broke the {} rule: {}", self.node, b.rule, b.found);
         let v = Violation::new(
@@ -187,6 +209,8 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
         }
         view.role = role;
         view.term = term;
+        // A transfer ends with its leader's leadership.
+        view.transfer = None;
         // The election timer is redrawn only with a change of role or term.
         let draws = &mut *self.timeout_draws;
         let timeout_broken = efficiency::check_timeout(raft, &mut view.watch, draws, self.limits);
@@ -228,6 +252,15 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
 
     fn ready(&mut self, raft: &RaftNode, ready: &Ready) {
         let (sent, held) = (&ready.messages, &ready.persisted_messages);
+        // A TimeoutNow may wait for the batch's sync: it is handed over
+        // when the node puts it in a batch.
+        if raft.role() == Role::Leader || self.view.transfer.is_some() {
+            for m in sent.iter().chain(held) {
+                if let raft_core::MessageBody::TimeoutNow { .. } = m.body {
+                    self.timeout_now_sent(m.to.0 as usize);
+                }
+            }
+        }
         if raft.role() == Role::Leader {
             let batches =
                 efficiency::check_batches(sent, raft.log(), self.last_before, self.limits);

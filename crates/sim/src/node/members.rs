@@ -93,9 +93,26 @@ impl Nodes {
     ) -> Result<(), TransferError> {
         let mut outcome = Err(TransferError::NotLeader { leader: None });
         let to = NodeId(target as u64);
+        // Watched from before the call: the TimeoutNow may leave at once.
+        // A refused request leaves the transfer under way, if any, as it
+        // was; a transfer to the leader itself changes nothing.
+        let view = &mut self.nodes[leader].view;
+        let before = view.transfer;
+        if target != leader {
+            view.transfer = Some(TransferWatch {
+                target,
+                term: view.term,
+                from_tick: view.ticks,
+                sent: false,
+            });
+        }
         self.with_driver(leader, cx, |d, disk, io| {
             outcome = d.transfer_leadership(to, disk, io);
         });
+        if outcome.is_err() {
+            self.nodes[leader].view.transfer = before;
+        }
+        self.check_transfer_target(leader, target, outcome.is_ok(), cx);
         if outcome.is_ok() {
             cx.obs.emit(SimEvent::TransferStarted {
                 node: leader,
@@ -104,6 +121,33 @@ impl Nodes {
             self.finish(leader, cx);
         }
         outcome
+    }
+
+    /// A transfer's target is a voter of the leader's configuration
+    /// exactly when the leader accepts the transfer (a transfer to the
+    /// leader itself is accepted and does nothing).
+    fn check_transfer_target(
+        &self,
+        leader: usize,
+        target: usize,
+        accepted: bool,
+        cx: &mut Ctx<'_>,
+    ) {
+        let Some(d) = self.nodes[leader].driver.as_ref() else {
+            return;
+        };
+        if d.raft().role() != Role::Leader || target == leader {
+            return;
+        }
+        let voter = d.raft().membership().is_voter(NodeId(target as u64));
+        if voter != accepted {
+            let found = if accepted {
+                format!("n{leader} accepted a transfer to n{target}, no voter of its configuration")
+            } else {
+                format!("n{leader} refused a transfer to n{target}, a voter of its configuration")
+            };
+            efficiency_broken(Broken::new("transfer-target", found), leader, cx);
+        }
     }
 
     /// Follows the configuration entries just applied past the cluster's:
