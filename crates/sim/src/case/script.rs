@@ -16,13 +16,15 @@
 
 use super::{err, Assertion, Case, CaseError, Expect, ScriptedOp, CASE_VERSION};
 use crate::faults::{Action, CrashPoint, Fault, Partition, Point, Reconfig, Target, TimedFault};
-use crate::profile::{self, SimConfig, NODES_MAX};
+use crate::profile::{self, NODES_MAX};
 use kv::Op;
 use std::fmt::Write as _;
 
 mod claims;
+mod settings;
 
 use claims::{describe_assertion, parse_assertion};
+use settings::{apply_override, config_overrides, with_spares};
 
 /// The longest duration a script may write (about 31 years).
 const DURATION_US_MAX: f64 = 1e15;
@@ -658,95 +660,6 @@ impl Header {
             expect: self.expect.unwrap_or(Expect::Pass),
             asserts: self.asserts,
         })
-    }
-}
-
-/// Gives `config` `spares` node slots beyond its bootstrap voters (as
-/// drawn, if it has that many already; a new spare's clock is nominal).
-fn with_spares(config: &mut SimConfig, spares: usize) {
-    let voters = config.bootstrap_voters();
-    if config.nodes - voters == spares {
-        return;
-    }
-    config.nodes = voters + spares;
-    config.node_tick_us.resize(config.nodes, config.tick_us);
-    config.bootstrap_voters = if spares == 0 { 0 } else { voters };
-}
-
-/// Sets one `SimConfig` field (`raft.` prefix for Raft knobs) from text.
-fn apply_override(config: &mut SimConfig, key: &str, value: &str) -> Result<(), String> {
-    let mut tree = serde_json::to_value(&*config).map_err(|e| e.to_string())?;
-    let slot = key
-        .split('.')
-        .try_fold(&mut tree, |node, part| node.get_mut(part))
-        .ok_or_else(|| format!("unknown setting '{key}'"))?;
-    let parsed: serde_json::Value = match value {
-        "on" => true.into(),
-        "off" => false.into(),
-        v => serde_json::from_str(v).map_err(|_| format!("'{v}' is not a number or on/off"))?,
-    };
-    if std::mem::discriminant(slot) != std::mem::discriminant(&parsed)
-        && !(slot.is_number() && parsed.is_number())
-    {
-        return Err(format!(
-            "'{key}' takes {}, not '{value}'",
-            if slot.is_boolean() {
-                "on/off"
-            } else {
-                "a number"
-            }
-        ));
-    }
-    *slot = parsed;
-    *config = serde_json::from_value(tree).map_err(|e| format!("'{key}={value}': {e}"))?;
-    Ok(())
-}
-
-/// The settings where `config` differs from what its seed and profile draw.
-fn config_overrides(seed: u64, config: &SimConfig) -> Vec<(String, String)> {
-    let Some(p) = profile::profile(&config.profile) else {
-        return Vec::new();
-    };
-    let mut drawn = p.draw(seed, Some(config.bootstrap_voters()));
-    with_spares(&mut drawn, config.nodes - config.bootstrap_voters());
-    let (Ok(a), Ok(b)) = (serde_json::to_value(&drawn), serde_json::to_value(config)) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    diff_values("", &a, &b, &mut out);
-    out.retain(|(k, _)| k != "chaos_us");
-    out
-}
-
-fn diff_values(
-    prefix: &str,
-    a: &serde_json::Value,
-    b: &serde_json::Value,
-    out: &mut Vec<(String, String)>,
-) {
-    match (a, b) {
-        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
-            for (k, vb) in y {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                match x.get(k) {
-                    Some(va) => diff_values(&key, va, vb, out),
-                    None => out.push((key, vb.to_string())),
-                }
-            }
-        }
-        _ if a != b => {
-            let text = match b {
-                serde_json::Value::Bool(true) => "on".to_string(),
-                serde_json::Value::Bool(false) => "off".to_string(),
-                other => other.to_string(),
-            };
-            out.push((prefix.to_string(), text));
-        }
-        _ => {}
     }
 }
 
