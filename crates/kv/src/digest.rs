@@ -24,7 +24,7 @@ impl Fnv1a64 {
     }
 
     /// Hashes raw bytes with no length prefix.
-    fn write_raw(&mut self, bytes: &[u8]) {
+    pub(crate) fn write_raw(&mut self, bytes: &[u8]) {
         for &byte in bytes {
             self.state ^= u64::from(byte);
             self.state = self.state.wrapping_mul(FNV_PRIME);

@@ -40,4 +40,4 @@ mod store;
 
 pub use command::{Command, Op, OpResult};
 pub use error::KvError;
-pub use store::{Applied, KvStore};
+pub use store::{Applied, KvStore, SnapshotError};

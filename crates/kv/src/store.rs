@@ -316,5 +316,9 @@ fn hash_result(hasher: &mut Fnv1a64, result: &OpResult) {
     }
 }
 
+mod snapshot;
+
+pub use snapshot::SnapshotError;
+
 #[cfg(test)]
 mod tests;

@@ -534,3 +534,58 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// A store restored from a snapshot equals the store it was taken
+    /// from, and goes on exactly like it: the same answers, the same digest.
+    #[test]
+    fn a_restored_store_goes_on_like_the_original(
+        before in prop::collection::vec(command_strategy(), 0..30),
+        after in prop::collection::vec(command_strategy(), 0..20),
+    ) {
+        let mut original = KvStore::new();
+        for command in &before {
+            apply_next(&mut original, command);
+        }
+        let mut restored = KvStore::restore(&original.snapshot()).expect("its own snapshot");
+        prop_assert_eq!(&restored, &original);
+        prop_assert_eq!(restored.digest(), original.digest());
+        for command in &after {
+            prop_assert_eq!(apply_next(&mut restored, command), apply_next(&mut original, command));
+        }
+        prop_assert_eq!(restored.digest(), original.digest());
+        prop_assert_eq!(restored.applied_index(), original.applied_index());
+    }
+}
+
+#[test]
+fn a_damaged_snapshot_is_refused() {
+    let mut store = KvStore::new();
+    for (seq, key) in ["a", "b", "c"].iter().enumerate() {
+        let put = Command {
+            client_id: 7,
+            seq: seq as u64 + 1,
+            op: Op::Put {
+                key: (*key).into(),
+                value: "v".into(),
+            },
+        };
+        apply_next(&mut store, &put);
+    }
+    let snapshot = store.snapshot();
+    for at in 0..snapshot.len() {
+        let mut damaged = snapshot.clone();
+        damaged[at] ^= 0x20;
+        assert!(KvStore::restore(&damaged).is_err(), "byte {at} flipped");
+    }
+    for len in 0..snapshot.len() {
+        assert!(
+            KvStore::restore(&snapshot[..len]).is_err(),
+            "cut to {len} bytes"
+        );
+    }
+    let mut longer = snapshot.clone();
+    longer.push(0);
+    assert!(KvStore::restore(&longer).is_err(), "a byte added");
+    assert_eq!(KvStore::restore(&snapshot).as_ref(), Ok(&store));
+}
