@@ -510,21 +510,24 @@ impl SafetyChecker {
         let previous = std::mem::replace(&mut self.node_mut(node).durable, hs);
         self.check_durable_monotonic(event_index, node, previous, hs, " across a restart");
         self.record_durable_vote(event_index, node, hs, "restarted with a durable vote");
-        let prefix = durable.prefix_index.0;
-        let prefix_chain = self.prefix_chain(event_index, node, prefix, durable.prefix_term);
+        let (prefix, prefix_term) = durable
+            .snapshot
+            .as_ref()
+            .map_or((0, Term(0)), |s| (s.meta.index.0, s.meta.term));
+        let prefix_chain = self.prefix_chain(event_index, node, prefix, prefix_term);
         let st = &mut self.nodes[node];
-        st.log.reset(prefix, durable.prefix_term, prefix_chain);
+        st.log.reset(prefix, prefix_term, prefix_chain);
         st.term = hs.term;
         st.vote = hs.vote;
         st.leader = None;
         st.confs.clear();
         st.commit = hs.commit.0.max(prefix);
         st.applied = prefix;
-        if !durable.entries.is_empty()
-            && self.check_write_position(event_index, node, &durable.entries)
-        {
-            self.append_entries(event_index, node, &durable.entries);
-            self.track_confs(node, durable.entries[0].index.0, &durable.entries);
+        let kept = durable.entries.partition_point(|e| e.index.0 <= prefix);
+        let entries = &durable.entries[kept..];
+        if !entries.is_empty() && self.check_write_position(event_index, node, entries) {
+            self.append_entries(event_index, node, entries);
+            self.track_confs(node, entries[0].index.0, entries);
         }
         let st = &self.nodes[node];
         let (commit, last) = (st.commit, st.log.last_index());

@@ -18,6 +18,13 @@
 //!    node accepted by (index, term): the same term applied means done,
 //!    another term at that index means lost.
 //!
+//! A batch that carries the leader's snapshot has it written first
+//! (replacing the log) and restored into the state machine before anything
+//! is applied. After applying, the driver compacts by its policy (every
+//! `snapshot_every` applied entries): the state machine's state goes to
+//! raft-core's [`RaftNode::compact`], and the snapshot that returns is
+//! written like any batch.
+//!
 //! After each input it can check raft-core's own invariants, and any broken
 //! rule is reported as a [`HostFault`] that stops the node. The driver owns
 //! no clock, socket or file: the simulator and the real node plug those in
@@ -28,7 +35,7 @@ use crate::io::{Answer, Effects, HostFault, StateMachine, Storage};
 use bytes::Bytes;
 use raft_core::membership::ConfChange;
 use raft_core::{
-    Entry, LogIndex, Message, NodeId, ProposeError, RaftNode, Ready, Term, TransferError,
+    Entry, LogIndex, Message, NodeId, ProposeError, RaftNode, Ready, Snapshot, Term, TransferError,
 };
 use std::collections::VecDeque;
 
@@ -112,6 +119,9 @@ pub struct Driver<S: StateMachine, T> {
     pending: VecDeque<Pending<T>>,
     written: Written,
     check_invariants: bool,
+    /// Compact once this many entries are applied past the last snapshot
+    /// (0: never).
+    snapshot_every: u64,
     /// Set by the first fault: the node does nothing more.
     stopped: bool,
 }
@@ -135,8 +145,33 @@ impl<S: StateMachine, T> Driver<S, T> {
             pending: VecDeque::new(),
             written,
             check_invariants: false,
+            snapshot_every: 0,
             stopped: false,
         }
+    }
+
+    /// Like [`Driver::new`] for a node restored from storage: its durable
+    /// snapshot, if any, is restored into `state_machine` first (the node
+    /// then applies the committed entries after it).
+    ///
+    /// # Errors
+    /// The state machine refused the snapshot.
+    pub fn restore(raft: RaftNode, mut state_machine: S) -> Result<Driver<S, T>, HostFault> {
+        if let Some(snap) = raft.snapshot() {
+            state_machine
+                .restore(snap.meta.index, &snap.data)
+                .map_err(|error| HostFault::Restore {
+                    index: snap.meta.index,
+                    error,
+                })?;
+        }
+        Ok(Driver::new(raft, state_machine))
+    }
+
+    /// Compacts the log whenever `entries` more are applied past the last
+    /// snapshot (0: never, the default).
+    pub fn set_snapshot_every(&mut self, entries: u64) {
+        self.snapshot_every = entries;
     }
 
     /// Checks raft-core's own invariants after every input (O(members) each).
@@ -427,6 +462,11 @@ impl<S: StateMachine, T> Driver<S, T> {
         fx: &mut E,
     ) -> bool {
         fx.ready(&self.raft, ready);
+        if let Some(snap) = ready.snapshot.take() {
+            if !self.install(&snap, storage, fx) {
+                return false;
+            }
+        }
         if let Err(fault) = self.check_boundary(ready) {
             self.stop(fx, fault);
             return false;
@@ -490,6 +530,76 @@ impl<S: StateMachine, T> Driver<S, T> {
                 return false;
             }
         }
+        if !ready.committed_entries.is_empty() {
+            return self.maybe_compact(storage, fx);
+        }
+        true
+    }
+
+    /// Writes the leader's snapshot (replacing the log), restores the
+    /// state machine from it, and answers the proposals it covers as lost
+    /// (their outcome is in the snapshot; a retry under the same session
+    /// applies at most once). Returns false if the node stopped.
+    fn install<St: Storage, E: Effects<T, S::Output>>(
+        &mut self,
+        snap: &Snapshot,
+        storage: &mut St,
+        fx: &mut E,
+    ) -> bool {
+        let index = snap.meta.index;
+        if index <= self.written.commit {
+            let detail = format!(
+                "a snapshot at {index} installed at or below the written commit index {}",
+                self.written.commit
+            );
+            let fault = HostFault::Boundary {
+                rule: "snapshot-past-commit",
+                detail,
+            };
+            self.stop(fx, fault);
+            return false;
+        }
+        if let Err(e) = storage.write_snapshot(snap, true) {
+            self.stop(fx, HostFault::Storage(e));
+            return false;
+        }
+        self.written.last_index = index;
+        self.written.commit = index;
+        if let Err(error) = self.state_machine.restore(index, &snap.data) {
+            self.stop(fx, HostFault::Restore { index, error });
+            return false;
+        }
+        fx.snapshot_installed(snap);
+        while self.pending.front().is_some_and(|p| p.index <= index) {
+            if let Some(p) = self.pending.pop_front() {
+                fx.answer(p.token, Answer::Lost { index: p.index });
+            }
+        }
+        true
+    }
+
+    /// Compacts the log if the policy says so: the state machine's state
+    /// at the applied index goes to raft-core, and the snapshot is written.
+    /// Returns false if the node stopped.
+    fn maybe_compact<St: Storage, E: Effects<T, S::Output>>(
+        &mut self,
+        storage: &mut St,
+        fx: &mut E,
+    ) -> bool {
+        let log = self.raft.log();
+        let (applied, prefix) = (log.applied(), log.first_index().prev());
+        if self.snapshot_every == 0 || applied.0 - prefix.0 < self.snapshot_every {
+            return true;
+        }
+        let data = self.state_machine.snapshot(applied);
+        let Ok(snap) = self.raft.compact(applied, data) else {
+            return true; // applied is past the prefix: cannot happen
+        };
+        if let Err(e) = storage.write_snapshot(&snap, false) {
+            self.stop(fx, HostFault::Storage(e));
+            return false;
+        }
+        fx.snapshot_taken(&self.raft, &snap);
         true
     }
 

@@ -339,6 +339,9 @@ impl Storage for FailingDisk {
     fn write(&mut self, _: &[Entry], _: Option<HardState>) -> Result<u64, StorageError> {
         Err(StorageError("no space left".into()))
     }
+    fn write_snapshot(&mut self, _: &raft_core::Snapshot, _: bool) -> Result<u64, StorageError> {
+        Err(StorageError("no space left".into()))
+    }
     fn synced_seq(&self) -> u64 {
         0
     }
@@ -369,6 +372,12 @@ struct Refuses;
 impl StateMachine for Refuses {
     type Output = ();
     fn apply(&mut self, _: &Entry) -> Result<(), ApplyError> {
+        Err(ApplyError("corrupt".into()))
+    }
+    fn snapshot(&self, _: LogIndex) -> bytes::Bytes {
+        bytes::Bytes::new()
+    }
+    fn restore(&mut self, _: LogIndex, _: &[u8]) -> Result<(), ApplyError> {
         Err(ApplyError("corrupt".into()))
     }
 }
@@ -569,4 +578,74 @@ fn a_report_for_entries_replaced_meanwhile_counts_nothing() {
     d.on_synced(&mut disk, &mut fx);
     assert!(fx.faults.is_empty(), "{:?}", fx.faults);
     assert_eq!(d.raft().log().persisted(), LogIndex(2));
+}
+
+/// Rule: with a snapshot policy the driver compacts every `n` applied
+/// entries, writing the state machine's state; a node restored from that
+/// disk gets the state back from the snapshot and the rest from the log.
+#[test]
+fn the_policy_compacts_and_a_restart_restores_the_snapshot() {
+    let (mut d, mut disk, mut fx) = single_leader();
+    d.set_snapshot_every(3);
+    for seq in 1..=8 {
+        d.propose(put(seq), seq as u32, &mut disk, &mut fx)
+            .expect("the leader accepts");
+        disk.sync_all();
+        d.on_synced(&mut disk, &mut fx);
+    }
+    assert!(fx.faults.is_empty(), "{:?}", fx.faults);
+    assert!(disk.has_unsynced_snapshot(), "written after the last apply");
+    disk.sync_all();
+    let prefix = d.raft().log().first_index().prev();
+    assert!(prefix.0 >= 6, "compacted to {prefix}");
+    let snap = disk.snapshot().expect("a durable snapshot").clone();
+    assert_eq!(snap.meta.index, prefix);
+    assert!(
+        disk.log().iter().all(|e| e.index > prefix),
+        "the disk is compacted"
+    );
+    let config = d.raft().config().clone();
+    let raft = RaftNode::restore(
+        config,
+        disk.durable_state(),
+        Xoshiro256PlusPlus::seed_from_u64(9),
+    )
+    .expect("consistent");
+    let mut back: KvDriver = Driver::restore(raft, KvStore::new()).expect("a valid snapshot");
+    let mut fx2 = Recorder::default();
+    for _ in 0..40 {
+        back.tick(&mut disk, &mut fx2);
+        disk.sync_all();
+        back.on_synced(&mut disk, &mut fx2);
+        for m in std::mem::take(&mut fx2.sent) {
+            back.step(m, &mut disk, &mut fx2);
+        }
+    }
+    assert_eq!(back.state_machine().digest(), d.state_machine().digest());
+    assert_eq!(back.state_machine().get("k"), Some("v8"));
+}
+
+/// Rule: a snapshot the state machine refuses stops a restore with a fault.
+#[test]
+fn a_damaged_snapshot_is_refused_on_restore() {
+    let (mut d, mut disk, mut fx) = single_leader();
+    d.set_snapshot_every(1);
+    d.propose(put(1), 1, &mut disk, &mut fx)
+        .expect("the leader");
+    disk.sync_all();
+    d.on_synced(&mut disk, &mut fx);
+    disk.sync_all();
+    let mut durable = disk.durable_state();
+    let snap = durable.snapshot.as_mut().expect("a snapshot");
+    let mut data = snap.data.to_vec();
+    data[3] ^= 1;
+    snap.data = data.into();
+    let raft = RaftNode::restore(
+        d.raft().config().clone(),
+        durable,
+        Xoshiro256PlusPlus::seed_from_u64(9),
+    )
+    .expect("the log itself is consistent");
+    let refused = Driver::<KvStore, u32>::restore(raft, KvStore::new());
+    assert!(matches!(refused, Err(HostFault::Restore { .. })));
 }

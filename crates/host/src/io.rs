@@ -8,7 +8,10 @@
 //! stream; a real node implements them with files, sockets and logs. The
 //! driver never knows which.
 
-use raft_core::{Entry, HardState, InvariantViolation, LogIndex, Message, RaftNode, Ready, Term};
+use bytes::Bytes;
+use raft_core::{
+    Entry, HardState, InvariantViolation, LogIndex, Message, RaftNode, Ready, Snapshot, Term,
+};
 use std::fmt;
 
 /// Where a node's log and hard state are written.
@@ -29,6 +32,17 @@ pub trait Storage {
         entries: &[Entry],
         hard_state: Option<HardState>,
     ) -> Result<u64, StorageError>;
+
+    /// Issues a snapshot write, ordered with the batches like one of
+    /// them, and atomic: a crash keeps either it whole or the snapshot
+    /// before it. `install` (a follower took its leader's snapshot)
+    /// replaces the whole log; otherwise (compaction) only the entries up
+    /// to the snapshot's index are dropped, once it is durable. Returns the
+    /// write's sequence number.
+    ///
+    /// # Errors
+    /// A write the storage could not issue; the node must stop.
+    fn write_snapshot(&mut self, snapshot: &Snapshot, install: bool) -> Result<u64, StorageError>;
 
     /// The highest batch sequence number known durable.
     fn synced_seq(&self) -> u64;
@@ -65,6 +79,17 @@ pub trait StateMachine {
     /// # Errors
     /// The entry cannot be applied (out of order): the replica is corrupt.
     fn apply(&mut self, entry: &Entry) -> Result<Self::Output, ApplyError>;
+
+    /// The whole state, encoded: a snapshot's data, taken right after
+    /// applying `index` (the last entry applied).
+    fn snapshot(&self, index: LogIndex) -> Bytes;
+
+    /// Replaces the whole state with a snapshot's `data`, which must be the
+    /// state right after applying `index`.
+    ///
+    /// # Errors
+    /// The data is not a snapshot (damaged, another format, another index).
+    fn restore(&mut self, index: LogIndex, data: &[u8]) -> Result<(), ApplyError>;
 }
 
 /// An entry the state machine could not apply.
@@ -91,8 +116,10 @@ pub enum Answer<O> {
         /// What applying it yielded.
         output: O,
     },
-    /// Another term's entry was applied at the proposal's index: the
-    /// proposal was lost to a leader change and may be retried.
+    /// Another term's entry was applied at the proposal's index (the
+    /// proposal was lost to a leader change), or a snapshot installed from
+    /// the leader covers it (its outcome is in the snapshot, unknown here):
+    /// retry it under the same client session, which applies it at most once.
     Lost {
         /// The index the proposal had.
         index: LogIndex,
@@ -120,6 +147,13 @@ pub enum HostFault {
         /// Why.
         error: ApplyError,
     },
+    /// The state machine refused a snapshot.
+    Restore {
+        /// The snapshot's index.
+        index: LogIndex,
+        /// Why.
+        error: ApplyError,
+    },
     /// The storage refused a write.
     Storage(StorageError),
     /// One input kept producing batches past the limit: a livelock.
@@ -135,6 +169,9 @@ impl fmt::Display for HostFault {
             HostFault::NodeInvariant(v) => write!(f, "node invariant broken: {v}"),
             HostFault::Boundary { rule, detail } => write!(f, "disk boundary ({rule}): {detail}"),
             HostFault::Apply { index, error } => write!(f, "cannot apply entry {index}: {error}"),
+            HostFault::Restore { index, error } => {
+                write!(f, "cannot restore the snapshot at {index}: {error}")
+            }
             HostFault::Storage(e) => e.fmt(f),
             HostFault::ReadyRoundsExceeded { rounds } => {
                 write!(f, "still producing batches after {rounds} rounds")
@@ -179,4 +216,11 @@ pub trait Effects<T, O>: Transport {
 
     /// `entry` was applied, yielding `output`.
     fn applied(&mut self, _entry: &Entry, _output: &O) {}
+
+    /// The node compacted its log behind `snapshot`, just written.
+    fn snapshot_taken(&mut self, _raft: &RaftNode, _snapshot: &Snapshot) {}
+
+    /// The node installed its leader's `snapshot`: written, and restored
+    /// into the state machine.
+    fn snapshot_installed(&mut self, _snapshot: &Snapshot) {}
 }

@@ -26,7 +26,8 @@ pub use io::{
 };
 pub use mem_storage::MemStorage;
 
-use raft_core::{Entry, EntryKind};
+use bytes::Bytes;
+use raft_core::{Entry, EntryKind, LogIndex};
 
 /// The replicated kv store. An entry that is not a kv command (the leader's
 /// empty entry of a new term, or bytes from another client library) is
@@ -46,5 +47,22 @@ impl StateMachine for kv::KvStore {
             Err(kv::KvError::Decode(_)) => Ok(kv::Applied::Noop),
             Err(e) => Err(ApplyError(e.to_string())),
         }
+    }
+
+    fn snapshot(&self, index: LogIndex) -> Bytes {
+        debug_assert_eq!(self.applied_index(), index.0);
+        Bytes::from(kv::KvStore::snapshot(self))
+    }
+
+    fn restore(&mut self, index: LogIndex, data: &[u8]) -> Result<(), ApplyError> {
+        let store = kv::KvStore::restore(data).map_err(|e| ApplyError(e.to_string()))?;
+        if store.applied_index() != index.0 {
+            return Err(ApplyError(format!(
+                "the snapshot holds the state at index {}, not at {index}",
+                store.applied_index()
+            )));
+        }
+        *self = store;
+        Ok(())
     }
 }

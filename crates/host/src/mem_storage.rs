@@ -1,5 +1,6 @@
 //! An in-memory [`Storage`] with real disk semantics: writes are volatile
-//! until a sync covers them.
+//! until a sync covers them, and a snapshot is written atomically (a crash
+//! keeps it whole or the one before).
 //!
 //! The host issues writes in order; a sync (which the simulator makes take
 //! simulated time) makes every write issued before it started durable. A
@@ -8,7 +9,7 @@
 //! a real node uses files with the same contract.
 
 use crate::io::{Storage, StorageError};
-use raft_core::{DurableState, Entry, HardState};
+use raft_core::{DurableState, Entry, HardState, Snapshot};
 use std::collections::VecDeque;
 
 /// One write, in issue order.
@@ -19,6 +20,14 @@ enum Write {
     Entries(usize),
     /// Overwrite the hard state.
     HardState(HardState),
+    /// Replace the snapshot; then drop the whole log (`install`) or the
+    /// entries up to its index (compaction).
+    Snapshot {
+        /// The snapshot (boxed: writes of entries stay small).
+        snapshot: Box<Snapshot>,
+        /// A leader's snapshot replacing the whole log.
+        install: bool,
+    },
 }
 
 /// The durable and volatile state of one node's disk.
@@ -26,6 +35,7 @@ enum Write {
 pub struct MemStorage {
     log: Vec<Entry>,
     hard_state: HardState,
+    snapshot: Option<Snapshot>,
     /// Unsynced writes with the sequence number of the batch they belong to.
     pending: VecDeque<(u64, Write)>,
     /// The entries of the unsynced `Write::Entries`, in issue order (one
@@ -44,6 +54,16 @@ impl Storage for MemStorage {
         hard_state: Option<HardState>,
     ) -> Result<u64, StorageError> {
         Ok(self.issue(entries, hard_state))
+    }
+
+    fn write_snapshot(&mut self, snapshot: &Snapshot, install: bool) -> Result<u64, StorageError> {
+        self.issued_seq += 1;
+        let write = Write::Snapshot {
+            snapshot: Box::new(snapshot.clone()),
+            install,
+        };
+        self.pending.push_back((self.issued_seq, write));
+        Ok(self.issued_seq)
     }
 
     fn synced_seq(&self) -> u64 {
@@ -118,6 +138,16 @@ impl MemStorage {
                 }
             }
             Write::HardState(hs) => self.hard_state = hs,
+            Write::Snapshot { snapshot, install } => {
+                if install {
+                    self.log.clear();
+                } else {
+                    let index = snapshot.meta.index;
+                    let covered = self.log.partition_point(|e| e.index <= index);
+                    self.log.drain(..covered);
+                }
+                self.snapshot = Some(*snapshot);
+            }
         }
     }
 
@@ -148,9 +178,23 @@ impl MemStorage {
     pub fn durable_state(&self) -> DurableState {
         DurableState {
             hard_state: self.hard_state,
+            snapshot: self.snapshot.clone(),
             entries: self.log.clone(),
-            ..DurableState::default()
         }
+    }
+
+    /// The durable snapshot, if any.
+    #[must_use]
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_ref()
+    }
+
+    /// Whether an unsynced snapshot write is pending.
+    #[must_use]
+    pub fn has_unsynced_snapshot(&self) -> bool {
+        self.pending
+            .iter()
+            .any(|(_, w)| matches!(w, Write::Snapshot { .. }))
     }
 
     /// The durable log.
@@ -215,6 +259,45 @@ mod tests {
         assert_eq!(disk.crash(2), 1);
         let terms: Vec<u64> = disk.log().iter().map(|e| e.term.0).collect();
         assert_eq!(terms, vec![1, 2], "the second write replaced the suffix");
+    }
+
+    fn snap(index: u64, term: u64) -> Snapshot {
+        Snapshot {
+            meta: raft_core::SnapshotMeta {
+                index: LogIndex(index),
+                term: Term(term),
+                ..raft_core::SnapshotMeta::default()
+            },
+            data: Bytes::from_static(b"state"),
+        }
+    }
+
+    #[test]
+    fn a_snapshot_is_volatile_until_synced_and_atomic() {
+        let mut disk = MemStorage::default();
+        let s1 = disk.issue(&[ent(1, 1), ent(2, 1), ent(3, 1)], None);
+        disk.sync_to(s1);
+        let first = disk.write_snapshot(&snap(2, 1), false).expect("issued");
+        disk.sync_to(first);
+        assert_eq!(disk.snapshot(), Some(&snap(2, 1)));
+        assert_eq!(disk.log().len(), 1, "compaction drops entries up to it");
+        disk.write_snapshot(&snap(3, 1), false).expect("issued");
+        assert!(disk.has_unsynced_snapshot());
+        disk.crash(0);
+        let state = disk.durable_state();
+        assert_eq!(
+            state.snapshot,
+            Some(snap(2, 1)),
+            "the previous snapshot stays"
+        );
+        assert_eq!(state.entries.len(), 1);
+        // An install replaces the whole log, also entries past it.
+        let installed = disk.write_snapshot(&snap(9, 4), true).expect("issued");
+        disk.issue(&[ent(10, 4)], None);
+        assert_eq!(disk.crash(1), 1, "the torn tail keeps the snapshot only");
+        assert_eq!(disk.snapshot(), Some(&snap(9, 4)));
+        assert!(disk.log().is_empty());
+        assert!(installed > first);
     }
 
     #[test]

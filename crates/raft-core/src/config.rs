@@ -45,12 +45,21 @@ pub struct Config {
     /// `election_timeout_ticks_min`.
     #[serde(default)]
     pub vote_retry_ticks: u32,
+    /// Most snapshot bytes in one `InstallSnapshot` chunk.
+    #[serde(default = "default_snapshot_chunk_bytes")]
+    pub snapshot_chunk_bytes: u64,
+}
+
+/// The default chunk size for sending snapshots: 64 KiB.
+fn default_snapshot_chunk_bytes() -> u64 {
+    64 << 10
 }
 
 impl Config {
     /// A configuration with the defaults used in production-like settings:
     /// election timeout 10 ticks, heartbeat 1 tick, 64 entries / 1 MiB per
-    /// message, 64 messages in flight, pre-vote and check-quorum on.
+    /// message, 64 messages in flight, 64 KiB snapshot chunks, pre-vote and
+    /// check-quorum on.
     #[must_use]
     pub fn new(id: NodeId, voters: Vec<NodeId>) -> Config {
         Config {
@@ -65,6 +74,7 @@ impl Config {
             pre_vote: true,
             check_quorum: true,
             vote_retry_ticks: 0,
+            snapshot_chunk_bytes: default_snapshot_chunk_bytes(),
         }
     }
 
@@ -102,7 +112,10 @@ impl Config {
                 "vote_retry_ticks must be below election_timeout_ticks_min (0: off)".into(),
             ));
         }
-        if self.max_entries_per_message == 0 || self.max_bytes_per_message == 0 {
+        if self.max_entries_per_message == 0
+            || self.max_bytes_per_message == 0
+            || self.snapshot_chunk_bytes == 0
+        {
             return Err(ConfigError("message limits must be positive".into()));
         }
         if self.max_inflight_messages == 0 || self.max_uncommitted_entries == 0 {

@@ -15,9 +15,11 @@
 //! pipelined replication with bounded in-flight messages, and the §5.4.2
 //! commit rule (a leader commits only entries of its own term by counting).
 //!
-//! Log indices need not start at 1 (a compacted prefix is described by its
-//! last index and term) and the voter set is data, leaving room for
-//! snapshots and membership changes.
+//! Logs are compacted behind snapshots of the state machine that the host
+//! takes ([`RaftNode::compact`]); a leader sends its snapshot in chunks to
+//! a follower that needs entries it no longer holds (§7). Membership
+//! changes go through the log (joint consensus, learners, leadership
+//! transfer).
 //!
 //! # The host loop
 //!
@@ -79,10 +81,13 @@ pub mod types;
 pub use config::{Config, ConfigError};
 pub use log::RaftLog;
 pub use node::invariants::InvariantViolation;
-pub use node::{DurableState, ProposeError, RaftNode, RestoreError, Role, TransferError};
+pub use node::{
+    CompactError, DurableState, ProposeError, RaftNode, RestoreError, Role, TransferError,
+};
 pub use ready::Ready;
 pub use types::{
-    Entry, EntryKind, HardState, LogIndex, Message, MessageBody, NodeId, RejectHint, Term,
+    Entry, EntryKind, HardState, LogIndex, Message, MessageBody, NodeId, RejectHint, Snapshot,
+    SnapshotMeta, Term,
 };
 
 /// Re-exported so hosts seed nodes with the same generator type.

@@ -59,13 +59,25 @@ impl RaftLog {
     /// Rebuilds a log from durable state: a compacted prefix ending at
     /// (`prefix_index`, `prefix_term`), the entries after it, and the durable
     /// commit index. Everything given is durable; nothing is applied past the
-    /// prefix.
+    /// prefix. Entries at or below the prefix (a log not yet trimmed after
+    /// its snapshot) are dropped, provided the one at the prefix, if any,
+    /// has the prefix's term.
     pub fn restore(
         prefix_index: LogIndex,
         prefix_term: Term,
-        entries: Vec<Entry>,
+        mut entries: Vec<Entry>,
         committed: LogIndex,
     ) -> Result<RaftLog, LogRestoreError> {
+        let covered = entries.partition_point(|e| e.index <= prefix_index);
+        if let Some(at_prefix) = entries[..covered].iter().find(|e| e.index == prefix_index) {
+            if at_prefix.term != prefix_term {
+                return Err(LogRestoreError(format!(
+                    "entry {} has {} but the snapshot there has {}",
+                    prefix_index, at_prefix.term, prefix_term
+                )));
+            }
+        }
+        entries.drain(..covered);
         let mut expected = prefix_index.next();
         let mut last_term = prefix_term;
         for e in &entries {
@@ -312,6 +324,40 @@ impl RaftLog {
         false
     }
 
+    /// Compacts the log up to `index` (a snapshot holds it now): drops the
+    /// entries up to it and keeps (`index`, its term) as the prefix.
+    /// Returns false, changing nothing, unless `index` is applied, past the
+    /// prefix, and held.
+    pub fn compact_to(&mut self, index: LogIndex) -> bool {
+        let Some(term) = self.term(index) else {
+            return false;
+        };
+        if index <= self.prefix_index || index > self.applied {
+            return false;
+        }
+        self.entries
+            .drain(..(index.0 - self.prefix_index.0) as usize);
+        self.prefix_index = index;
+        self.prefix_term = term;
+        true
+    }
+
+    /// Replaces the whole log by a snapshot's (`index`, `term`) (§7: the
+    /// log does not hold that entry): nothing after it, everything up to it
+    /// committed, applied (the snapshot is the state) and, as far as this
+    /// node counts, durable (what depends on it waits for the batch that
+    /// writes the snapshot).
+    pub fn install_snapshot(&mut self, index: LogIndex, term: Term) {
+        debug_assert!(index > self.committed, "installing a committed prefix");
+        self.entries.clear();
+        self.prefix_index = index;
+        self.prefix_term = term;
+        self.committed = index;
+        self.applied = index;
+        self.persisted = index;
+        self.unstable_from = index.next();
+    }
+
     /// Entries not yet handed to the host for writing.
     #[must_use]
     pub fn unstable_entries(&self) -> &[Entry] {
@@ -498,6 +544,61 @@ mod tests {
         log.applied_to(LogIndex(1));
         log.persisted_to(LogIndex(2), Term(1));
         assert_eq!(log.entries_to_apply()[0].index, LogIndex(2));
+    }
+
+    #[test]
+    fn compaction_keeps_the_suffix_and_the_prefix_term() {
+        let mut log = log_of(&[1, 1, 2, 2, 3]);
+        log.mark_handed_out();
+        log.persisted_to(LogIndex(5), Term(3));
+        log.commit_to(LogIndex(4));
+        log.applied_to(LogIndex(3));
+        assert!(!log.compact_to(LogIndex(4)), "not applied yet");
+        assert!(log.compact_to(LogIndex(3)));
+        assert_eq!(log.first_index(), LogIndex(4));
+        assert_eq!(log.term(LogIndex(3)), Some(Term(2)));
+        assert_eq!(log.entry(LogIndex(3)), None);
+        assert_eq!(terms(&log), vec![2, 3]);
+        assert!(!log.compact_to(LogIndex(3)), "already compacted");
+        assert!(!log.compact_to(LogIndex(2)), "below the prefix");
+        assert!(log.entries_from(LogIndex(3), 10, u64::MAX).is_empty());
+        assert_eq!(
+            log.find_conflict_by_term(LogIndex(2), Term(9)),
+            (LogIndex(2), Term(0))
+        );
+    }
+
+    #[test]
+    fn installing_a_snapshot_replaces_the_log() {
+        let mut log = log_of(&[1, 1, 2]);
+        log.install_snapshot(LogIndex(7), Term(4));
+        assert_eq!(
+            (log.first_index(), log.last_index(), log.last_term()),
+            (LogIndex(8), LogIndex(7), Term(4))
+        );
+        assert_eq!(
+            (log.committed(), log.applied(), log.persisted()),
+            (LogIndex(7), LogIndex(7), LogIndex(7))
+        );
+        assert!(log.entries_to_apply().is_empty() && log.unstable_entries().is_empty());
+        assert_eq!(
+            log.maybe_append(LogIndex(7), Term(4), LogIndex(8), &[ent(8, 4)]),
+            Some(LogIndex(8))
+        );
+        assert_eq!(log.committed(), LogIndex(8));
+    }
+
+    #[test]
+    fn restore_skips_entries_a_snapshot_covers() {
+        let entries = vec![ent(4, 1), ent(5, 2), ent(6, 2)];
+        let log = RaftLog::restore(LogIndex(5), Term(2), entries.clone(), LogIndex(5))
+            .expect("entries up to the snapshot are dropped");
+        assert_eq!(terms(&log), vec![2]);
+        assert_eq!(log.first_index(), LogIndex(6));
+        assert!(
+            RaftLog::restore(LogIndex(5), Term(3), entries, LogIndex(5)).is_err(),
+            "a log that disagrees with the snapshot at its index"
+        );
     }
 
     #[test]

@@ -38,7 +38,7 @@ use crate::types::{LogIndex, NodeId};
 use std::fmt;
 
 /// A cluster configuration.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Membership {
     /// The voters (the new configuration's, while joint), sorted.
     pub voters: Vec<NodeId>,

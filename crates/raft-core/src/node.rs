@@ -25,7 +25,9 @@ use crate::log::{LogRestoreError, RaftLog};
 use crate::membership::{ConfChangeError, Membership};
 use crate::progress::Progress;
 use crate::ready::Ready;
-use crate::types::{Entry, EntryKind, HardState, LogIndex, Message, MessageBody, NodeId, Term};
+use crate::types::{
+    Entry, EntryKind, HardState, LogIndex, Message, MessageBody, NodeId, Snapshot, Term,
+};
 use bytes::Bytes;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::fmt;
@@ -35,8 +37,10 @@ mod follower;
 pub mod invariants;
 mod reconfig;
 mod replication;
+mod snapshot;
 mod transfer;
 
+pub use snapshot::CompactError;
 pub use transfer::TransferError;
 
 /// A node's role.
@@ -52,17 +56,17 @@ pub enum Role {
     Leader,
 }
 
-/// What survives a crash: the hard state and the log, possibly with a
-/// compacted prefix described by its last index and term.
+/// What survives a crash: the hard state, the latest snapshot (if the log
+/// was ever compacted) and the log after it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DurableState {
     /// Term, vote and commit index as last written.
     pub hard_state: HardState,
-    /// Last index of the compacted prefix (0 if nothing is compacted).
-    pub prefix_index: LogIndex,
-    /// Term of the entry at `prefix_index`.
-    pub prefix_term: Term,
-    /// The entries after the prefix, contiguous.
+    /// The latest durable snapshot: the log up to its index is compacted,
+    /// and its configuration is the one in force there.
+    pub snapshot: Option<Snapshot>,
+    /// The entries after the snapshot, contiguous (entries at or below its
+    /// index, a log not yet trimmed, are skipped).
     pub entries: Vec<Entry>,
 }
 
@@ -155,6 +159,13 @@ pub struct RaftNode {
     vote_retry_elapsed_ticks: u32,
     /// The leadership transfer under way (leader only).
     transfer: Option<transfer::Transfer>,
+    /// The latest snapshot (taken here or installed): the log is compacted
+    /// up to its index. A leader sends it to followers that need it.
+    snapshot: Option<Snapshot>,
+    /// A snapshot installed from the leader, not yet handed to the host.
+    unhanded_snapshot: Option<Snapshot>,
+    /// The chunks of a leader's snapshot received so far.
+    incoming: Option<snapshot::Incoming>,
     election_elapsed_ticks: u32,
     heartbeat_elapsed_ticks: u32,
     election_timeout_ticks: u32,
@@ -180,14 +191,22 @@ impl RaftNode {
         rng: Xoshiro256PlusPlus,
     ) -> Result<RaftNode, RestoreError> {
         config.validate().map_err(RestoreError::Config)?;
+        let (prefix_index, prefix_term) = durable
+            .snapshot
+            .as_ref()
+            .map_or((LogIndex(0), Term(0)), |s| (s.meta.index, s.meta.term));
         let log = RaftLog::restore(
-            durable.prefix_index,
-            durable.prefix_term,
+            prefix_index,
+            prefix_term,
             durable.entries,
             durable.hard_state.commit,
         )
         .map_err(RestoreError::Log)?;
-        let confs = reconfig::confs_of_log(Membership::bootstrap(&config.voters), &log);
+        let start = match &durable.snapshot {
+            Some(s) => reconfig::ConfEntry::of_snapshot(&s.meta),
+            None => reconfig::ConfEntry::bootstrap(Membership::bootstrap(&config.voters)),
+        };
+        let confs = reconfig::confs_of_log(start, &log);
         let members = confs[confs.len() - 1].membership.members();
         let hard_state = HardState {
             commit: log.committed(),
@@ -207,6 +226,9 @@ impl RaftNode {
             campaigns: 0,
             vote_retry_elapsed_ticks: 0,
             transfer: None,
+            snapshot: durable.snapshot,
+            unhanded_snapshot: None,
+            incoming: None,
             election_elapsed_ticks: 0,
             heartbeat_elapsed_ticks: 0,
             election_timeout_ticks: config.election_timeout_ticks_min,
@@ -389,6 +411,7 @@ impl RaftNode {
     #[must_use]
     pub fn has_ready(&self) -> bool {
         self.hard_state() != self.last_handed_hard_state
+            || self.unhanded_snapshot.is_some()
             || !self.log.unstable_entries().is_empty()
             || !self.messages.is_empty()
             || !self.persisted_messages.is_empty()
@@ -410,6 +433,7 @@ impl RaftNode {
             out.hard_state = Some(hard_state);
             self.last_handed_hard_state = hard_state;
         }
+        out.snapshot = self.unhanded_snapshot.take();
         out.entries.extend_from_slice(self.log.unstable_entries());
         self.log.mark_handed_out();
         out.messages.append(&mut self.messages);
@@ -442,7 +466,9 @@ impl RaftNode {
                 pre_vote: true,
                 granted: true,
             } => {}
-            MessageBody::AppendEntries { .. } | MessageBody::Heartbeat { .. } => {
+            MessageBody::AppendEntries { .. }
+            | MessageBody::Heartbeat { .. }
+            | MessageBody::InstallSnapshot { .. } => {
                 self.become_follower(m.term, Some(m.from));
             }
             _ => self.become_follower(m.term, None),
@@ -461,7 +487,9 @@ impl RaftNode {
     /// about the newer term so they step down; ignore everything else.
     fn answer_stale(&mut self, m: &Message) {
         match m.body {
-            MessageBody::AppendEntries { .. } | MessageBody::Heartbeat { .. } => {
+            MessageBody::AppendEntries { .. }
+            | MessageBody::Heartbeat { .. }
+            | MessageBody::InstallSnapshot { .. } => {
                 let body = MessageBody::AppendEntriesResponse {
                     index: LogIndex(0),
                     reject: None,
@@ -483,7 +511,9 @@ impl RaftNode {
 
     fn step_follower(&mut self, m: Message) {
         match m.body {
-            MessageBody::AppendEntries { .. } | MessageBody::Heartbeat { .. } => {
+            MessageBody::AppendEntries { .. }
+            | MessageBody::Heartbeat { .. }
+            | MessageBody::InstallSnapshot { .. } => {
                 self.election_elapsed_ticks = 0;
                 self.leader = Some(m.from);
                 self.handle_from_leader(m);
@@ -495,7 +525,9 @@ impl RaftNode {
 
     fn step_candidate(&mut self, m: Message) {
         match m.body {
-            MessageBody::AppendEntries { .. } | MessageBody::Heartbeat { .. } => {
+            MessageBody::AppendEntries { .. }
+            | MessageBody::Heartbeat { .. }
+            | MessageBody::InstallSnapshot { .. } => {
                 // A leader won this term.
                 self.become_follower(self.term, Some(m.from));
                 self.handle_from_leader(m);
@@ -516,6 +548,9 @@ impl RaftNode {
                 self.handle_append_response(m.from, index, reject);
             }
             MessageBody::HeartbeatResponse => self.handle_heartbeat_response(m.from),
+            MessageBody::InstallSnapshotResponse { index, received } => {
+                self.handle_snapshot_response(m.from, index, received);
+            }
             _ => {}
         }
     }
@@ -527,7 +562,9 @@ impl RaftNode {
     fn send(&mut self, to: NodeId, term: Term, body: MessageBody) {
         let immediate = matches!(
             body,
-            MessageBody::AppendEntries { .. } | MessageBody::Heartbeat { .. }
+            MessageBody::AppendEntries { .. }
+                | MessageBody::Heartbeat { .. }
+                | MessageBody::InstallSnapshot { .. }
         );
         let m = Message {
             from: self.id(),

@@ -64,8 +64,7 @@ fn durable(term: u64, vote: Option<u64>, log_terms: &[u64], commit: u64) -> Dura
             vote: vote.map(NodeId),
             commit: LogIndex(commit),
         },
-        prefix_index: LogIndex(0),
-        prefix_term: Term(0),
+        snapshot: None,
         entries: ents(1, log_terms),
     }
 }
@@ -1433,8 +1432,14 @@ fn restore_rejects_inconsistent_durable_state() {
     let mut not_after_prefix = durable(2, None, &[], 0);
     not_after_prefix.entries = vec![ent(2, 1)];
     let mut compacted_gap = durable(2, None, &[], 5);
-    compacted_gap.prefix_index = LogIndex(5);
-    compacted_gap.prefix_term = Term(1);
+    compacted_gap.snapshot = Some(crate::Snapshot {
+        meta: crate::SnapshotMeta {
+            index: LogIndex(5),
+            term: Term(1),
+            ..crate::SnapshotMeta::default()
+        },
+        data: Bytes::new(),
+    });
     compacted_gap.entries = vec![ent(7, 2)];
     for (why, state) in [
         ("gap in the log", gap),
@@ -1526,3 +1531,6 @@ fn a_candidate_counts_its_own_vote_only_once_durable() {
 
 #[path = "node/reconfig_tests.rs"]
 mod reconfig_tests;
+
+#[path = "node/snapshot_tests.rs"]
+mod snapshot_tests;

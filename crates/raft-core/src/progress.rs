@@ -1,6 +1,8 @@
 //! What the leader knows of each follower's log, and how it paces
 //! replication: probe (one message per round trip until the match point is
-//! found) or replicate (pipelined, bounded by [`Inflights`]).
+//! found), replicate (pipelined, bounded by [`Inflights`]) or snapshot (the
+//! follower's next entry is compacted away: the snapshot goes chunk by
+//! chunk, one in flight, and appends wait until it is acknowledged).
 
 use crate::types::{LogIndex, NodeId};
 use std::collections::VecDeque;
@@ -12,6 +14,9 @@ pub enum ProgressState {
     Probe,
     /// The follower is in sync: stream entries, up to the in-flight limit.
     Replicate,
+    /// The follower needs the snapshot at `pending_snapshot`: send its
+    /// chunks one at a time; no appends until the follower acknowledges it.
+    Snapshot,
 }
 
 /// Most in-flight slots reserved before they are used.
@@ -91,6 +96,11 @@ pub struct Progress {
     pub inflights: Inflights,
     /// Heard from since the last check-quorum round.
     pub recent_active: bool,
+    /// In snapshot state: the index of the snapshot being sent.
+    pub pending_snapshot: LogIndex,
+    /// In snapshot state: the bytes of it the follower said it holds (the
+    /// offset of the next chunk to send).
+    pub snapshot_acked: u64,
 }
 
 impl Progress {
@@ -105,6 +115,8 @@ impl Progress {
             probe_sent: false,
             inflights: Inflights::new(max_inflight),
             recent_active: false,
+            pending_snapshot: LogIndex(0),
+            snapshot_acked: 0,
         }
     }
 
@@ -112,9 +124,36 @@ impl Progress {
     #[must_use]
     pub fn is_paused(&self) -> bool {
         match self.state {
-            ProgressState::Probe => self.probe_sent,
+            ProgressState::Probe | ProgressState::Snapshot => self.probe_sent,
             ProgressState::Replicate => self.inflights.is_full(),
         }
+    }
+
+    /// Switches to sending the snapshot at `index`, from its first byte.
+    pub fn become_snapshot(&mut self, index: LogIndex) {
+        self.state = ProgressState::Snapshot;
+        self.pending_snapshot = index;
+        self.snapshot_acked = 0;
+        self.probe_sent = false;
+        self.inflights.reset();
+    }
+
+    /// The follower holds `received` bytes of the snapshot at `index`.
+    /// Returns whether a chunk should go now: the answer is about the
+    /// snapshot being sent and tells something new (a duplicated answer
+    /// changes nothing, so duplicates never multiply chunks). A follower
+    /// that holds less than it said before lost its copy (a restart): the
+    /// sending starts again from what it holds.
+    pub fn snapshot_answered(&mut self, index: LogIndex, received: u64) -> bool {
+        if self.state != ProgressState::Snapshot
+            || index != self.pending_snapshot
+            || received == self.snapshot_acked
+        {
+            return false;
+        }
+        self.snapshot_acked = received;
+        self.probe_sent = false;
+        true
     }
 
     /// Switches to probing from just after the match point.
@@ -143,7 +182,7 @@ impl Progress {
                     self.inflights.add(last_index);
                 }
             }
-            ProgressState::Probe => self.probe_sent = true,
+            ProgressState::Probe | ProgressState::Snapshot => self.probe_sent = true,
         }
     }
 
@@ -164,6 +203,9 @@ impl Progress {
     /// A rejection of the message probing `rejected`, with the follower's hint
     /// `match_hint` (fast backoff). Returns false if the rejection is stale.
     pub fn maybe_decrease_to(&mut self, rejected: LogIndex, match_hint: LogIndex) -> bool {
+        if self.state == ProgressState::Snapshot {
+            return false; // an answer to an append sent before the snapshot
+        }
         if self.state == ProgressState::Replicate {
             if rejected <= self.match_index {
                 return false; // stale: that position was acknowledged since
@@ -209,6 +251,25 @@ mod tests {
         assert!(
             !p.maybe_update(LogIndex(10)),
             "a duplicated ack is not news"
+        );
+    }
+
+    #[test]
+    fn snapshot_state_pauses_and_counts_only_news() {
+        let mut p = Progress::new(NodeId(2), LogIndex(10), 4);
+        p.become_snapshot(LogIndex(8));
+        assert!(!p.is_paused());
+        p.sent_entries(LogIndex(8), 0);
+        assert!(p.is_paused(), "one chunk in flight");
+        assert!(!p.snapshot_answered(LogIndex(7), 100), "another snapshot");
+        assert!(p.snapshot_answered(LogIndex(8), 100));
+        assert!(!p.is_paused());
+        assert!(!p.snapshot_answered(LogIndex(8), 100), "a duplicate");
+        assert!(p.snapshot_answered(LogIndex(8), 0), "the follower lost it");
+        assert_eq!(p.snapshot_acked, 0);
+        assert!(
+            !p.maybe_decrease_to(LogIndex(9), LogIndex(0)),
+            "rejections of appends sent before are stale"
         );
     }
 

@@ -34,12 +34,15 @@
 //! [`RaftNode::restore`] from what was durable (hard state, log) resumes
 //! correctly: it re-applies committed entries from the start of its log.
 
-use crate::types::{Entry, HardState, Message};
+use crate::types::{Entry, HardState, Message, Snapshot};
 
 /// Everything a node asks of its host after an input. See the module docs
 /// for the order in which the host must handle it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ready {
+    /// A snapshot from the leader to write (replacing the whole log) and to
+    /// restore the state machine from, before anything else in the batch.
+    pub snapshot: Option<Snapshot>,
     /// The hard state to write, if it changed since the last batch.
     pub hard_state: Option<HardState>,
     /// Entries to write, replacing any written entry at or after the first's index.
@@ -57,6 +60,7 @@ impl Ready {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.hard_state.is_none()
+            && self.snapshot.is_none()
             && self.entries.is_empty()
             && self.messages.is_empty()
             && self.persisted_messages.is_empty()
@@ -66,6 +70,7 @@ impl Ready {
     /// Empties the batch, keeping the allocations for reuse.
     pub fn clear(&mut self) {
         self.hard_state = None;
+        self.snapshot = None;
         self.entries.clear();
         self.messages.clear();
         self.persisted_messages.clear();

@@ -3,6 +3,7 @@
 //! Everything here is plain data: `Clone`, `serde`, no behaviour beyond small
 //! helpers. Newtypes keep a term from being passed where an index belongs.
 
+use crate::membership::Membership;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -117,6 +118,42 @@ pub struct HardState {
     pub commit: LogIndex,
 }
 
+/// What a snapshot covers: the log up to (`index`, `term`), compacted, and
+/// the configuration in force at that index (a node restarted from, or
+/// installing, a snapshot must not fall back to its bootstrap voters).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotMeta {
+    /// The last index the snapshot covers (applied to produce it).
+    pub index: LogIndex,
+    /// The term of the entry at `index`.
+    pub term: Term,
+    /// The configuration in force at `index`: that of the latest
+    /// configuration entry at or below it (or the bootstrap one).
+    pub membership: Membership,
+    /// The index of the entry that set `membership` (0: the bootstrap
+    /// configuration).
+    pub membership_index: LogIndex,
+}
+
+/// A snapshot: the state machine's state after applying every entry up to
+/// `meta.index` (opaque to raft-core), and what it covers.
+///
+/// ```
+/// use raft_core::{LogIndex, Snapshot, SnapshotMeta, Term};
+/// let snap = Snapshot {
+///     meta: SnapshotMeta { index: LogIndex(7), term: Term(2), ..SnapshotMeta::default() },
+///     data: bytes::Bytes::from_static(b"state"),
+/// };
+/// assert_eq!(snap.meta.index, LogIndex(7));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// What the snapshot covers.
+    pub meta: SnapshotMeta,
+    /// The state machine's state (the host's encoding). Cheap to clone.
+    pub data: Bytes,
+}
+
 /// A message between two Raft nodes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
@@ -191,6 +228,29 @@ pub enum MessageBody {
         /// nobody asked to go.
         last_index: LogIndex,
     },
+    /// One chunk of the leader's snapshot, for a follower whose next entry
+    /// is compacted away (§7). Chunks go one at a time: the next leaves
+    /// when this one is acknowledged.
+    InstallSnapshot {
+        /// What the snapshot covers (boxed: messages stay small).
+        meta: Box<SnapshotMeta>,
+        /// The snapshot's whole length in bytes.
+        total_len: u64,
+        /// Where `data` starts in the snapshot.
+        offset: u64,
+        /// The chunk; the last one ends at `total_len`.
+        data: Bytes,
+    },
+    /// The answer to an `InstallSnapshot` chunk that did not complete the
+    /// snapshot (a completed one is answered by an `AppendEntriesResponse`
+    /// at the snapshot's index).
+    InstallSnapshotResponse {
+        /// The snapshot's index.
+        index: LogIndex,
+        /// How many bytes of it the follower holds, contiguous from 0: the
+        /// offset of the chunk it wants next.
+        received: u64,
+    },
 }
 
 /// A follower's hint after a failed consistency check (fast backoff): the
@@ -207,7 +267,7 @@ pub struct RejectHint {
 impl MessageBody {
     /// Every name [`MessageBody::name`] gives, for tools that refer to a
     /// kind of message by name.
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 11] = [
         "PreVote",
         "Vote",
         "PreVoteResp",
@@ -217,6 +277,8 @@ impl MessageBody {
         "Heartbeat",
         "HeartbeatResp",
         "TimeoutNow",
+        "Snapshot",
+        "SnapshotResp",
     ];
 
     /// A short name for traces (one of [`MessageBody::NAMES`]).
@@ -232,6 +294,8 @@ impl MessageBody {
             MessageBody::Heartbeat { .. } => "Heartbeat",
             MessageBody::HeartbeatResponse => "HeartbeatResp",
             MessageBody::TimeoutNow { .. } => "TimeoutNow",
+            MessageBody::InstallSnapshot { .. } => "Snapshot",
+            MessageBody::InstallSnapshotResponse { .. } => "SnapshotResp",
         }
     }
 }
@@ -277,6 +341,16 @@ mod tests {
             MessageBody::Heartbeat { commit: i },
             MessageBody::HeartbeatResponse,
             MessageBody::TimeoutNow { last_index: i },
+            MessageBody::InstallSnapshot {
+                meta: Box::default(),
+                total_len: 0,
+                offset: 0,
+                data: Bytes::new(),
+            },
+            MessageBody::InstallSnapshotResponse {
+                index: i,
+                received: 0,
+            },
         ];
         let names: Vec<&str> = bodies.iter().map(MessageBody::name).collect();
         assert_eq!(names, MessageBody::NAMES);

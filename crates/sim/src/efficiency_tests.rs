@@ -48,8 +48,7 @@ fn restored(id: u64, term: u64, vote: Option<u64>, log_terms: &[u64], commit: u6
             vote: vote.map(NodeId),
             commit: LogIndex(commit),
         },
-        prefix_index: LogIndex(0),
-        prefix_term: Term(0),
+        snapshot: None,
         entries: (1..).zip(log_terms).map(|(i, &t)| ent(i, t, 10)).collect(),
     };
     RaftNode::restore(config(id), durable, Xoshiro256PlusPlus::seed_from_u64(id))
@@ -415,8 +414,7 @@ fn the_concession_rule_counts_both_halves_of_a_joint_configuration() {
             vote: None,
             commit: LogIndex(0),
         },
-        prefix_index: LogIndex(0),
-        prefix_term: Term(0),
+        snapshot: None,
         entries: vec![Entry {
             term: Term(1),
             index: LogIndex(1),

@@ -33,8 +33,7 @@ pub(super) fn hs(term: u64, vote: Option<u64>, commit: u64) -> HardState {
 pub(super) fn durable(hard_state: HardState, log: Vec<Entry>) -> DurableState {
     DurableState {
         hard_state,
-        prefix_index: LogIndex(0),
-        prefix_term: Term(0),
+        snapshot: None,
         entries: log,
     }
 }
@@ -572,8 +571,14 @@ fn restarting_from_a_compacted_prefix_checks_it_is_committed() {
     let mut c = term1_replicated();
     let snapshot = |prefix_index, prefix_term, log| DurableState {
         hard_state: hs(1, Some(0), 3),
-        prefix_index: LogIndex(prefix_index),
-        prefix_term: Term(prefix_term),
+        snapshot: Some(raft_core::Snapshot {
+            meta: raft_core::SnapshotMeta {
+                index: LogIndex(prefix_index),
+                term: Term(prefix_term),
+                ..raft_core::SnapshotMeta::default()
+            },
+            data: Default::default(),
+        }),
         entries: log,
     };
     c.crashed(1);

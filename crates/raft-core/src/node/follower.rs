@@ -34,6 +34,12 @@ impl RaftNode {
                 self.log.commit_to(commit);
                 self.send(m.from, self.term, MessageBody::HeartbeatResponse);
             }
+            MessageBody::InstallSnapshot {
+                meta,
+                total_len,
+                offset,
+                data,
+            } => self.handle_snapshot_chunk(m.from, *meta, total_len, offset, &data),
             _ => {}
         }
     }
@@ -79,7 +85,8 @@ impl RaftNode {
         }
     }
 
-    fn send_append_ack(&mut self, to: NodeId, index: LogIndex) {
+    /// Acknowledges that the log matches the leader's up to `index`.
+    pub(super) fn send_append_ack(&mut self, to: NodeId, index: LogIndex) {
         let body = MessageBody::AppendEntriesResponse {
             index,
             reject: None,

@@ -13,6 +13,7 @@
 //! | rule | what must hold |
 //! |------|----------------|
 //! | `log.prefix_le_applied` | `prefix <= applied` (the compacted prefix counts as applied) |
+//! | `log.snapshot_at_prefix` | the node holds a snapshot exactly when `prefix > 0`, and its index is `prefix` |
 //! | `log.applied_le_committed` | `applied <= committed` |
 //! | `log.committed_le_last` | `committed <= last_index` |
 //! | `log.applied_le_persisted` | `applied <= persisted` (only durable entries are applied) |
@@ -36,6 +37,7 @@
 //! through `unstable_from`.
 
 use super::{RaftNode, Role};
+use crate::types::LogIndex;
 use std::fmt;
 
 /// A broken invariant: which rule, and the values that break it.
@@ -116,7 +118,10 @@ impl RaftNode {
         let log = &self.log;
         let (applied, committed, persisted) = (log.applied(), log.committed(), log.persisted());
         let (unstable_from, last) = (log.unstable_from(), log.last_index());
-        let mut ok = (log.first_index().prev() <= applied)
+        let prefix = log.first_index().prev();
+        let snapshot_index = self.snapshot.as_ref().map_or(LogIndex(0), |s| s.meta.index);
+        let mut ok = (prefix <= applied)
+            & (snapshot_index == prefix)
             & (applied <= committed)
             & (committed <= last)
             & (applied <= persisted)
@@ -159,6 +164,12 @@ impl RaftNode {
         ensure(prefix <= applied, "log.prefix_le_applied", || {
             format!("node {id}: applied {applied} below the compacted prefix {prefix}")
         })?;
+        let snapshot = self.snapshot.as_ref().map(|s| s.meta.index);
+        ensure(
+            snapshot.unwrap_or(LogIndex(0)) == prefix,
+            "log.snapshot_at_prefix",
+            || format!("node {id}: snapshot at {snapshot:?} but the log is compacted to {prefix}"),
+        )?;
         ensure(applied <= committed, "log.applied_le_committed", || {
             format!("node {id}: applied {applied} beyond committed {committed}")
         })?;

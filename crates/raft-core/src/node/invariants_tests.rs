@@ -76,8 +76,19 @@ fn restored_follower() -> RaftNode {
             vote: None,
             commit: LogIndex(3),
         },
-        prefix_index: LogIndex(2),
-        prefix_term: Term(1),
+        snapshot: Some(crate::Snapshot {
+            meta: crate::SnapshotMeta {
+                index: LogIndex(2),
+                term: Term(1),
+                membership: crate::membership::Membership::bootstrap(&[
+                    NodeId(1),
+                    NodeId(2),
+                    NodeId(3),
+                ]),
+                membership_index: LogIndex(0),
+            },
+            data: Bytes::new(),
+        }),
         entries,
     };
     let mut node = RaftNode::restore(
@@ -266,6 +277,18 @@ fn cluster_passes_through_elections_proposals_and_a_leader_change() {
 fn applied_below_prefix_is_caught() {
     assert_breaks(restored_follower(), "log.prefix_le_applied", |n| {
         *n.log.cursors_mut().applied = LogIndex(1);
+    });
+}
+
+#[test]
+fn a_snapshot_not_at_the_prefix_is_caught() {
+    assert_breaks(restored_follower(), "log.snapshot_at_prefix", |n| {
+        n.snapshot = None;
+    });
+    assert_breaks(restored_follower(), "log.snapshot_at_prefix", |n| {
+        if let Some(s) = n.snapshot.as_mut() {
+            s.meta.index = LogIndex(3);
+        }
     });
 }
 

@@ -19,7 +19,7 @@ use super::{ProposeError, RaftNode, Role};
 use crate::log::RaftLog;
 use crate::membership::{ConfChange, Membership};
 use crate::progress::Progress;
-use crate::types::{EntryKind, LogIndex, NodeId, Term};
+use crate::types::{EntryKind, LogIndex, NodeId, SnapshotMeta, Term};
 use bytes::Bytes;
 
 /// A configuration and the entry that set it (index 0: the bootstrap
@@ -31,15 +31,34 @@ pub(super) struct ConfEntry {
     pub(super) membership: Membership,
 }
 
-/// The configurations of a log: the bootstrap one, then one per
-/// `ConfChange` entry that applies (a payload that does not decode or apply
-/// is skipped, on every node alike).
-pub(super) fn confs_of_log(bootstrap: Membership, log: &RaftLog) -> Vec<ConfEntry> {
-    let mut confs = vec![ConfEntry {
-        index: LogIndex(0),
-        term: Term(0),
-        membership: bootstrap,
-    }];
+impl ConfEntry {
+    /// The bootstrap configuration (no entry set it).
+    pub(super) fn bootstrap(membership: Membership) -> ConfEntry {
+        ConfEntry {
+            index: LogIndex(0),
+            term: Term(0),
+            membership,
+        }
+    }
+
+    /// The configuration in force at a snapshot's index. The term of the
+    /// entry that set it is compacted away, and never needed: an entry at
+    /// or below a snapshot is committed and never truncated.
+    pub(super) fn of_snapshot(meta: &SnapshotMeta) -> ConfEntry {
+        ConfEntry {
+            index: meta.membership_index,
+            term: Term(0),
+            membership: meta.membership.clone(),
+        }
+    }
+}
+
+/// The configurations of a log: the one in force at its start (the
+/// bootstrap one, or its snapshot's), then one per `ConfChange` entry that
+/// applies (a payload that does not decode or apply is skipped, on every
+/// node alike).
+pub(super) fn confs_of_log(start: ConfEntry, log: &RaftLog) -> Vec<ConfEntry> {
+    let mut confs = vec![start];
     push_confs(&mut confs, log, log.first_index(), log.last_index());
     confs
 }
@@ -77,6 +96,24 @@ impl RaftNode {
     #[must_use]
     pub fn membership_index(&self) -> LogIndex {
         self.confs[self.confs.len() - 1].index
+    }
+
+    /// The configuration in force at `index` and the index of the entry
+    /// that set it, if `index` is at or past the log's compacted prefix.
+    pub(super) fn conf_at(&self, index: LogIndex) -> Option<&ConfEntry> {
+        if index < self.log.first_index().prev() {
+            return None;
+        }
+        self.confs.iter().rev().find(|c| c.index <= index)
+    }
+
+    /// The log was compacted up to `index`: the configuration in force
+    /// there becomes the first one kept.
+    pub(super) fn compact_confs(&mut self, index: LogIndex) {
+        let keep_from = self.confs.partition_point(|c| c.index <= index);
+        if keep_from > 1 {
+            self.confs.drain(..keep_from - 1);
+        }
     }
 
     /// Every member of the configuration in force, sorted.

@@ -1,6 +1,7 @@
 //! The leader's side of log replication: heartbeats and the check-quorum
-//! round, `AppendEntries` paced by each follower's [`Progress`], the
-//! followers' answers, and the commit index (§5.3, §5.4.2).
+//! round, `AppendEntries` paced by each follower's [`Progress`] (or the
+//! snapshot, for a follower whose next entry is compacted away: see
+//! `snapshot`), the followers' answers, and the commit index (§5.3, §5.4.2).
 //!
 //! Follower pacing lives in [`crate::progress`] and quorum arithmetic in
 //! [`crate::quorum`]; this module calls them and never re-derives them. It
@@ -91,12 +92,15 @@ impl RaftNode {
     /// allows. Returns whether a message was sent.
     fn send_append(&mut self, slot: usize, send_if_empty: bool) -> bool {
         let pr = &self.progress[slot];
+        if pr.state == ProgressState::Snapshot {
+            return self.send_snapshot_chunk(slot);
+        }
         if pr.is_paused() {
             return false;
         }
         let prev_log_index = pr.next_index.prev();
         let Some(prev_log_term) = self.log.term(prev_log_index) else {
-            return false; // compacted away: needs a snapshot (not supported yet)
+            return self.send_snapshot_chunk(slot); // compacted away
         };
         let entries = self.log.entries_from(
             pr.next_index,
@@ -151,6 +155,11 @@ impl RaftNode {
         match pr.state {
             ProgressState::Probe => pr.become_replicate(),
             ProgressState::Replicate => pr.inflights.free_to(index),
+            // The snapshot is in (or the follower caught up past it).
+            ProgressState::Snapshot if pr.match_index >= pr.pending_snapshot => {
+                pr.become_replicate();
+            }
+            ProgressState::Snapshot => {}
         }
         if self.maybe_commit() {
             self.broadcast_append(true);

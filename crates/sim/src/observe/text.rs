@@ -315,6 +315,20 @@ pub(super) fn message_detail(m: &Message) -> String {
         B::Heartbeat { commit } => format!("commit={commit}"),
         B::HeartbeatResponse => String::new(),
         B::TimeoutNow { last_index } => format!("last={last_index}"),
+        B::InstallSnapshot {
+            meta,
+            total_len,
+            offset,
+            data,
+        } => format!(
+            "snap={}@{} bytes={offset}..{} of {total_len}",
+            meta.index,
+            meta.term,
+            offset + data.len() as u64
+        ),
+        B::InstallSnapshotResponse { index, received } => {
+            format!("snap={index} received={received}")
+        }
     }
 }
 
