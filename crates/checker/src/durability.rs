@@ -5,7 +5,7 @@
 //! never look at anything but the acknowledged writes and the final node states.
 
 use crate::violation::{Property, Violation};
-use kv::Command;
+use kv::{Command, KvStore};
 use raft_core::{Entry, LogIndex, Term};
 use serde::{Deserialize, Serialize};
 
@@ -30,16 +30,21 @@ pub struct FinalNode<'a> {
     pub node: usize,
     /// The last index its state machine applied.
     pub applied: LogIndex,
-    /// Its in-memory log entries (starting at the first index it holds; index 1
-    /// if nothing was compacted).
+    /// The first index its log holds (past its compacted prefix).
+    pub first_index: LogIndex,
+    /// Its in-memory log entries, from `first_index`.
     pub log: &'a [Entry],
+    /// Its state machine: what a compacted position is checked against.
+    pub store: &'a KvStore,
 }
 
 /// Checks that every acknowledged write is present at its position (same term,
 /// same client and seq) in the final log of every live node that has applied at
 /// least that far, and that every live node has applied at least up to the highest
 /// acknowledged index. Returns the first violation (nodes in the given order, then
-/// writes in the given order). Positions a node has compacted away are not checked.
+/// writes in the given order). A write at a position the node compacted away
+/// (behind a snapshot) must show in its state machine instead: the client's
+/// session has seen the write's sequence number.
 #[must_use]
 pub fn check_durability(
     acked: &[AckedWrite],
@@ -80,9 +85,18 @@ fn missing<'a>(
     // (Named only for a finding: this runs for every acknowledged write.)
     let name = || format!("c{}#{}", w.client_id, w.seq);
     let (node, index, term) = (n.node, w.index.0, w.term.0);
-    let base = n.log.first().map_or(1, |e| e.index.0);
+    let base = n.first_index.0;
     if index < base {
-        return None;
+        return match n.store.last_seq(w.client_id) {
+            Some(seq) if seq >= w.seq => None,
+            seen => Some(format!(
+                "n{node} compacted index {index}, where {} was acknowledged (term {term}), \
+                 but its state machine's session for c{} has seen {}",
+                name(),
+                w.client_id,
+                seen.map_or_else(|| "nothing".to_string(), |s| format!("#{s} only"))
+            )),
+        };
     }
     let Some(entry) = n.log.get((index - base) as usize) else {
         return Some(format!(
@@ -171,11 +185,14 @@ mod tests {
         }
     }
 
-    fn node(node: usize, applied: u64, log: &[Entry]) -> FinalNode<'_> {
+    fn node<'a>(node: usize, applied: u64, log: &'a [Entry]) -> FinalNode<'a> {
+        static EMPTY: std::sync::OnceLock<KvStore> = std::sync::OnceLock::new();
         FinalNode {
             node,
             applied: LogIndex(applied),
+            first_index: log.first().map_or(LogIndex(applied + 1), |e| e.index),
             log,
+            store: EMPTY.get_or_init(KvStore::new),
         }
     }
 
@@ -248,10 +265,22 @@ mod tests {
     }
 
     #[test]
-    fn compacted_positions_are_not_checked() {
+    fn compacted_positions_are_checked_in_the_state_machine() {
         let log = good_log();
         let tail = log[2..].to_vec();
         let acks = [acked(7, 1, 2, 1), acked(8, 1, 3, 1)];
-        assert_eq!(check_durability(&acks, &[node(0, 3, &tail)], 4), None);
+        let mut store = KvStore::new();
+        for e in &log {
+            store.apply(e.index.0, &e.data).expect("in order");
+        }
+        let compacted = FinalNode {
+            store: &store,
+            ..node(0, 3, &tail)
+        };
+        assert_eq!(check_durability(&acks, &[compacted], 4), None);
+        // A snapshot that lost c7#1: its session never saw it.
+        let v = check_durability(&acks, &[node(0, 3, &tail)], 4).expect("lost in the snapshot");
+        assert_eq!(v.index, Some(2));
+        assert!(v.found.contains("compacted index 2"), "{}", v.found);
     }
 }

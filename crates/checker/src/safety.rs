@@ -19,8 +19,13 @@ mod membership;
 #[cfg(test)]
 mod membership_tests;
 mod registry;
+mod snapshots;
+#[cfg(test)]
+mod snapshots_tests;
 #[cfg(test)]
 mod tests;
+
+use snapshots::StateOracle;
 
 use crate::hash::{self, CHAIN_ROOT};
 use crate::violation::{Property, Violation};
@@ -112,6 +117,10 @@ pub struct SafetyChecker {
     registry: ChainRegistry,
     committed: CommittedLog,
     applied: AppliedLog,
+    /// Every snapshot taken: index -> its term and configuration.
+    snapshots: BTreeMap<u64, snapshots::TakenSnapshot>,
+    /// The committed entries, to replay for restored states.
+    oracle: StateOracle,
     violations: Vec<Violation>,
 }
 
@@ -142,6 +151,8 @@ impl SafetyChecker {
             registry: ChainRegistry::default(),
             committed: CommittedLog::default(),
             applied: AppliedLog::default(),
+            snapshots: BTreeMap::new(),
+            oracle: StateOracle::default(),
             violations: Vec::new(),
         }
     }
@@ -432,6 +443,7 @@ impl SafetyChecker {
             data_hash,
             node,
         };
+        self.oracle.observe(entry);
         if let Some(earlier) = self.applied.check_or_insert(index, applied) {
             let found = format!(
                 "n{} applied an entry of term {} at index {index}, n{node} a different one of term {}",
@@ -500,27 +512,29 @@ impl SafetyChecker {
     /// Checks its durable term and commit against the last durable hard state
     /// reported for it, re-registers its durable log (log matching) and checks that
     /// its committed prefix is the global one. Its log view becomes
-    /// `durable.entries`, its applied index the prefix index, and its
-    /// configuration the one its configuration entries give, from the
-    /// bootstrap configuration (also after a compacted prefix: the simulator
-    /// does not compact, and raft-core itself starts from the bootstrap
-    /// configuration at the first entry it holds). O(log) once.
+    /// `durable.entries` after its snapshot (if any: see
+    /// [`SafetyChecker::snapshot_installed`] for what is checked of it),
+    /// its applied index the snapshot's index, and its configuration the
+    /// one its configuration entries give from the snapshot's (or the
+    /// bootstrap configuration). O(log) once.
     pub fn restarted(&mut self, event_index: u64, node: usize, durable: &DurableState) {
         let hs = durable.hard_state;
         let previous = std::mem::replace(&mut self.node_mut(node).durable, hs);
         self.check_durable_monotonic(event_index, node, previous, hs, " across a restart");
         self.record_durable_vote(event_index, node, hs, "restarted with a durable vote");
-        let (prefix, prefix_term) = durable
-            .snapshot
-            .as_ref()
-            .map_or((0, Term(0)), |s| (s.meta.index.0, s.meta.term));
-        let prefix_chain = self.prefix_chain(event_index, node, prefix, prefix_term);
+        let prefix = durable.snapshot.as_ref().map_or(0, |s| s.meta.index.0);
+        match &durable.snapshot {
+            Some(snap) => self.start_from_snapshot(event_index, node, &snap.meta, "restarted from"),
+            None => {
+                let st = &mut self.nodes[node];
+                st.log.reset(0, Term(0), CHAIN_ROOT);
+                st.confs.clear();
+            }
+        }
         let st = &mut self.nodes[node];
-        st.log.reset(prefix, prefix_term, prefix_chain);
         st.term = hs.term;
         st.vote = hs.vote;
         st.leader = None;
-        st.confs.clear();
         st.commit = hs.commit.0.max(prefix);
         st.applied = prefix;
         let kept = durable.entries.partition_point(|e| e.index.0 <= prefix);

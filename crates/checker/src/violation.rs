@@ -62,11 +62,18 @@ pub enum Property {
     /// time). The quorums counted with a configuration are checked under
     /// election safety (votes) and leader completeness (commits).
     Membership,
+    /// Snapshots hold committed state only: a snapshot's index is a
+    /// committed entry of its term, at or below what its node applied; its
+    /// configuration is the one in force at its index; and a state machine
+    /// restored from a snapshot at index `i` (installed from the leader, or
+    /// read back at a restart) equals the state reached by applying the
+    /// committed entries `1..=i`, compared by digest.
+    Snapshot,
 }
 
 impl Property {
     /// Every property, in declaration order.
-    pub const ALL: [Property; 17] = [
+    pub const ALL: [Property; 18] = [
         Property::ElectionSafety,
         Property::VoteOncePerTerm,
         Property::LeaderAppendOnly,
@@ -84,6 +91,7 @@ impl Property {
         Property::LeaderLease,
         Property::Efficiency,
         Property::Membership,
+        Property::Snapshot,
     ];
 
     /// The stable kebab-case name, e.g. `"election-safety"`.
@@ -107,6 +115,7 @@ impl Property {
             Property::LeaderLease => "leader-lease",
             Property::Efficiency => "efficiency",
             Property::Membership => "membership",
+            Property::Snapshot => "snapshot",
         }
     }
 

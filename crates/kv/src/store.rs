@@ -153,6 +153,13 @@ impl KvStore {
             .map(|(&client_id, session)| (client_id, session.last_seq))
     }
 
+    /// The last sequence number the store applied for `client_id`, if the
+    /// client has a session.
+    #[must_use]
+    pub fn last_seq(&self, client_id: u64) -> Option<u64> {
+        self.sessions.get(&client_id).map(|s| s.last_seq)
+    }
+
     /// A 64-bit digest of the whole replicated state: every key/value and every session's
     /// last seq and result.
     ///

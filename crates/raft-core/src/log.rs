@@ -269,14 +269,16 @@ impl RaftLog {
     }
 
     /// Fast backoff: the largest index at or below `index` whose term is at
-    /// most `term`, with its term. Returns term 0 for a compacted position.
+    /// most `term`, with its term. Returns term 0 for a compacted position
+    /// (below the prefix, when even the prefix's term is above `term`: a
+    /// leader then knows the follower needs its snapshot).
     #[must_use]
     pub fn find_conflict_by_term(&self, index: LogIndex, term: Term) -> (LogIndex, Term) {
         let mut i = index.min(self.last_index());
         loop {
             match self.term(i) {
                 Some(t) if t <= term => return (i, t),
-                Some(_) if i > self.prefix_index => i = i.prev(),
+                Some(_) if i.0 > 0 => i = i.prev(),
                 _ => return (i, Term(0)),
             }
         }

@@ -11,7 +11,7 @@
 //! |------|----------------|
 //! | `batch` | an `AppendEntries` carries at most `max_entries_per_message` entries and, unless it carries one, at most `max_bytes_per_message` bytes (an entry counts 24 bytes plus its payload); it ends short of both limits only where the leader's log ended |
 //! | `pipeline` | a burst of proposals to a leader leaves at once for every follower in sync: one append per proposal, up to `max_inflight_messages` |
-//! | `backoff` | a rejection carries the conflict hint (the last index at or below the probe whose term is at most the probe's term); the leader probes next at the hint (a follower it was streaming to: just after the match point); a stale rejection changes nothing |
+//! | `backoff` | a rejection carries the conflict hint (the last index at or below the probe whose term is at most the probe's term); the leader probes next at the hint (a follower it was streaming to: just after the match point), or, if it compacted that point away, sends the first chunk of its snapshot and no append; a stale rejection (or one while the snapshot is being sent) changes nothing |
 //! | `heartbeat-answer` | a heartbeat answer from a follower in sync gets no append; one from a follower with room in its pipeline does not rewind the pipeline |
 //! | `concession` | a (pre-)candidate steps down the moment a majority rejected it, and not before |
 //! | `vote-answer` | a vote request of its term is answered, one of a newer term once the receiver's leader lease is over (a leadership transfer's at once); a pre-vote request of an older term gets a rejection with the newer term |
@@ -144,6 +144,8 @@ pub struct PeerBefore {
     match_index: LogIndex,
     next_index: LogIndex,
     replicate: bool,
+    /// Being sent the snapshot (appends wait; rejections are stale).
+    snapshot: bool,
     inflight: usize,
 }
 
@@ -154,6 +156,7 @@ impl PeerBefore {
             match_index: pr.match_index,
             next_index: pr.next_index,
             replicate: pr.state == ProgressState::Replicate,
+            snapshot: pr.state == ProgressState::Snapshot,
             inflight: pr.inflights.len(),
         })
     }
@@ -471,6 +474,24 @@ pub fn note_campaign(raft: &RaftNode, watch: &mut Watch) {
     }
 }
 
+/// The leader's next probe for `to` would follow `prev`, which it
+/// compacted away: it must send the first chunk of its snapshot instead,
+/// and no append.
+fn snapshot_instead(out: Out<'_>, to: NodeId, prev: LogIndex) -> Option<Broken> {
+    let chunk = out
+        .all()
+        .any(|m| m.to == to && matches!(m.body, MessageBody::InstallSnapshot { offset: 0, .. }));
+    let appends = appends_to(out, to).count();
+    (!chunk || appends > 0).then(|| {
+        let found = format!(
+            "the next probe of {to} follows compacted {prev}: the leader sent {appends} appends \
+             and {} the snapshot's first chunk",
+            if chunk { "" } else { "not" }
+        );
+        Broken::new("backoff", found)
+    })
+}
+
 fn answer_broken(
     b: &Before,
     raft: &RaftNode,
@@ -524,7 +545,9 @@ fn answer_broken(
             hint,
             peer,
         } => {
-            let next = if peer.replicate {
+            let next = if peer.snapshot {
+                None
+            } else if peer.replicate {
                 (rejected > peer.match_index).then(|| peer.match_index.next())
             } else if peer.next_index.prev() == rejected {
                 let probe = if hint.term > Term(0) {
@@ -537,6 +560,9 @@ fn answer_broken(
             } else {
                 None
             };
+            if let Some(n) = next.filter(|n| raft.log().term(n.prev()).is_none()) {
+                return snapshot_instead(out, from, n.prev());
+            }
             let probes: Vec<LogIndex> = appends_to(out, from).map(|(prev, _)| prev).collect();
             let expected: Vec<LogIndex> = next.map(LogIndex::prev).into_iter().collect();
             (probes != expected).then(|| {

@@ -655,7 +655,9 @@ impl Simulation {
                 Some(FinalNode {
                     node,
                     applied: LogIndex(driver.state_machine().applied_index()),
+                    first_index: driver.raft().log().first_index(),
                     log: driver.raft().log().entries(),
+                    store: driver.state_machine(),
                 })
             })
             .collect();

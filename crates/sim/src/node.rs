@@ -28,7 +28,7 @@ use kv::{Applied, KvStore};
 use raft_core::membership::Membership;
 use raft_core::{
     Entry, EntryKind, HardState, LogIndex, Message, MessageBody, NodeId, ProposeError, RaftNode,
-    Ready, Role, Term,
+    Ready, Role, Snapshot, Term,
 };
 use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -94,6 +94,8 @@ pub struct NodeView {
     pub transfer: Option<TransferWatch>,
     /// What the efficiency rules remember of the node.
     pub watch: Watch,
+    /// The index of a snapshot installed during the input being handled.
+    pub installed: Option<LogIndex>,
 }
 
 /// A node slot's place in the cluster, which follows the committed
@@ -241,6 +243,7 @@ impl Nodes {
                     membership_index: LogIndex(0),
                     transfer: None,
                     watch: Watch::default(),
+                    installed: None,
                 },
             })
             .collect();
@@ -328,6 +331,9 @@ impl Nodes {
         };
         f(driver, &mut me.disk, &mut io);
         io.end_of_input(driver.raft());
+        if let Some(index) = me.view.installed.take() {
+            snapshots::restored(node, index, driver.state_machine(), cx.obs);
+        }
         if !self.confs_committed.is_empty() {
             self.follow_committed(cx);
         }
@@ -399,8 +405,11 @@ impl Nodes {
                 membership: raft.membership(),
             });
         }
-        let mut driver = Driver::new(raft, KvStore::new());
+        let Some(mut driver) = snapshots::restore_driver(node, raft, cx) else {
+            return;
+        };
         driver.set_check_invariants(true);
+        driver.set_snapshot_every(self.config.snapshot_every);
         n.driver = Some(driver);
         n.paused = false;
         n.missed_ticks = 0;
@@ -594,7 +603,9 @@ impl Nodes {
         let view = &mut self.nodes[node].view;
         let answer = matches!(
             m.body,
-            MessageBody::AppendEntriesResponse { .. } | MessageBody::HeartbeatResponse
+            MessageBody::AppendEntriesResponse { .. }
+                | MessageBody::HeartbeatResponse
+                | MessageBody::InstallSnapshotResponse { .. }
         );
         if answer && view.role == Role::Leader && m.term == view.term {
             if let Some(at) = view.answered_at_tick.get_mut(m.from.0 as usize) {
@@ -603,7 +614,9 @@ impl Nodes {
         }
         let from_leader = matches!(
             m.body,
-            MessageBody::AppendEntries { .. } | MessageBody::Heartbeat { .. }
+            MessageBody::AppendEntries { .. }
+                | MessageBody::Heartbeat { .. }
+                | MessageBody::InstallSnapshot { .. }
         );
         if from_leader && m.term >= view.term {
             view.heard_leader = Some((view.ticks, m.from, m.term));
@@ -783,6 +796,7 @@ fn efficiency_broken(b: Broken, node: usize, cx: &mut Ctx<'_>) {
 
 mod io;
 mod members;
+mod snapshots;
 mod transfers;
 
 pub use io::NodeIo;

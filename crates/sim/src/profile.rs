@@ -126,6 +126,11 @@ pub struct Profile {
     pub membership_changes_per_sec: Range,
     /// Leadership transfers asked per simulated second, in such seeds.
     pub transfers_per_sec: Range,
+    /// Probability a seed's nodes compact their logs behind snapshots.
+    pub snapshot_probability: f64,
+    /// In such seeds, probability the policy is tiny (a snapshot every 1
+    /// to 4 applied entries) rather than every 5 to 64.
+    pub tiny_snapshots_probability: f64,
 }
 
 const BASE: Profile = Profile {
@@ -166,6 +171,8 @@ const BASE: Profile = Profile {
     reconfig_probability: 0.0,
     membership_changes_per_sec: r(1.0, 4.0),
     transfers_per_sec: r(0.2, 2.0),
+    snapshot_probability: 0.5,
+    tiny_snapshots_probability: 0.3,
 };
 
 /// Every profile, the default (`chaos`) last.
@@ -383,6 +390,10 @@ pub struct SimConfig {
     /// Mean time between the operator's leadership transfers (0 = none).
     #[serde(default)]
     pub transfer_interval_us: u64,
+    /// The snapshot policy: every node compacts its log once this many
+    /// entries are applied past its last snapshot (0: never).
+    #[serde(default)]
+    pub snapshot_every: u64,
     /// Raft knobs.
     pub raft: RaftKnobs,
 }
@@ -435,6 +446,13 @@ pub struct RaftKnobs {
     /// (0: never).
     #[serde(default)]
     pub vote_retry_ticks: u32,
+    /// Most snapshot bytes in one `InstallSnapshot` chunk.
+    #[serde(default = "default_snapshot_chunk_bytes")]
+    pub snapshot_chunk_bytes: u64,
+}
+
+fn default_snapshot_chunk_bytes() -> u64 {
+    Config::new(NodeId(0), vec![NodeId(0)]).snapshot_chunk_bytes
 }
 
 fn default_max_bytes_per_message() -> u64 {
@@ -493,6 +511,7 @@ impl SimConfig {
             max_bytes_per_message: k.max_bytes_per_message,
             max_uncommitted_entries: k.max_uncommitted_entries,
             vote_retry_ticks: k.vote_retry_ticks,
+            snapshot_chunk_bytes: k.snapshot_chunk_bytes,
             ..Config::new(NodeId(node as u64), voters)
         }
     }
@@ -517,7 +536,26 @@ impl Profile {
             config.node_tick_us.truncate(1);
         }
         self.draw_membership(seed, &mut config);
+        self.draw_snapshots(seed, &mut config);
         config
+    }
+
+    /// The snapshot policy and chunk size (each from its own sub-stream,
+    /// drawn whether used or not). Chunks are small next to the kv store's
+    /// snapshots (tens to hundreds of bytes), so installs take several.
+    fn draw_snapshots(&self, seed: u64, config: &mut SimConfig) {
+        let knob = |id: u64| rng::knob_stream(seed, Stream::SwarmTiming, id);
+        let on = knob(23).gen_bool(self.snapshot_probability);
+        let tiny = knob(24).gen_bool(self.tiny_snapshots_probability);
+        let (tiny_every, every) = {
+            let mut k = knob(25);
+            (k.gen_range(1..=4), k.gen_range(5..=64))
+        };
+        let chunk = knob(26).gen_range(16..=256);
+        if on {
+            config.snapshot_every = if tiny { tiny_every } else { every };
+            config.raft.snapshot_chunk_bytes = chunk;
+        }
     }
 
     /// Membership changes (knobs from their own sub-streams, drawn whether
@@ -611,6 +649,7 @@ impl Profile {
             bootstrap_voters: 0,
             membership_interval_us: 0,
             transfer_interval_us: 0,
+            snapshot_every: 0,
             raft: RaftKnobs {
                 election_timeout_ticks_min: 10,
                 heartbeat_interval_ticks: 2,
@@ -621,6 +660,7 @@ impl Profile {
                 max_bytes_per_message: default_max_bytes_per_message(),
                 max_uncommitted_entries: default_max_uncommitted_entries(),
                 vote_retry_ticks: 0,
+                snapshot_chunk_bytes: default_snapshot_chunk_bytes(),
             },
             node_tick_us: Vec::new(),
         };

@@ -114,6 +114,22 @@ pub struct RunStats {
     /// within two election timeouts.
     #[serde(default)]
     pub leader_transfers_ok: u64,
+    /// Snapshots nodes took (compacting their logs).
+    #[serde(default)]
+    pub snapshots_taken: u64,
+    /// Snapshot sends leaders started (a first chunk).
+    #[serde(default)]
+    pub snapshots_sent: u64,
+    /// Snapshots followers installed from their leader.
+    #[serde(default)]
+    pub snapshots_installed: u64,
+    /// `InstallSnapshot` chunks leaders sent (re-sends included).
+    #[serde(default)]
+    pub snapshot_chunks_sent: u64,
+    /// The most entries any node held in memory at once (past its
+    /// compacted prefix): bounded by the snapshot policy where it is on.
+    #[serde(default)]
+    pub max_log_len: u64,
 }
 
 impl RunStats {
@@ -161,6 +177,11 @@ impl RunStats {
         self.max_voters = self.max_voters.max(o.max_voters);
         self.leader_transfers += o.leader_transfers;
         self.leader_transfers_ok += o.leader_transfers_ok;
+        self.snapshots_taken += o.snapshots_taken;
+        self.snapshots_sent += o.snapshots_sent;
+        self.snapshots_installed += o.snapshots_installed;
+        self.snapshot_chunks_sent += o.snapshot_chunks_sent;
+        self.max_log_len = self.max_log_len.max(o.max_log_len);
     }
 }
 

@@ -569,18 +569,21 @@ fn overwriting_a_committed_entry_fires() {
 #[test]
 fn restarting_from_a_compacted_prefix_checks_it_is_committed() {
     let mut c = term1_replicated();
+    let meta = |index, term| raft_core::SnapshotMeta {
+        index: LogIndex(index),
+        term: Term(term),
+        membership: Membership::bootstrap(&[NodeId(0), NodeId(1), NodeId(2)]),
+        membership_index: LogIndex(0),
+    };
     let snapshot = |prefix_index, prefix_term, log| DurableState {
         hard_state: hs(1, Some(0), 3),
         snapshot: Some(raft_core::Snapshot {
-            meta: raft_core::SnapshotMeta {
-                index: LogIndex(prefix_index),
-                term: Term(prefix_term),
-                ..raft_core::SnapshotMeta::default()
-            },
+            meta: meta(prefix_index, prefix_term),
             data: Default::default(),
         }),
         entries: log,
     };
+    c.snapshot_taken(19, 1, &meta(2, 1));
     c.crashed(1);
     c.restarted(20, 1, &snapshot(2, 1, entries(3, &[1])));
     c.applied(21, 1, &entries(3, &[1])[0]);
@@ -588,13 +591,11 @@ fn restarting_from_a_compacted_prefix_checks_it_is_committed() {
     assert_clean(&c);
     c.crashed(1);
     c.restarted(23, 1, &snapshot(4, 1, Vec::new()));
-    assert_violation(
-        only(&c),
-        Property::StateMachineSafety,
-        &[1],
-        Some(1),
-        Some(4),
-    );
+    let v = &c.violations()[0];
+    assert_violation(v, Property::StateMachineSafety, &[1], Some(1), Some(4));
+    let v = &c.violations()[1];
+    assert_violation(v, Property::Snapshot, &[1], Some(1), Some(4));
+    assert!(v.found.contains("that no node took"), "{v}");
 }
 
 #[test]

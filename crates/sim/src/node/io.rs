@@ -256,8 +256,19 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
         // when the node puts it in a batch.
         if raft.role() == Role::Leader || self.view.transfer.is_some() {
             for m in sent.iter().chain(held) {
-                if let raft_core::MessageBody::TimeoutNow { .. } = m.body {
-                    self.timeout_now_sent(m.to.0 as usize);
+                match m.body {
+                    raft_core::MessageBody::TimeoutNow { .. } => {
+                        self.timeout_now_sent(m.to.0 as usize);
+                    }
+                    raft_core::MessageBody::InstallSnapshot {
+                        ref meta, offset, ..
+                    } => self.obs.emit(SimEvent::SnapshotChunkSent {
+                        node: self.node,
+                        to: m.to.0 as usize,
+                        index: meta.index,
+                        offset,
+                    }),
+                    _ => {}
                 }
             }
         }
@@ -296,12 +307,21 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
                 }
             }
         }
+        if let Some(snap) = &ready.snapshot {
+            // Before the batch: its commit is the snapshot's index.
+            self.view.last_written = snap.meta.index;
+            self.obs.emit(SimEvent::SnapshotInstalled {
+                node,
+                meta: &snap.meta,
+            });
+        }
         let membership_index = raft.membership_index();
         self.obs.emit(SimEvent::Batch {
             node,
             ready,
             commit,
             membership_index,
+            log_len: raft.log().entries().len(),
         });
         if membership_index != self.view.membership_index {
             self.view.membership_index = membership_index;
@@ -315,6 +335,20 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
                 membership,
             });
         }
+    }
+
+    fn snapshot_taken(&mut self, _raft: &RaftNode, snapshot: &Snapshot) {
+        self.obs.emit(SimEvent::SnapshotTaken {
+            node: self.node,
+            meta: &snapshot.meta,
+            bytes: snapshot.data.len(),
+        });
+    }
+
+    fn snapshot_installed(&mut self, snapshot: &Snapshot) {
+        // Announced with its batch (`ready`); the restored state's digest
+        // is taken once the input is handled.
+        self.view.installed = Some(snapshot.meta.index);
     }
 
     fn proposed(&mut self, token: &ClientToken, index: LogIndex, term: Term) {

@@ -24,6 +24,7 @@ pub(super) fn feed(c: &mut SafetyChecker, event_index: u64, e: &SimEvent<'_>) {
             ready,
             commit,
             membership_index,
+            ..
         } => {
             if let Some(commit) = commit {
                 if !ready.entries.is_empty() {
@@ -52,6 +53,15 @@ pub(super) fn feed(c: &mut SafetyChecker, event_index: u64, e: &SimEvent<'_>) {
         }
         SimEvent::Crashed { node, .. } | SimEvent::ShutDown { node } => c.crashed(node),
         SimEvent::Rebooting { node, durable } => c.restarted(event_index, node, durable),
+        SimEvent::SnapshotTaken { node, meta, .. } => c.snapshot_taken(event_index, node, meta),
+        SimEvent::SnapshotInstalled { node, meta } => {
+            c.snapshot_installed(event_index, node, meta);
+        }
+        SimEvent::StateRestored {
+            node,
+            index,
+            digest,
+        } => c.state_restored(event_index, node, index, digest),
         _ => {}
     }
 }

@@ -55,6 +55,13 @@ pub(super) fn count(s: &mut RunStats, e: &SimEvent<'_>) {
             s.max_voters = s.max_voters.max(voters);
         }
         SimEvent::TransferStarted { .. } => s.leader_transfers += 1,
+        SimEvent::Batch { log_len, .. } => s.max_log_len = s.max_log_len.max(log_len as u64),
+        SimEvent::SnapshotTaken { .. } => s.snapshots_taken += 1,
+        SimEvent::SnapshotChunkSent { offset, .. } => {
+            s.snapshot_chunks_sent += 1;
+            s.snapshots_sent += u64::from(offset == 0);
+        }
+        SimEvent::SnapshotInstalled { .. } => s.snapshots_installed += 1,
         _ => {}
     }
 }

@@ -26,7 +26,9 @@ use crate::timeline::Timeline;
 use checker::{SafetyChecker, Violation};
 use kv::OpResult;
 use raft_core::membership::Membership;
-use raft_core::{DurableState, Entry, HardState, LogIndex, Message, NodeId, Ready, Role, Term};
+use raft_core::{
+    DurableState, Entry, HardState, LogIndex, Message, NodeId, Ready, Role, SnapshotMeta, Term,
+};
 
 /// One thing that happened in a run.
 #[derive(Clone, Copy, Debug)]
@@ -98,6 +100,46 @@ pub enum SimEvent<'a> {
         /// The index of the entry that set the configuration the node
         /// uses after this batch (0: the bootstrap configuration).
         membership_index: LogIndex,
+        /// The entries the node holds in memory after this batch (past
+        /// its compacted prefix).
+        log_len: usize,
+    },
+    /// A node compacted its log behind a snapshot of its state machine.
+    SnapshotTaken {
+        /// The node.
+        node: usize,
+        /// What the snapshot covers.
+        meta: &'a SnapshotMeta,
+        /// Its size in bytes.
+        bytes: usize,
+    },
+    /// A leader sent a chunk of its snapshot (offset 0: a new send).
+    SnapshotChunkSent {
+        /// The leader.
+        node: usize,
+        /// The follower.
+        to: usize,
+        /// The snapshot's index.
+        index: LogIndex,
+        /// Where the chunk starts.
+        offset: u64,
+    },
+    /// A follower installed its leader's snapshot (written, restored).
+    SnapshotInstalled {
+        /// The node.
+        node: usize,
+        /// What the snapshot covers.
+        meta: &'a SnapshotMeta,
+    },
+    /// A node's state machine was restored from a snapshot (installed, or
+    /// read back at a restart): the digest of the state it now holds.
+    StateRestored {
+        /// The node.
+        node: usize,
+        /// The snapshot's index.
+        index: LogIndex,
+        /// The kv store's digest right after the restore.
+        digest: u64,
     },
     /// The configuration a node uses changed (a configuration entry
     /// appended or truncated, or a restart rebuilding it from the disk).

@@ -156,6 +156,27 @@ impl TextTrace {
                 format!("n{node} joins the cluster: boots from an empty disk")
             }
             SimEvent::ShutDown { node } => format!("n{node} removed: shut down for good"),
+            SimEvent::SnapshotTaken { node, meta, bytes } => format!(
+                "n{node} snapshot at {}@{} ({bytes} bytes): log compacted",
+                meta.index, meta.term
+            ),
+            SimEvent::SnapshotChunkSent {
+                node,
+                to,
+                index,
+                offset,
+            } => format!("n{node} sends n{to} snapshot {index} from byte {offset}"),
+            SimEvent::SnapshotInstalled { node, meta } => format!(
+                "n{node} installs snapshot {}@{} ({})",
+                meta.index,
+                meta.term,
+                describe_membership(&meta.membership)
+            ),
+            SimEvent::StateRestored {
+                node,
+                index,
+                digest,
+            } => format!("n{node} state restored at {index}: digest {digest:#018x}"),
             SimEvent::Proposed {
                 node,
                 client,
