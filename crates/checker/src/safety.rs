@@ -119,8 +119,10 @@ pub struct SafetyChecker {
     applied: AppliedLog,
     /// Every snapshot taken: index -> its term and configuration.
     snapshots: BTreeMap<u64, snapshots::TakenSnapshot>,
-    /// The committed entries, to replay for restored states.
+    /// The committed entries, to replay for restored states (recorded
+    /// only while `track_state` is on).
     oracle: StateOracle,
+    track_state: bool,
     violations: Vec<Violation>,
 }
 
@@ -153,6 +155,7 @@ impl SafetyChecker {
             applied: AppliedLog::default(),
             snapshots: BTreeMap::new(),
             oracle: StateOracle::default(),
+            track_state: true,
             violations: Vec::new(),
         }
     }
@@ -221,6 +224,14 @@ impl SafetyChecker {
     /// turned on at any point of a run.
     pub fn check_election_quorums(&mut self, on: bool) {
         self.check_quorums = on;
+    }
+
+    /// Whether the committed entries are recorded, to compare states
+    /// restored from snapshots with ([`SafetyChecker::state_restored`]; on
+    /// by default). A run that takes no snapshot may turn it off and save
+    /// the copies.
+    pub fn track_state(&mut self, on: bool) {
+        self.track_state = on;
     }
 
     /// Every violation found so far, in detection order.
@@ -443,7 +454,9 @@ impl SafetyChecker {
             data_hash,
             node,
         };
-        self.oracle.observe(entry);
+        if self.track_state {
+            self.oracle.observe(entry);
+        }
         if let Some(earlier) = self.applied.check_or_insert(index, applied) {
             let found = format!(
                 "n{} applied an entry of term {} at index {index}, n{node} a different one of term {}",

@@ -108,8 +108,9 @@ struct Written {
 pub struct Driver<S: StateMachine, T> {
     raft: RaftNode,
     state_machine: S,
-    /// The batch, reused between rounds (taken while it is handled).
-    ready: Option<Ready>,
+    /// The batch, reused between rounds (taken while it is handled; boxed,
+    /// so taking it moves a pointer, not the batch).
+    ready: Option<Box<Ready>>,
     /// Messages waiting for the batch they depend on: (batch seq, message).
     waiting_messages: VecDeque<(u64, Message)>,
     /// Durability reports waiting for their batch: (batch seq, index, term).
@@ -139,7 +140,7 @@ impl<S: StateMachine, T> Driver<S, T> {
         Driver {
             raft,
             state_machine,
-            ready: Some(Ready::default()),
+            ready: Some(Box::default()),
             waiting_messages: VecDeque::new(),
             waiting_persisted: VecDeque::new(),
             pending: VecDeque::new(),

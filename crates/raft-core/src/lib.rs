@@ -87,7 +87,7 @@ pub use node::{
 pub use ready::Ready;
 pub use types::{
     Entry, EntryKind, HardState, LogIndex, Message, MessageBody, NodeId, RejectHint, Snapshot,
-    SnapshotMeta, Term,
+    SnapshotChunk, SnapshotMeta, Term,
 };
 
 /// Re-exported so hosts seed nodes with the same generator type.

@@ -163,7 +163,7 @@ pub struct RaftNode {
     /// up to its index. A leader sends it to followers that need it.
     snapshot: Option<Snapshot>,
     /// A snapshot installed from the leader, not yet handed to the host.
-    unhanded_snapshot: Option<Snapshot>,
+    unhanded_snapshot: Option<Box<Snapshot>>,
     /// The chunks of a leader's snapshot received so far.
     incoming: Option<snapshot::Incoming>,
     election_elapsed_ticks: u32,
@@ -433,7 +433,9 @@ impl RaftNode {
             out.hard_state = Some(hard_state);
             self.last_handed_hard_state = hard_state;
         }
-        out.snapshot = self.unhanded_snapshot.take();
+        if self.unhanded_snapshot.is_some() {
+            out.snapshot = self.unhanded_snapshot.take();
+        }
         out.entries.extend_from_slice(self.log.unstable_entries());
         self.log.mark_handed_out();
         out.messages.append(&mut self.messages);

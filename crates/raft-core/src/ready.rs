@@ -41,8 +41,9 @@ use crate::types::{Entry, HardState, Message, Snapshot};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ready {
     /// A snapshot from the leader to write (replacing the whole log) and to
-    /// restore the state machine from, before anything else in the batch.
-    pub snapshot: Option<Snapshot>,
+    /// restore the state machine from, before anything else in the batch
+    /// (boxed: a batch is moved around on every input).
+    pub snapshot: Option<Box<Snapshot>>,
     /// The hard state to write, if it changed since the last batch.
     pub hard_state: Option<HardState>,
     /// Entries to write, replacing any written entry at or after the first's index.

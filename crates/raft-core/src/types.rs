@@ -154,6 +154,19 @@ pub struct Snapshot {
     pub data: Bytes,
 }
 
+/// One chunk of a snapshot on its way to a follower.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotChunk {
+    /// What the snapshot covers.
+    pub meta: SnapshotMeta,
+    /// The snapshot's whole length in bytes.
+    pub total_len: u64,
+    /// Where `data` starts in the snapshot.
+    pub offset: u64,
+    /// The chunk; the last one ends at `total_len`.
+    pub data: Bytes,
+}
+
 /// A message between two Raft nodes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
@@ -230,16 +243,10 @@ pub enum MessageBody {
     },
     /// One chunk of the leader's snapshot, for a follower whose next entry
     /// is compacted away (§7). Chunks go one at a time: the next leaves
-    /// when this one is acknowledged.
+    /// when this one is acknowledged. Boxed: every message stays small.
     InstallSnapshot {
-        /// What the snapshot covers (boxed: messages stay small).
-        meta: Box<SnapshotMeta>,
-        /// The snapshot's whole length in bytes.
-        total_len: u64,
-        /// Where `data` starts in the snapshot.
-        offset: u64,
-        /// The chunk; the last one ends at `total_len`.
-        data: Bytes,
+        /// The chunk and what the snapshot covers.
+        chunk: Box<SnapshotChunk>,
     },
     /// The answer to an `InstallSnapshot` chunk that did not complete the
     /// snapshot (a completed one is answered by an `AppendEntriesResponse`
@@ -342,10 +349,7 @@ mod tests {
             MessageBody::HeartbeatResponse,
             MessageBody::TimeoutNow { last_index: i },
             MessageBody::InstallSnapshot {
-                meta: Box::default(),
-                total_len: 0,
-                offset: 0,
-                data: Bytes::new(),
+                chunk: Box::default(),
             },
             MessageBody::InstallSnapshotResponse {
                 index: i,

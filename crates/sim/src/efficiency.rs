@@ -478,9 +478,9 @@ pub fn note_campaign(raft: &RaftNode, watch: &mut Watch) {
 /// compacted away: it must send the first chunk of its snapshot instead,
 /// and no append.
 fn snapshot_instead(out: Out<'_>, to: NodeId, prev: LogIndex) -> Option<Broken> {
-    let chunk = out
-        .all()
-        .any(|m| m.to == to && matches!(m.body, MessageBody::InstallSnapshot { offset: 0, .. }));
+    let chunk = out.all().any(|m| {
+        m.to == to && matches!(&m.body, MessageBody::InstallSnapshot { chunk } if chunk.offset == 0)
+    });
     let appends = appends_to(out, to).count();
     (!chunk || appends > 0).then(|| {
         let found = format!(

@@ -95,7 +95,7 @@ impl Simulation {
         schedule: Vec<TimedFault>,
         script: Option<&[ScriptedOp]>,
     ) -> Simulation {
-        Simulation {
+        let mut sim = Simulation {
             seed,
             queue: EventQueue::default(),
             nodes: Nodes::new(seed, &config),
@@ -118,7 +118,12 @@ impl Simulation {
             },
             events: 0,
             config,
+        };
+        if sim.config.snapshot_every == 0 {
+            // No snapshot, no restored state to compare.
+            sim.obs.track_state(false);
         }
+        sim
     }
 
     /// The run of `seed` in the profile's swarm: configuration and fault

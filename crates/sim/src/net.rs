@@ -18,7 +18,7 @@ use crate::faults::Partition;
 use crate::observe::{Observers, SimEvent};
 use crate::profile::{SimConfig, LONG_DELAY_US_MIN};
 use crate::queue::{Event, EventQueue};
-use crate::rng::{self, Stream};
+use crate::rng::{self, Chance, Stream};
 use crate::workload::{Reply, LOAD_CLIENT};
 use raft_core::{Message, MessageBody, NodeId, Term};
 use rand::Rng;
@@ -35,14 +35,14 @@ pub struct Net {
     last_delivery_us: u64,
     rng: Xoshiro256PlusPlus,
     client_rng: Xoshiro256PlusPlus,
-    drop_probability: f64,
-    duplicate_probability: f64,
-    client_duplicate_probability: f64,
+    drop: Chance,
+    duplicate: Chance,
+    client_duplicate: Chance,
     delay_us_min: u64,
     delay_us_max: u64,
-    delay_tail_probability: f64,
+    delay_tail: Chance,
     delay_tail_factor_max: f64,
-    long_delay_probability: f64,
+    long_delay: Chance,
     long_delay_us_max: u64,
     /// Counts installed partitions, so a timed end of an isolation ends
     /// only the cut it made.
@@ -63,14 +63,14 @@ impl Net {
             last_delivery_us: 0,
             rng: rng::stream(seed, Stream::Network),
             client_rng: rng::stream(seed, Stream::ClientNetwork),
-            drop_probability: config.drop_probability,
-            duplicate_probability: config.duplicate_probability,
-            client_duplicate_probability: config.client_duplicate_probability,
+            drop: Chance::new(config.drop_probability),
+            duplicate: Chance::new(config.duplicate_probability),
+            client_duplicate: Chance::new(config.client_duplicate_probability),
             delay_us_min: config.delay_us_min,
             delay_us_max: config.delay_us_max.max(config.delay_us_min),
-            delay_tail_probability: config.delay_tail_probability,
+            delay_tail: Chance::new(config.delay_tail_probability),
             delay_tail_factor_max: config.delay_tail_factor_max.max(1.0),
-            long_delay_probability: config.long_delay_probability,
+            long_delay: Chance::new(config.long_delay_probability),
             long_delay_us_max: config.long_delay_us_max.max(LONG_DELAY_US_MIN),
             partitions_installed: 0,
             vote_holds: Vec::new(),
@@ -139,14 +139,11 @@ impl Net {
                 None => {}
             }
         }
-        if self.chaos && self.drop_probability > 0.0 && self.rng.gen_bool(self.drop_probability) {
+        if self.chaos && self.drop.hit(&mut self.rng) {
             obs.emit(SimEvent::MessageDropped { m: &m, why: "loss" });
             return;
         }
-        if self.chaos
-            && self.duplicate_probability > 0.0
-            && self.rng.gen_bool(self.duplicate_probability)
-        {
+        if self.chaos && self.duplicate.hit(&mut self.rng) {
             obs.emit(SimEvent::MessageDuplicated { m: &m });
             // An old duplicate may come back much later (half of them, when
             // long delays are on).
@@ -154,7 +151,7 @@ impl Net {
             let copy = m.clone();
             self.schedule(copy, long, held_us, queue, obs);
         }
-        let long = self.long_delays_on() && self.rng.gen_bool(self.long_delay_probability);
+        let long = self.chaos && self.long_delay.hit(&mut self.rng);
         self.schedule(m, long, held_us, queue, obs);
     }
 
@@ -191,7 +188,7 @@ impl Net {
 
     /// Whether messages may be held for seconds now (chaos, and on for the seed).
     fn long_delays_on(&self) -> bool {
-        self.chaos && self.long_delay_probability > 0.0
+        self.chaos && self.long_delay.is_on()
     }
 
     /// A long hold: across several election timeouts.
@@ -208,8 +205,7 @@ impl Net {
 
     fn delay_us(&mut self) -> u64 {
         let base = self.rng.gen_range(self.delay_us_min..=self.delay_us_max);
-        let p = self.delay_tail_probability;
-        if self.chaos && p > 0.0 && self.rng.gen_bool(p) {
+        if self.chaos && self.delay_tail.hit(&mut self.rng) {
             let factor = self.rng.gen_range(1.0..=self.delay_tail_factor_max);
             return (base as f64 * factor) as u64;
         }
@@ -225,8 +221,7 @@ impl Net {
     /// Whether a client request or reply is lost. Client links share the
     /// chaos phase's loss rate, drawn from the client stream.
     pub fn client_message_lost(&mut self, obs: &mut Observers) -> bool {
-        let p = self.drop_probability;
-        let lost = self.chaos && p > 0.0 && self.client_rng.gen_bool(p);
+        let lost = self.chaos && self.drop.hit(&mut self.client_rng);
         if lost {
             obs.emit(SimEvent::ClientMessageLost);
         }
@@ -251,8 +246,7 @@ impl Net {
         if self.client_message_lost(obs) {
             return;
         }
-        let p = self.client_duplicate_probability;
-        if self.chaos && p > 0.0 && self.client_rng.gen_bool(p) {
+        if self.chaos && self.client_duplicate.hit(&mut self.client_rng) {
             let again = wait_us + self.client_tail_delay_us();
             let copy = Event::ClientRequest {
                 node,

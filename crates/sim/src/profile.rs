@@ -172,7 +172,7 @@ const BASE: Profile = Profile {
     membership_changes_per_sec: r(1.0, 4.0),
     transfers_per_sec: r(0.2, 2.0),
     snapshot_probability: 0.5,
-    tiny_snapshots_probability: 0.3,
+    tiny_snapshots_probability: 0.2,
 };
 
 /// Every profile, the default (`chaos`) last.

@@ -7,6 +7,8 @@
 //! others. That keeps a replay stable when one part of a run changes, which
 //! is also what makes shrinking a fault schedule meaningful.
 
+use rand::distributions::Bernoulli;
+use rand::Rng;
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -83,10 +85,64 @@ pub fn node_stream(seed: u64, node: u64, incarnation: u64) -> Xoshiro256PlusPlus
     Xoshiro256PlusPlus::seed_from_u64(mix64(seed ^ salt))
 }
 
+/// A fixed probability, ready to draw: `gen_bool(p)` rebuilds its
+/// distribution at every call, which the network pays per message. A
+/// `Chance` draws exactly what `gen_bool(p)` draws from the same stream
+/// (one `u64`), and draws nothing when `p` is 0 (callers skip the draw
+/// then, as they always did).
+#[derive(Clone, Copy, Debug)]
+pub struct Chance {
+    p: f64,
+    dist: Option<Bernoulli>,
+}
+
+impl Chance {
+    /// Probability `p`, clamped to `0..=1`.
+    #[must_use]
+    pub fn new(p: f64) -> Chance {
+        let p = p.clamp(0.0, 1.0);
+        Chance {
+            p,
+            dist: Bernoulli::new(p).ok().filter(|_| p > 0.0),
+        }
+    }
+
+    /// The probability.
+    #[must_use]
+    pub fn p(&self) -> f64 {
+        self.p
+    }
+
+    /// Whether it can ever hit.
+    #[must_use]
+    pub fn is_on(&self) -> bool {
+        self.dist.is_some()
+    }
+
+    /// Draws: true with probability `p` (nothing drawn when it is 0).
+    #[inline]
+    pub fn hit(&self, rng: &mut Xoshiro256PlusPlus) -> bool {
+        self.dist.is_some_and(|d| rng.sample(d))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::RngCore;
+
+    #[test]
+    fn a_chance_draws_what_gen_bool_draws() {
+        for p in [0.0, 0.01, 0.3, 0.5, 0.999, 1.0] {
+            let (mut a, mut b) = (stream(7, Stream::Network), stream(7, Stream::Network));
+            let c = Chance::new(p);
+            for _ in 0..1_000 {
+                let expected = p > 0.0 && a.gen_bool(p);
+                assert_eq!(c.hit(&mut b), expected, "p = {p}");
+            }
+            assert_eq!(a.next_u64(), b.next_u64(), "the streams stay in step");
+        }
+    }
 
     #[test]
     fn streams_differ_by_concern_node_and_incarnation() {

@@ -85,17 +85,12 @@ pub fn message(m: &Message) -> String {
         MessageBody::Heartbeat { commit } => format!(" commit={}", commit.0),
         MessageBody::HeartbeatResponse => String::new(),
         MessageBody::TimeoutNow { last_index } => format!("last={last_index}"),
-        MessageBody::InstallSnapshot {
-            meta,
-            total_len,
-            offset,
-            data,
-        } => format!(
+        MessageBody::InstallSnapshot { chunk } => format!(
             " snap={} bytes={}..{}/{}",
-            at(meta.index, meta.term),
-            offset,
-            offset + data.len() as u64,
-            total_len
+            at(chunk.meta.index, chunk.meta.term),
+            chunk.offset,
+            chunk.offset + chunk.data.len() as u64,
+            chunk.total_len
         ),
         MessageBody::InstallSnapshotResponse { index, received } => {
             format!(" snap={} received={}", index.0, received)

@@ -3,7 +3,7 @@
 //!
 //! The format: the magic `KVSNAP1\0`, a postcard-encoded body (the applied
 //! index, the key/value pairs in key order, the sessions in client order),
-//! then the 64-bit FNV-1a of magic and body, little-endian. A restored
+//! then the CRC-32C of magic and body, little-endian. A restored
 //! store has the digest of the store it was taken from (the digest covers
 //! data and sessions), so it equals a store that applied the same entries.
 //! Restoring refuses anything else: a wrong magic or checksum, a body that
@@ -25,9 +25,10 @@
 //! ```
 
 use super::{KvStore, Session};
-use crate::digest::Fnv1a64;
 use crate::OpResult;
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeSeq;
+use serde::{Deserialize, Serialize, Serializer};
+use std::collections::BTreeMap;
 use std::fmt;
 
 const MAGIC: &[u8; 8] = b"KVSNAP1\0";
@@ -56,32 +57,46 @@ struct Body {
     sessions: Vec<(u64, u64, OpResult)>,
 }
 
-fn checksum(bytes: &[u8]) -> u64 {
-    let mut h = Fnv1a64::new();
-    h.write_raw(bytes);
-    h.finish()
+fn checksum(bytes: &[u8]) -> u32 {
+    crc32c::crc32c(bytes)
+}
+
+/// The body as written, borrowing the store (nothing is copied): postcard
+/// encodes a map as a length and its pairs, exactly as it encodes
+/// [`Body`]'s vectors of tuples, so [`KvStore::restore`] reads it as a `Body`.
+#[derive(Serialize)]
+struct BodyRef<'a> {
+    applied_index: u64,
+    data: &'a BTreeMap<String, String>,
+    sessions: SessionsRef<'a>,
+}
+
+/// The sessions as a sequence of (client id, last seq, its result).
+struct SessionsRef<'a>(&'a BTreeMap<u64, Session>);
+
+impl Serialize for SessionsRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for (id, s) in self.0 {
+            seq.serialize_element(&(id, s.last_seq, &s.last_result))?;
+        }
+        seq.end()
+    }
 }
 
 impl KvStore {
     /// The whole store as bytes (see the module docs for the format).
     #[must_use]
     pub fn snapshot(&self) -> Vec<u8> {
-        let body = Body {
+        let body = BodyRef {
             applied_index: self.applied_index,
-            data: self
-                .data
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            sessions: self
-                .sessions
-                .iter()
-                .map(|(&id, s)| (id, s.last_seq, s.last_result.clone()))
-                .collect(),
+            data: &self.data,
+            sessions: SessionsRef(&self.sessions),
         };
-        let mut out = MAGIC.to_vec();
+        let mut out = Vec::with_capacity(64 + 16 * (self.data.len() + self.sessions.len()));
+        out.extend_from_slice(MAGIC);
         // Strings and integers only: encoding cannot fail.
-        out.extend(postcard::to_allocvec(&body).unwrap_or_default());
+        out = postcard::to_extend(&body, out).unwrap_or_default();
         let sum = checksum(&out);
         out.extend(sum.to_le_bytes());
         out
@@ -93,16 +108,16 @@ impl KvStore {
     /// [`SnapshotError`] if the bytes are not a snapshot this format
     /// writes, whole and unaltered.
     pub fn restore(bytes: &[u8]) -> Result<KvStore, SnapshotError> {
-        if bytes.len() < MAGIC.len() + 8 {
+        if bytes.len() < MAGIC.len() + 4 {
             return err(format!("{} bytes, too short", bytes.len()));
         }
-        let (covered, sum) = bytes.split_at(bytes.len() - 8);
+        let (covered, sum) = bytes.split_at(bytes.len() - 4);
         if &covered[..MAGIC.len()] != MAGIC {
             return err("bad magic");
         }
-        let mut stored = [0u8; 8];
+        let mut stored = [0u8; 4];
         stored.copy_from_slice(sum);
-        if u64::from_le_bytes(stored) != checksum(covered) {
+        if u32::from_le_bytes(stored) != checksum(covered) {
             return err("checksum mismatch");
         }
         let (body, rest): (Body, _) = postcard::take_from_bytes(&covered[MAGIC.len()..])

@@ -34,12 +34,7 @@ impl RaftNode {
                 self.log.commit_to(commit);
                 self.send(m.from, self.term, MessageBody::HeartbeatResponse);
             }
-            MessageBody::InstallSnapshot {
-                meta,
-                total_len,
-                offset,
-                data,
-            } => self.handle_snapshot_chunk(m.from, *meta, total_len, offset, &data),
+            MessageBody::InstallSnapshot { chunk } => self.handle_snapshot_chunk(m.from, *chunk),
             _ => {}
         }
     }

@@ -32,7 +32,7 @@
 use super::reconfig::ConfEntry;
 use super::RaftNode;
 use crate::progress::ProgressState;
-use crate::types::{LogIndex, MessageBody, NodeId, Snapshot, SnapshotMeta, Term};
+use crate::types::{LogIndex, MessageBody, NodeId, Snapshot, SnapshotChunk, SnapshotMeta, Term};
 use bytes::Bytes;
 use std::fmt;
 
@@ -169,10 +169,12 @@ impl RaftNode {
         let offset = pr.snapshot_acked.min(total_len);
         let end = total_len.min(offset.saturating_add(self.config.snapshot_chunk_bytes));
         let body = MessageBody::InstallSnapshot {
-            meta: Box::new(snap.meta.clone()),
-            total_len,
-            offset,
-            data: snap.data.slice(offset as usize..end as usize),
+            chunk: Box::new(SnapshotChunk {
+                meta: snap.meta.clone(),
+                total_len,
+                offset,
+                data: snap.data.slice(offset as usize..end as usize),
+            }),
         };
         let to = pr.id;
         pr.sent_entries(snap.meta.index, 0);
@@ -200,14 +202,13 @@ impl RaftNode {
     // ----- follower --------------------------------------------------------
 
     /// A chunk of the leader's snapshot (the leader is of the current term).
-    pub(super) fn handle_snapshot_chunk(
-        &mut self,
-        from: NodeId,
-        meta: SnapshotMeta,
-        total_len: u64,
-        offset: u64,
-        data: &Bytes,
-    ) {
+    pub(super) fn handle_snapshot_chunk(&mut self, from: NodeId, chunk: SnapshotChunk) {
+        let SnapshotChunk {
+            meta,
+            total_len,
+            offset,
+            data,
+        } = chunk;
         let committed = self.log.committed();
         if meta.index <= committed {
             // Old news (a duplicate of the last chunk, or a snapshot this
@@ -249,7 +250,7 @@ impl RaftNode {
         let Some(inc) = self.incoming.as_mut() else {
             return;
         };
-        inc.data.extend_from_slice(data);
+        inc.data.extend_from_slice(&data);
         let received = inc.data.len() as u64;
         if received < inc.total_len {
             let body = MessageBody::InstallSnapshotResponse {
@@ -285,7 +286,7 @@ impl RaftNode {
         self.log.install_snapshot(index, term);
         self.confs = vec![ConfEntry::of_snapshot(&snapshot.meta)];
         self.membership_changed();
-        self.unhanded_snapshot = Some(snapshot.clone());
+        self.unhanded_snapshot = Some(Box::new(snapshot.clone()));
         self.snapshot = Some(snapshot);
         index
     }

@@ -8,7 +8,7 @@
 
 use super::*;
 use crate::membership::{Change, ConfChange, Membership};
-use crate::types::SnapshotMeta;
+use crate::types::{SnapshotChunk, SnapshotMeta};
 
 /// A cluster of `voters` (pre-vote off, `chunk`-byte snapshot chunks) led
 /// by the first, everything replicated and committed.
@@ -99,9 +99,9 @@ fn compact_leader(nodes: &mut [RaftNode], data: &'static [u8]) -> Snapshot {
 fn chunks(msgs: &[Message]) -> Vec<(u64, u64, usize)> {
     msgs.iter()
         .filter_map(|m| match &m.body {
-            MessageBody::InstallSnapshot {
-                meta, offset, data, ..
-            } => Some((meta.index.0, *offset, data.len())),
+            MessageBody::InstallSnapshot { chunk } => {
+                Some((chunk.meta.index.0, chunk.offset, chunk.data.len()))
+            }
             _ => None,
         })
         .collect()
@@ -204,7 +204,7 @@ fn the_host_gets_the_installed_snapshot_once() {
                 let ready = handle(node);
                 if node.id() == NodeId(3) {
                     if let Some(s) = &ready.snapshot {
-                        assert_eq!(s, &snap);
+                        assert_eq!(**s, snap);
                         seen.push(None);
                     }
                     seen.extend(ready.committed_entries.iter().map(|e| Some(e.index.0)));
@@ -268,10 +268,12 @@ fn install_keeps_a_matching_log_and_discards_a_conflicting_one() {
     };
     let chunk = |meta: SnapshotMeta| {
         let body = MessageBody::InstallSnapshot {
-            meta: Box::new(meta),
-            total_len: 3,
-            offset: 0,
-            data: Bytes::from_static(b"abc"),
+            chunk: Box::new(SnapshotChunk {
+                meta,
+                total_len: 3,
+                offset: 0,
+                data: Bytes::from_static(b"abc"),
+            }),
         };
         msg(1, 2, 3, body)
     };
@@ -313,10 +315,12 @@ fn stale_duplicated_and_early_chunks_change_nothing() {
     };
     let chunk = |offset: u64, data: &'static [u8]| {
         let body = MessageBody::InstallSnapshot {
-            meta: Box::new(meta.clone()),
-            total_len: 6,
-            offset,
-            data: Bytes::from_static(data),
+            chunk: Box::new(SnapshotChunk {
+                meta: meta.clone(),
+                total_len: 6,
+                offset,
+                data: Bytes::from_static(data),
+            }),
         };
         msg(1, 2, 3, body)
     };
@@ -350,7 +354,7 @@ fn stale_duplicated_and_early_chunks_change_nothing() {
     );
     n.step(chunk(4, b"ef"));
     let ready = handle(&mut n);
-    let snap = ready.snapshot.clone().expect("installed");
+    let snap = *ready.snapshot.clone().expect("installed");
     assert_eq!(&snap.data[..], b"abcdef");
     assert_eq!(n.log().committed(), LogIndex(5));
     n.step(chunk(4, b"ef"));
@@ -394,7 +398,8 @@ fn a_newer_snapshot_supersedes_the_one_being_sent() {
     // One chunk of the old snapshot reaches n3, then n3 is cut off.
     nodes[0].tick();
     run_filtered(&mut nodes, |m| {
-        is_chunk(m) && !matches!(&m.body, MessageBody::InstallSnapshot { offset: 0, .. })
+        is_chunk(m)
+            && !matches!(&m.body, MessageBody::InstallSnapshot { chunk } if chunk.offset == 0)
     });
     assert_eq!(nodes[2].snapshot(), None);
     let pr = nodes[0].progress(NodeId(3)).expect("a member");
@@ -421,7 +426,8 @@ fn a_follower_restarted_mid_install_starts_over() {
     let snap = compact_leader(&mut nodes, b"0123456789");
     nodes[0].tick();
     run_filtered(&mut nodes, |m| {
-        is_chunk(m) && !matches!(&m.body, MessageBody::InstallSnapshot { offset: 0, .. })
+        is_chunk(m)
+            && !matches!(&m.body, MessageBody::InstallSnapshot { chunk } if chunk.offset == 0)
     });
     // n3 restarts from its (unchanged) durable state.
     let durable = DurableState {

@@ -260,14 +260,14 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
                     raft_core::MessageBody::TimeoutNow { .. } => {
                         self.timeout_now_sent(m.to.0 as usize);
                     }
-                    raft_core::MessageBody::InstallSnapshot {
-                        ref meta, offset, ..
-                    } => self.obs.emit(SimEvent::SnapshotChunkSent {
-                        node: self.node,
-                        to: m.to.0 as usize,
-                        index: meta.index,
-                        offset,
-                    }),
+                    raft_core::MessageBody::InstallSnapshot { ref chunk } => {
+                        self.obs.emit(SimEvent::SnapshotChunkSent {
+                            node: self.node,
+                            to: m.to.0 as usize,
+                            index: chunk.meta.index,
+                            offset: chunk.offset,
+                        });
+                    }
                     _ => {}
                 }
             }

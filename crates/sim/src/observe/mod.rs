@@ -569,6 +569,14 @@ impl Observers {
         self.checker.is_some()
     }
 
+    /// Whether the checker records the committed entries to compare
+    /// restored states with (see `SafetyChecker::track_state`).
+    pub fn track_state(&mut self, on: bool) {
+        if let Some(c) = self.checker.as_mut() {
+            c.track_state(on);
+        }
+    }
+
     /// Turns the safety checker off.
     pub fn disable_checker(&mut self) {
         self.checker = None;

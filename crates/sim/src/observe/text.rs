@@ -336,16 +336,13 @@ pub(super) fn message_detail(m: &Message) -> String {
         B::Heartbeat { commit } => format!("commit={commit}"),
         B::HeartbeatResponse => String::new(),
         B::TimeoutNow { last_index } => format!("last={last_index}"),
-        B::InstallSnapshot {
-            meta,
-            total_len,
-            offset,
-            data,
-        } => format!(
-            "snap={}@{} bytes={offset}..{} of {total_len}",
-            meta.index,
-            meta.term,
-            offset + data.len() as u64
+        B::InstallSnapshot { chunk } => format!(
+            "snap={}@{} bytes={}..{} of {}",
+            chunk.meta.index,
+            chunk.meta.term,
+            chunk.offset,
+            chunk.offset + chunk.data.len() as u64,
+            chunk.total_len
         ),
         B::InstallSnapshotResponse { index, received } => {
             format!("snap={index} received={received}")
