@@ -310,6 +310,15 @@ pub enum Assertion {
         /// Window end.
         to_us: u64,
     },
+    /// Every node of `nodes` installs its leader's snapshot in the window.
+    InstallsSnapshot {
+        /// Nodes, as a bit mask.
+        nodes: u32,
+        /// Window start.
+        from_us: u64,
+        /// Window end.
+        to_us: u64,
+    },
     /// A message of kind `kind` (e.g. `Append`) from `from` to `to` is
     /// delivered in the window after one sent later (the network reordered it).
     Reordered {
@@ -339,6 +348,7 @@ impl Assertion {
             | Assertion::Crash { from_us, to_us, .. }
             | Assertion::Deduplicated { from_us, to_us, .. }
             | Assertion::Configuration { from_us, to_us, .. }
+            | Assertion::InstallsSnapshot { from_us, to_us, .. }
             | Assertion::Reordered { from_us, to_us, .. } => (from_us, to_us),
         }
     }
@@ -352,6 +362,7 @@ impl Assertion {
             | Assertion::Becomes { nodes, .. }
             | Assertion::Crash { nodes, .. }
             | Assertion::Configuration { nodes, .. }
+            | Assertion::InstallsSnapshot { nodes, .. }
             | Assertion::Deduplicated { nodes, .. } => Some(nodes),
             Assertion::NewLeader { .. }
             | Assertion::Leaders { .. }

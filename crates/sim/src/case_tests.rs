@@ -328,3 +328,25 @@ fn membership_directives_and_spares_round_trip_and_bad_ones_are_refused() {
     let too_many = "seed 1\nprofile calm\nnodes 5\nspares 5\nexpect pass\n";
     assert!(Case::parse(too_many).is_err(), "more than 9 nodes");
 }
+
+#[test]
+fn snapshot_claims_and_settings_round_trip_and_bad_ones_are_refused() {
+    let text = "seed 1\nprofile calm\nnodes 3\nchaos 2s\n\
+                set snapshot_every=3\n\
+                set raft.snapshot_chunk_bytes=32\n\
+                assert installs-snapshot {1,2} 0s..2s\n\
+                expect pass\n";
+    let case = Case::parse(text).expect("valid");
+    assert_eq!(case.config.snapshot_every, 3);
+    assert_eq!(case.config.raft.snapshot_chunk_bytes, 32);
+    let again = Case::parse(&case.to_script()).expect("its own script parses");
+    assert_eq!((again.asserts, again.config), (case.asserts, case.config));
+    for bad in [
+        "assert installs-snapshot {5} 0s..1s",
+        "assert installs-snapshot 0s..1s",
+        "set raft.snapshot_chunk_bytes=0",
+    ] {
+        let text = format!("seed 1\nprofile calm\nnodes 3\n{bad}\nexpect pass\n");
+        assert!(Case::parse(&text).is_err(), "{bad} must be refused");
+    }
+}

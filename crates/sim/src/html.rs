@@ -10,7 +10,8 @@
 //! filled with a colour chosen by term (candidates lighter), messages as
 //! arrows coloured by kind (heartbeats hidden by default), crashes shaded
 //! dark, pauses hatched, partitions as bands behind the lanes, commits as
-//! ticks, client events as dots, the heal as a vertical line and any
+//! ticks, snapshots as diamonds (filled: installed from the leader), client
+//! events as dots, the heal as a vertical line and any
 //! violation as a red line with its nodes' lanes outlined and its message
 //! in a red banner. It zooms (buttons, mouse wheel) and scrolls; it starts
 //! fitted to the whole run.
@@ -248,6 +249,9 @@ header p { margin: 2px 0; }
 .msg:hover { stroke-width: 3; stroke-opacity: 1; }
 .commit { stroke: #222; stroke-width: 1.5; }
 .commit:hover { stroke: #d00000; stroke-width: 3; }
+.snap { fill: #fff; stroke: #6a4c93; stroke-width: 1.2; }
+.snap-installed { fill: #6a4c93; stroke: #6a4c93; stroke-width: 1.2; }
+.snap:hover, .snap-installed:hover { fill: #d00000; }
 .client { fill: #333; stroke: #fff; stroke-width: 0.5; }
 .client:hover { fill: #d00000; }
 .heal { stroke: #1a7f37; stroke-width: 2; stroke-dasharray: 6 3; }
@@ -297,7 +301,7 @@ const SCRIPT: &str = r##"
 
   // ---- The events, turned into intervals and marks once.
   const events = data.events.slice().sort((a, b) => a.t - b.t);
-  const segs = [], shades = [], bands = [], msgs = [], commits = [], clients = [], violations = [];
+  const segs = [], shades = [], bands = [], msgs = [], commits = [], snaps = [], clients = [], violations = [];
   const heals = data.heal_us == null ? [] : [data.heal_us];
   const role = [], crashed = [], paused = [], member = [], strips = [];
   for (let n = 0; n < N; n++) {
@@ -390,6 +394,7 @@ const SCRIPT: &str = r##"
       case 'heal_partition': endBand(e.t); break;
       case 'message': if (okNode(e.from) && okNode(e.to)) msgs.push(e); break;
       case 'commit': if (okNode(n)) commits.push(e); break;
+      case 'snapshot': if (okNode(n)) snaps.push(e); break;
       case 'client': clients.push(e); break;
       case 'heal': if (!heals.includes(e.t)) heals.push(e.t); break;
       case 'violation': violations.push(e); break;
@@ -502,6 +507,12 @@ const SCRIPT: &str = r##"
       const cx = x(c.t), y = laneMid(c.node) + BAR / 2;
       el(layer.marks, 'line', { x1: cx, x2: cx, y1: y + 1, y2: y + 8, class: 'commit' },
         'n' + c.node + ' commit index ' + c.index + ' at ' + fmt(c.t));
+    }
+    for (const s of snaps) {
+      if (!seen(s.t, s.t)) continue;
+      const sx = x(s.t), y = laneMid(s.node) + BAR / 2 + 4;
+      el(layer.marks, 'path', { d: 'M' + sx + ',' + (y - 4) + ' l4,4 l-4,4 l-4,-4 z', class: s.installed ? 'snap-installed' : 'snap' },
+        'n' + s.node + (s.installed ? ' installed the leader\'s snapshot at index ' : ' took a snapshot at index ') + s.index + ', ' + fmt(s.t));
     }
     for (const c of clients) {
       if (!seen(c.t, c.t)) continue;

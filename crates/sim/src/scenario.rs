@@ -116,6 +116,12 @@ pub fn check(a: &Assertion, timeline: &Timeline) -> Result<(), String> {
                 "never applied a retried command as a duplicate",
             )
         }
+        Assertion::InstallsSnapshot { nodes, .. } => {
+            let installed = |n: usize| {
+                events().any(|e| matches!(*e, TimelineEvent::Snapshot { t, node, installed: true, .. } if node == n && within(t)))
+            };
+            each_node(*nodes, &installed, "never installed a snapshot")
+        }
         Assertion::Configuration { nodes, joint, .. } => {
             let mask = |v: &[usize]| v.iter().fold(0u32, |m, &n| m | 1 << n.min(31));
             let committed = events().any(|e| {

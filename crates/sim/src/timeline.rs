@@ -79,6 +79,18 @@ pub enum TimelineEvent {
         /// Node.
         node: usize,
     },
+    /// A node took a snapshot (compacting its log) or installed its
+    /// leader's.
+    Snapshot {
+        /// Time.
+        t: u64,
+        /// Node.
+        node: usize,
+        /// The snapshot's index.
+        index: u64,
+        /// Installed from the leader (else taken).
+        installed: bool,
+    },
     /// A node restarted from its disk.
     Restart {
         /// Time.

@@ -42,6 +42,18 @@ pub(super) fn record(timeline: &mut Timeline, t: u64, e: &SimEvent<'_>) {
             lost_writes: lost,
         },
         SimEvent::Restarted { node, .. } => TimelineEvent::Restart { t, node },
+        SimEvent::SnapshotTaken { node, meta, .. } => TimelineEvent::Snapshot {
+            t,
+            node,
+            index: meta.index.0,
+            installed: false,
+        },
+        SimEvent::SnapshotInstalled { node, meta } => TimelineEvent::Snapshot {
+            t,
+            node,
+            index: meta.index.0,
+            installed: true,
+        },
         SimEvent::Paused { node } => TimelineEvent::Pause { t, node },
         SimEvent::Resumed { node, .. } => TimelineEvent::Resume { t, node },
         SimEvent::Partitioned { partition, blocked } => TimelineEvent::Partition {
