@@ -18,9 +18,9 @@
 //!    node accepted by (index, term): the same term applied means done,
 //!    another term at that index means lost.
 //!
-//! A batch that carries the leader's snapshot has it written first
-//! (replacing the log) and restored into the state machine before anything
-//! is applied. After applying, the driver compacts by its policy (every
+//! A batch that carries the leader's snapshot has it restored into the
+//! state machine and written (replacing the log) before anything else.
+//! After applying, the driver compacts by its policy (every
 //! `snapshot_every` applied entries): the state machine's state goes to
 //! raft-core's [`RaftNode::compact`], and the snapshot that returns is
 //! written like any batch.
@@ -468,7 +468,7 @@ impl<S: StateMachine, T> Driver<S, T> {
     ) -> bool {
         fx.ready(&self.raft, ready);
         if let Some(snap) = ready.snapshot.take() {
-            if !self.install(&snap, storage, fx) {
+            if !self.install(*snap, storage, fx) {
                 return false;
             }
         }
@@ -541,13 +541,13 @@ impl<S: StateMachine, T> Driver<S, T> {
         true
     }
 
-    /// Writes the leader's snapshot (replacing the log), restores the
-    /// state machine from it, and answers the proposals it covers as lost
+    /// Restores the state machine from the leader's snapshot, writes the
+    /// snapshot (replacing the log), and answers the proposals it covers as lost
     /// (their outcome is in the snapshot; a retry under the same session
     /// applies at most once). Returns false if the node stopped.
     fn install<St: Storage, E: Effects<T, S::Output>>(
         &mut self,
-        snap: &Snapshot,
+        snap: Snapshot,
         storage: &mut St,
         fx: &mut E,
     ) -> bool {
@@ -564,17 +564,17 @@ impl<S: StateMachine, T> Driver<S, T> {
             self.stop(fx, fault);
             return false;
         }
+        if let Err(error) = self.state_machine.restore(index, &snap.data) {
+            self.stop(fx, HostFault::Restore { index, error });
+            return false;
+        }
+        fx.snapshot_installed(&snap);
         if let Err(e) = storage.write_snapshot(snap, true) {
             self.stop(fx, HostFault::Storage(e));
             return false;
         }
         self.written.last_index = index;
         self.written.commit = index;
-        if let Err(error) = self.state_machine.restore(index, &snap.data) {
-            self.stop(fx, HostFault::Restore { index, error });
-            return false;
-        }
-        fx.snapshot_installed(snap);
         while self.pending.front().is_some_and(|p| p.index <= index) {
             if let Some(p) = self.pending.pop_front() {
                 fx.answer(p.token, Answer::Lost { index: p.index });
@@ -600,11 +600,11 @@ impl<S: StateMachine, T> Driver<S, T> {
         let Ok(snap) = self.raft.compact(applied, data) else {
             return true; // applied is past the prefix: cannot happen
         };
-        if let Err(e) = storage.write_snapshot(&snap, false) {
+        fx.snapshot_taken(&self.raft, &snap);
+        if let Err(e) = storage.write_snapshot(snap, false) {
             self.stop(fx, HostFault::Storage(e));
             return false;
         }
-        fx.snapshot_taken(&self.raft, &snap);
         true
     }
 

@@ -339,7 +339,7 @@ impl Storage for FailingDisk {
     fn write(&mut self, _: &[Entry], _: Option<HardState>) -> Result<u64, StorageError> {
         Err(StorageError("no space left".into()))
     }
-    fn write_snapshot(&mut self, _: &raft_core::Snapshot, _: bool) -> Result<u64, StorageError> {
+    fn write_snapshot(&mut self, _: raft_core::Snapshot, _: bool) -> Result<u64, StorageError> {
         Err(StorageError("no space left".into()))
     }
     fn synced_seq(&self) -> u64 {

@@ -42,7 +42,7 @@ pub trait Storage {
     ///
     /// # Errors
     /// A write the storage could not issue; the node must stop.
-    fn write_snapshot(&mut self, snapshot: &Snapshot, install: bool) -> Result<u64, StorageError>;
+    fn write_snapshot(&mut self, snapshot: Snapshot, install: bool) -> Result<u64, StorageError>;
 
     /// The highest batch sequence number known durable.
     fn synced_seq(&self) -> u64;
@@ -217,10 +217,10 @@ pub trait Effects<T, O>: Transport {
     /// `entry` was applied, yielding `output`.
     fn applied(&mut self, _entry: &Entry, _output: &O) {}
 
-    /// The node compacted its log behind `snapshot`, just written.
+    /// The node compacted its log behind `snapshot` (written next).
     fn snapshot_taken(&mut self, _raft: &RaftNode, _snapshot: &Snapshot) {}
 
-    /// The node installed its leader's `snapshot`: written, and restored
-    /// into the state machine.
+    /// The node installed its leader's `snapshot`: restored into the state
+    /// machine (and written next).
     fn snapshot_installed(&mut self, _snapshot: &Snapshot) {}
 }

@@ -56,10 +56,10 @@ impl Storage for MemStorage {
         Ok(self.issue(entries, hard_state))
     }
 
-    fn write_snapshot(&mut self, snapshot: &Snapshot, install: bool) -> Result<u64, StorageError> {
+    fn write_snapshot(&mut self, snapshot: Snapshot, install: bool) -> Result<u64, StorageError> {
         self.issued_seq += 1;
         let write = Write::Snapshot {
-            snapshot: Box::new(snapshot.clone()),
+            snapshot: Box::new(snapshot),
             install,
         };
         self.pending.push_back((self.issued_seq, write));
@@ -277,11 +277,11 @@ mod tests {
         let mut disk = MemStorage::default();
         let s1 = disk.issue(&[ent(1, 1), ent(2, 1), ent(3, 1)], None);
         disk.sync_to(s1);
-        let first = disk.write_snapshot(&snap(2, 1), false).expect("issued");
+        let first = disk.write_snapshot(snap(2, 1), false).expect("issued");
         disk.sync_to(first);
         assert_eq!(disk.snapshot(), Some(&snap(2, 1)));
         assert_eq!(disk.log().len(), 1, "compaction drops entries up to it");
-        disk.write_snapshot(&snap(3, 1), false).expect("issued");
+        disk.write_snapshot(snap(3, 1), false).expect("issued");
         assert!(disk.has_unsynced_snapshot());
         disk.crash(0);
         let state = disk.durable_state();
@@ -292,7 +292,7 @@ mod tests {
         );
         assert_eq!(state.entries.len(), 1);
         // An install replaces the whole log, also entries past it.
-        let installed = disk.write_snapshot(&snap(9, 4), true).expect("issued");
+        let installed = disk.write_snapshot(snap(9, 4), true).expect("issued");
         disk.issue(&[ent(10, 4)], None);
         assert_eq!(disk.crash(1), 1, "the torn tail keeps the snapshot only");
         assert_eq!(disk.snapshot(), Some(&snap(9, 4)));
