@@ -68,12 +68,22 @@ impl SafetyChecker {
     }
 
     /// Whether the node's log view holds the entry whose chain hash at
-    /// `index` is `chain` (an unknown node holds nothing).
+    /// `index` is `chain` (an unknown node holds nothing). A position
+    /// inside the node's compacted prefix holds the committed entry there
+    /// (a snapshot holds committed entries only, checked when it was
+    /// installed or restarted from).
     pub(super) fn node_holds(&self, id: NodeId, index: u64, chain: u64) -> bool {
         usize::try_from(id.0)
             .ok()
             .and_then(|n| self.nodes.get(n))
-            .is_some_and(|st| st.log.chain_at(index) == Some(chain))
+            .is_some_and(|st| {
+                let held = match st.log.chain_at(index) {
+                    Some(c) => Some(c),
+                    None if index < st.log.prefix_index() => self.committed.chain_at(index),
+                    None => None,
+                };
+                held == Some(chain)
+            })
     }
 
     /// The node's log is now its old log truncated before `from`, then
