@@ -72,23 +72,24 @@
 pub mod config;
 pub mod log;
 pub mod membership;
+pub mod message;
 pub mod node;
 pub mod progress;
 pub mod quorum;
 pub mod ready;
+pub mod snapshot;
 pub mod types;
 
 pub use config::{Config, ConfigError};
 pub use log::RaftLog;
+pub use message::{Message, MessageBody, RejectHint};
 pub use node::invariants::InvariantViolation;
 pub use node::{
     CompactError, DurableState, ProposeError, RaftNode, RestoreError, Role, TransferError,
 };
 pub use ready::Ready;
-pub use types::{
-    Entry, EntryKind, HardState, LogIndex, Message, MessageBody, NodeId, RejectHint, Snapshot,
-    SnapshotChunk, SnapshotMeta, Term,
-};
+pub use snapshot::{Snapshot, SnapshotChunk, SnapshotMeta};
+pub use types::{Entry, EntryKind, HardState, LogIndex, NodeId, Term};
 
 /// Re-exported so hosts seed nodes with the same generator type.
 pub use rand_xoshiro::Xoshiro256PlusPlus;

@@ -23,11 +23,11 @@
 use crate::config::{Config, ConfigError};
 use crate::log::{LogRestoreError, RaftLog};
 use crate::membership::{ConfChangeError, Membership};
+use crate::message::{Message, MessageBody};
 use crate::progress::Progress;
 use crate::ready::Ready;
-use crate::types::{
-    Entry, EntryKind, HardState, LogIndex, Message, MessageBody, NodeId, Snapshot, Term,
-};
+use crate::snapshot::Snapshot;
+use crate::types::{Entry, EntryKind, HardState, LogIndex, NodeId, Term};
 use bytes::Bytes;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::fmt;

@@ -5,8 +5,8 @@
 //! Peers that a test does not build are simulated by hand-written messages.
 
 use super::*;
+use crate::message::RejectHint;
 use crate::progress::ProgressState;
-use crate::types::RejectHint;
 use rand_xoshiro::rand_core::SeedableRng;
 use std::collections::BTreeSet;
 

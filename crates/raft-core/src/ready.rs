@@ -5,8 +5,9 @@
 //! After any input (`step`, `tick`, `propose`, `on_persisted`), the host takes
 //! a [`Ready`] and handles it in this order:
 //!
-//! 1. **Write** `entries` to the log, then `hard_state`. The first entry's
-//!    index may be at or below the last index already written: everything
+//! 1. **Write** `snapshot`, if any (a follower installs its leader's: it
+//!    replaces the whole log), then `entries` to the log, then
+//!    `hard_state`. The first entry's index may be at or below the last index already written: everything
 //!    written from that index on is replaced (a conflict was resolved).
 //!    Writes of successive batches are made durable in the order they were
 //!    handed out (a sync covers every earlier write).
@@ -27,14 +28,28 @@
 //! 4. **Report** durability with [`RaftNode::on_persisted`] (the last entry's
 //!    index and term). Until then the node neither applies these entries nor,
 //!    as a leader, counts them toward a commit.
-//! 5. **Apply** `committed_entries` in order. They are committed and already
-//!    durable on this node.
+//! 5. **Restore** the state machine from `snapshot`, if any, then **apply**
+//!    `committed_entries` in order. They are committed and already durable
+//!    on this node.
 //!
 //! A crash may happen between any two steps. A node rebuilt with
-//! [`RaftNode::restore`] from what was durable (hard state, log) resumes
-//! correctly: it re-applies committed entries from the start of its log.
+//! [`RaftNode::restore`] from what was durable (hard state, snapshot, log)
+//! resumes correctly: it restores its state machine from the snapshot, if
+//! any, and re-applies the committed entries after it.
+//!
+//! Compaction is the host's move: once its state machine has applied an
+//! index it may call [`RaftNode::compact`] with its state and write the
+//! [`Snapshot`] that returns (durable like any write: until then the log
+//! on disk still holds the entries).
+//!
+//! [`RaftNode::on_persisted`]: crate::RaftNode::on_persisted
+//! [`RaftNode::step`]: crate::RaftNode::step
+//! [`RaftNode::restore`]: crate::RaftNode::restore
+//! [`RaftNode::compact`]: crate::RaftNode::compact
 
-use crate::types::{Entry, HardState, Message, Snapshot};
+use crate::message::Message;
+use crate::snapshot::Snapshot;
+use crate::types::{Entry, HardState};
 
 /// Everything a node asks of its host after an input. See the module docs
 /// for the order in which the host must handle it.

@@ -10,9 +10,10 @@
 //! comes back through the host, durable.
 
 use super::{RaftNode, Role};
+use crate::message::{Message, MessageBody};
 use crate::progress::Progress;
 use crate::quorum::VoteResult;
-use crate::types::{EntryKind, Message, MessageBody, NodeId, Term};
+use crate::types::{EntryKind, NodeId, Term};
 use bytes::Bytes;
 use rand::Rng;
 

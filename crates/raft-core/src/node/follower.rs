@@ -10,7 +10,8 @@
 //! batch is durable.
 
 use super::RaftNode;
-use crate::types::{Entry, LogIndex, Message, MessageBody, NodeId, RejectHint, Term};
+use crate::message::{Message, MessageBody, RejectHint};
+use crate::types::{Entry, LogIndex, NodeId, Term};
 
 impl RaftNode {
     // ----- follower --------------------------------------------------------

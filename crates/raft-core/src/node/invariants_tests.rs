@@ -4,9 +4,10 @@
 
 use super::InvariantViolation;
 use crate::config::Config;
+use crate::message::Message;
 use crate::node::{DurableState, RaftNode, Role};
 use crate::progress::Progress;
-use crate::types::{Entry, EntryKind, HardState, LogIndex, Message, NodeId, Term};
+use crate::types::{Entry, EntryKind, HardState, LogIndex, NodeId, Term};
 use bytes::Bytes;
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;

@@ -19,7 +19,8 @@ use super::{ProposeError, RaftNode, Role};
 use crate::log::RaftLog;
 use crate::membership::{ConfChange, Membership};
 use crate::progress::Progress;
-use crate::types::{EntryKind, LogIndex, NodeId, SnapshotMeta, Term};
+use crate::snapshot::SnapshotMeta;
+use crate::types::{EntryKind, LogIndex, NodeId, Term};
 use bytes::Bytes;
 
 /// A configuration and the entry that set it (index 0: the bootstrap

@@ -10,9 +10,10 @@
 //! reports it durable, and never commit an earlier term's entry by counting.
 
 use super::RaftNode;
+use crate::message::{MessageBody, RejectHint};
 use crate::progress::{Progress, ProgressState};
 use crate::quorum;
-use crate::types::{Entry, EntryKind, LogIndex, MessageBody, NodeId, RejectHint, Term};
+use crate::types::{Entry, EntryKind, LogIndex, NodeId, Term};
 use bytes::Bytes;
 
 impl RaftNode {

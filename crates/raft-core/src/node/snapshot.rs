@@ -31,8 +31,10 @@
 
 use super::reconfig::ConfEntry;
 use super::RaftNode;
+use crate::message::MessageBody;
 use crate::progress::ProgressState;
-use crate::types::{LogIndex, MessageBody, NodeId, Snapshot, SnapshotChunk, SnapshotMeta, Term};
+use crate::snapshot::{Snapshot, SnapshotChunk, SnapshotMeta};
+use crate::types::{LogIndex, NodeId, Term};
 use bytes::Bytes;
 use std::fmt;
 

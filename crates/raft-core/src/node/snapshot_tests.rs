@@ -8,7 +8,7 @@
 
 use super::*;
 use crate::membership::{Change, ConfChange, Membership};
-use crate::types::{SnapshotChunk, SnapshotMeta};
+use crate::snapshot::{SnapshotChunk, SnapshotMeta};
 
 /// A cluster of `voters` (pre-vote off, `chunk`-byte snapshot chunks) led
 /// by the first, everything replicated and committed.

@@ -9,7 +9,8 @@
 //! the leader's log, and never let a learner or a non-member campaign.
 
 use super::{RaftNode, Role};
-use crate::types::{LogIndex, MessageBody, NodeId};
+use crate::message::MessageBody;
+use crate::types::{LogIndex, NodeId};
 use std::fmt;
 
 /// A transfer under way.
