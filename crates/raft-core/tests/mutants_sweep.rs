@@ -33,6 +33,19 @@ fn a_short_default_sweep_passes() {
     let s = sweep(&options);
     assert_eq!(s.failed, 0, "a seed failed: {:#?}", s.failures.first());
     assert_eq!(s.passed, s.seeds, "every seed ran");
+    // A mutant that makes compaction or snapshot sending silently not
+    // happen passes every check too: half the seeds compact, and lagging
+    // nodes must have caught up through snapshots.
+    let st = &s.stats;
+    let snapshots = [
+        ("snapshots_taken", st.snapshots_taken),
+        ("snapshots_sent", st.snapshots_sent),
+        ("snapshot_chunks_sent", st.snapshot_chunks_sent),
+        ("snapshots_installed", st.snapshots_installed),
+    ];
+    for (what, count) in snapshots {
+        assert!(count > 0, "no {what} in {seeds} {name} seeds");
+    }
     if name == "reconfig" {
         // A mutant that makes membership changes silently not happen
         // passes every check: the sweep must also have changed the
