@@ -155,6 +155,8 @@ fn run_directive(env: &mut Env, directive: &str, mut a: Args) -> Res<()> {
                 max_entries: a.take("max-entries")?,
                 max_inflight: a.take("max-inflight")?,
                 max_uncommitted: a.take("max-uncommitted")?,
+                snapshot_every: a.take("snapshot-every")?,
+                chunk: a.take("chunk")?,
             };
             a.finish()?;
             env.add_nodes(n, &knobs)

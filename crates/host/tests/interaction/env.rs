@@ -13,13 +13,12 @@
 
 use crate::args::Res;
 use crate::format;
-use crate::observer::{checker_hard_state, Io, Seen};
+use crate::observer::{checker_durable, Io, Seen};
 use bytes::Bytes;
 use host::{Driver, MemStorage};
 use kv::{Command, KvStore, Op};
 use raft_core::{
-    Config, DurableState, LogIndex, Message, NodeId, ProposeError, RaftNode, Role, Term,
-    Xoshiro256PlusPlus,
+    Config, LogIndex, Message, NodeId, ProposeError, RaftNode, Role, Term, Xoshiro256PlusPlus,
 };
 use rand_xoshiro::rand_core::SeedableRng;
 use std::collections::BTreeMap;
@@ -75,6 +74,10 @@ pub struct Knobs {
     pub max_inflight: Option<u32>,
     /// `max_uncommitted_entries`.
     pub max_uncommitted: Option<u32>,
+    /// The driver's compaction policy (`snapshot-every`, 0: never).
+    pub snapshot_every: Option<u64>,
+    /// `snapshot_chunk_bytes`.
+    pub chunk: Option<u64>,
 }
 
 /// One node: its driver (absent while crashed) and its disk.
@@ -97,6 +100,8 @@ pub struct Env {
     held: Vec<Message>,
     client_id: u64,
     next_seq: u64,
+    /// Every node's compaction policy (0: never).
+    snapshot_every: u64,
 }
 
 impl Default for Env {
@@ -109,6 +114,7 @@ impl Default for Env {
             held: Vec::new(),
             client_id: 1,
             next_seq: 1,
+            snapshot_every: 0,
         }
     }
 }
@@ -193,6 +199,8 @@ impl Env {
         config.max_inflight_messages = k.max_inflight.unwrap_or(config.max_inflight_messages);
         config.max_uncommitted_entries =
             k.max_uncommitted.unwrap_or(config.max_uncommitted_entries);
+        config.snapshot_chunk_bytes = k.chunk.unwrap_or(config.snapshot_chunk_bytes);
+        self.snapshot_every = k.snapshot_every.unwrap_or(0);
         config.validate().map_err(|e| e.to_string())?;
         self.io = Io::new(n as usize);
         for id in 1..=n {
@@ -203,6 +211,7 @@ impl Env {
             let raft = RaftNode::new(config.clone(), node_rng(id, 0)).map_err(|e| e.to_string())?;
             let mut driver = Driver::new(raft, KvStore::new());
             driver.set_check_invariants(true);
+            driver.set_snapshot_every(self.snapshot_every);
             self.nodes.push(Node {
                 id,
                 config,
@@ -221,6 +230,12 @@ impl Env {
             config.max_entries_per_message,
             config.max_inflight_messages,
         ));
+        if self.snapshot_every > 0 {
+            self.print(format!(
+                "compaction: a snapshot every {} applied entries, sent in chunks of {} bytes",
+                self.snapshot_every, config.snapshot_chunk_bytes
+            ));
+        }
         Ok(())
     }
 
@@ -448,17 +463,18 @@ impl Env {
         node.incarnation += 1;
         let durable = node.disk.durable_state();
         self.io.begin(i);
-        let for_checker = DurableState {
-            hard_state: checker_hard_state(durable.hard_state),
-            ..durable.clone()
-        };
+        let for_checker = checker_durable(&durable);
         self.io.checker.restarted(self.io.events, i, &for_checker);
         self.io.seen[i] = Seen::restored(&durable);
         let hs = durable.hard_state;
-        let last = durable
-            .entries
-            .last()
-            .map_or_else(|| "0@0".to_string(), |e| format::at(e.index, e.term));
+        let snapshot = durable
+            .snapshot
+            .as_ref()
+            .map(|s| (s.meta.index, s.meta.term));
+        let last = durable.entries.last().map(|e| (e.index, e.term));
+        let last = last
+            .or(snapshot)
+            .map_or_else(|| "0@0".to_string(), |(i, t)| format::at(i, t));
         let rng = node_rng(id, node.incarnation);
         let raft = match RaftNode::restore(node.config.clone(), durable, rng) {
             Ok(raft) => raft,
@@ -479,15 +495,35 @@ impl Env {
                 hs.commit.0
             ),
         );
-        let mut driver = Driver::new(raft, KvStore::new());
+        let mut driver = match Driver::restore(raft, KvStore::new()) {
+            Ok(driver) => driver,
+            Err(e) => {
+                let text = format!("node {id} cannot restore its snapshot: {e}");
+                self.io.line(true, format!("VIOLATION: {text}"));
+                self.io.problems.push(text);
+                return Ok(());
+            }
+        };
         driver.set_check_invariants(true);
+        driver.set_snapshot_every(self.snapshot_every);
+        if let Some((index, term)) = snapshot {
+            self.io.line(
+                true,
+                format!(
+                    "{id} restores its kv store from snapshot {}",
+                    format::at(index, term)
+                ),
+            );
+        }
         self.io.begin(i);
         driver.on_synced(&mut node.disk, &mut self.io);
         self.io.end();
         let applied = driver.state_machine().applied_index();
         node.driver = Some(driver);
-        if applied > 0 {
-            self.io.line(true, format!("{id} re-applied 1..{applied}"));
+        let first = snapshot.map_or(1, |(index, _)| index.0 + 1);
+        if applied >= first {
+            self.io
+                .line(true, format!("{id} re-applied {first}..{applied}"));
         }
         Ok(())
     }

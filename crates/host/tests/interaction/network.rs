@@ -34,11 +34,14 @@ impl Env {
         self.io
             .checker
             .durable_hard_state(self.io.events, i, checker_hard_state(hs));
+        let snapshot = node.disk.snapshot().map(|s| (s.meta.index, s.meta.term));
         let last = node
             .disk
             .log()
             .last()
-            .map_or_else(|| "0@0".to_string(), |e| format::at(e.index, e.term));
+            .map(|e| (e.index, e.term))
+            .or(snapshot)
+            .map_or_else(|| "0@0".to_string(), |(i, t)| format::at(i, t));
         let released = if release > 0 { ", releases:" } else { "" };
         self.io.line(
             false,

@@ -12,8 +12,10 @@ use crate::format;
 use checker::SafetyChecker;
 use host::{Answer, Effects, HostFault, Transport};
 use kv::Applied;
+use raft_core::membership::Membership;
 use raft_core::{
-    DurableState, Entry, HardState, LogIndex, Message, NodeId, RaftNode, Ready, Role, Term,
+    DurableState, Entry, HardState, LogIndex, Message, NodeId, RaftNode, Ready, Role, Snapshot,
+    SnapshotMeta, Term,
 };
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -28,6 +30,34 @@ pub fn checker_hard_state(hs: HardState) -> HardState {
     HardState {
         vote: checker_vote(hs.vote),
         ..hs
+    }
+}
+
+/// A snapshot's metadata with its configuration numbered as the checker
+/// numbers nodes.
+pub fn checker_meta(meta: &SnapshotMeta) -> SnapshotMeta {
+    let ids = |v: &[NodeId]| v.iter().map(|&n| NodeId(n.0.saturating_sub(1))).collect();
+    let m = &meta.membership;
+    SnapshotMeta {
+        membership: Membership {
+            voters: ids(&m.voters),
+            outgoing: ids(&m.outgoing),
+            learners: ids(&m.learners),
+            auto_leave: m.auto_leave,
+        },
+        ..meta.clone()
+    }
+}
+
+/// Durable state as the checker numbers nodes (vote and snapshot).
+pub fn checker_durable(durable: &DurableState) -> DurableState {
+    DurableState {
+        hard_state: checker_hard_state(durable.hard_state),
+        snapshot: durable.snapshot.as_ref().map(|s| Snapshot {
+            meta: checker_meta(&s.meta),
+            data: s.data.clone(),
+        }),
+        entries: durable.entries.clone(),
     }
 }
 
@@ -48,12 +78,19 @@ pub(crate) struct Seen {
 
 impl Seen {
     pub(crate) fn restored(durable: &DurableState) -> Seen {
+        let prefix = durable
+            .snapshot
+            .as_ref()
+            .map_or(LogIndex(0), |s| s.meta.index);
         Seen {
             role: Role::Follower,
             term: durable.hard_state.term,
             vote: durable.hard_state.vote,
-            commit: durable.hard_state.commit,
-            last: durable.entries.last().map_or(LogIndex(0), |e| e.index),
+            commit: durable.hard_state.commit.max(prefix),
+            last: durable
+                .entries
+                .last()
+                .map_or(prefix, |e| e.index.max(prefix)),
         }
     }
 }
@@ -181,6 +218,22 @@ impl Io {
     fn observe_ready(&mut self, raft: &RaftNode, ready: &Ready) {
         let id = raft.id().0;
         let i = (id - 1) as usize;
+        if let Some(snap) = &ready.snapshot {
+            let m = &snap.meta;
+            self.line(
+                true,
+                format!(
+                    "{id} installs snapshot {} ({} bytes), replacing its log (it held up to {})",
+                    format::at(m.index, m.term),
+                    snap.data.len(),
+                    self.seen[i].last.0
+                ),
+            );
+            self.checker
+                .snapshot_installed(self.events, i, &checker_meta(m));
+            self.seen[i].last = m.index;
+            self.seen[i].commit = m.index;
+        }
         if let (Some(first), Some(last)) = (ready.entries.first(), ready.entries.last()) {
             let had = self.seen[i].last;
             if first.index <= had {
@@ -252,5 +305,20 @@ impl Effects<u64, Applied> for Io {
 
     fn applying(&mut self, entry: &Entry) {
         self.checker.applied(self.events, self.current, entry);
+    }
+
+    fn snapshot_taken(&mut self, raft: &RaftNode, snapshot: &Snapshot) {
+        let m = &snapshot.meta;
+        self.line(
+            false,
+            format!(
+                "{} compacts its log behind snapshot {} ({} bytes)",
+                raft.id().0,
+                format::at(m.index, m.term),
+                snapshot.data.len()
+            ),
+        );
+        self.checker
+            .snapshot_taken(self.events, self.current, &checker_meta(m));
     }
 }
