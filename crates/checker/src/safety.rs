@@ -280,7 +280,11 @@ impl SafetyChecker {
     pub fn durable_hard_state(&mut self, event_index: u64, node: usize, hs: HardState) {
         let previous = std::mem::replace(&mut self.node_mut(node).durable, hs);
         self.check_durable_monotonic(event_index, node, previous, hs, "");
-        self.record_durable_vote(event_index, node, hs, "durably voted");
+        if (hs.term, hs.vote) != (previous.term, previous.vote) {
+            // (The same term and vote as the last durable hard state were
+            // recorded then: most syncs only move the commit index.)
+            self.record_durable_vote(event_index, node, hs, "durably voted");
+        }
     }
 
     /// The node became leader of `term`.

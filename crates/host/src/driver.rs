@@ -535,7 +535,7 @@ impl<S: StateMachine, T> Driver<S, T> {
                 return false;
             }
         }
-        if !ready.committed_entries.is_empty() {
+        if self.snapshot_every > 0 && !ready.committed_entries.is_empty() {
             return self.maybe_compact(storage, fx);
         }
         true
@@ -593,7 +593,7 @@ impl<S: StateMachine, T> Driver<S, T> {
     ) -> bool {
         let log = self.raft.log();
         let (applied, prefix) = (log.applied(), log.first_index().prev());
-        if self.snapshot_every == 0 || applied.0 - prefix.0 < self.snapshot_every {
+        if applied.0 - prefix.0 < self.snapshot_every {
             return true;
         }
         let data = self.state_machine.snapshot(applied);
