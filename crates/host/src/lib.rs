@@ -14,11 +14,17 @@
 //! * [`io`]: the interfaces a host plugs in;
 //! * [`mem_storage`]: an in-memory disk with real semantics (volatile until
 //!   synced, torn tails on a crash);
+//! * [`fs`]: the file system storage writes through, on disk ([`fs::RealFs`])
+//!   or in memory with crash and corruption semantics ([`fs::SimFs`]);
+//! * [`wal`]: the write-ahead log's checksummed records and their recovery
+//!   (torn tails cut off, corruption refused with file and offset);
 //! * the kv store as the [`StateMachine`] (`impl StateMachine for kv::KvStore`).
 
 pub mod driver;
+pub mod fs;
 pub mod io;
 pub mod mem_storage;
+pub mod wal;
 
 pub use driver::{Driver, READY_ROUNDS_MAX};
 pub use io::{
