@@ -59,6 +59,18 @@ pub trait FileSystem {
     /// The sync failed: what was appended may or may not be durable.
     fn sync(&mut self, file: &str) -> Result<(), FsError>;
 
+    /// Makes at least the first `len` bytes of `file` durable: a sync that
+    /// started when the file was `len` bytes long (bytes appended since may
+    /// or may not be covered; a real disk's `fsync` covers them all, the
+    /// simulated one exactly `len`).
+    ///
+    /// # Errors
+    /// As [`FileSystem::sync`].
+    fn sync_to(&mut self, file: &str, len: u64) -> Result<(), FsError> {
+        let _ = len;
+        self.sync(file)
+    }
+
     /// Replaces `file` with `data`, atomically and durably: after a crash
     /// the file holds either its old content or `data`, never a mix.
     ///
@@ -172,6 +184,16 @@ impl FileSystem for SimFs {
         if let Some(f) = self.files.get_mut(file) {
             let unsynced = std::mem::take(&mut f.unsynced);
             f.durable.extend_from_slice(&unsynced);
+        }
+        Ok(())
+    }
+
+    fn sync_to(&mut self, file: &str, len: u64) -> Result<(), FsError> {
+        if let Some(f) = self.files.get_mut(file) {
+            let wanted = (len as usize).saturating_sub(f.durable.len());
+            let n = wanted.min(f.unsynced.len());
+            let synced: Vec<u8> = f.unsynced.drain(..n).collect();
+            f.durable.extend(synced);
         }
         Ok(())
     }
@@ -390,5 +412,8 @@ mod tests {
         assert!(fs.flip_bit("w", 0, 0));
         assert_eq!(fs.read("w").expect("read").expect("exists")[0], b'd' ^ 1);
         assert!(!fs.flip_bit("w", 100, 0), "no such byte");
+        fs.append("w", b"abcdef").expect("append");
+        fs.sync_to("w", 12).expect("sync");
+        assert_eq!(fs.crash(None), 3, "a sync covers only what it started with");
     }
 }

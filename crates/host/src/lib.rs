@@ -18,6 +18,8 @@
 //!   or in memory with crash and corruption semantics ([`fs::SimFs`]);
 //! * [`wal`]: the write-ahead log's checksummed records and their recovery
 //!   (torn tails cut off, corruption refused with file and offset);
+//! * [`wal_storage`]: the [`Storage`] a node runs on any [`fs::FileSystem`]:
+//!   batches as log records, snapshots in files of their own;
 //! * the kv store as the [`StateMachine`] (`impl StateMachine for kv::KvStore`).
 
 pub mod driver;
@@ -25,6 +27,7 @@ pub mod fs;
 pub mod io;
 pub mod mem_storage;
 pub mod wal;
+pub mod wal_storage;
 
 pub use driver::{Driver, READY_ROUNDS_MAX};
 pub use io::{

@@ -50,7 +50,7 @@ pub struct LogState {
 
 impl LogState {
     /// Applies one record's effect.
-    fn apply(&mut self, record: Record) {
+    pub fn apply(&mut self, record: Record) {
         match record {
             Record::Entries(new) => {
                 if let Some(first) = new.first() {

@@ -1,0 +1,519 @@
+//! A node's [`Storage`] on a [`FileSystem`]: batches as write-ahead log
+//! records in one file (`wal`), snapshots in files of their own
+//! (`snap-INDEX`), and the recovery that rebuilds the node's
+//! [`DurableState`] from them. The same code runs on a real disk
+//! ([`crate::fs::RealFs`]) and under simulation ([`crate::fs::SimFs`]).
+//!
+//! * A batch appends an entries record and a hard-state record; a sync
+//!   makes every batch issued before it durable ([`WalStorage::sync_to`]).
+//! * A snapshot is written whole to its own file first (atomically and
+//!   durably), then marked by a record in the log: it counts once that mark
+//!   is durable. Recovery loads the snapshot the last durable mark names; a
+//!   file no mark names yet (a crash before the mark's sync) is removed.
+//! * Once the log has grown past [`WalStorage::REWRITE_MIN`] bytes and is
+//!   more than twice what it holds, a sync rewrites it (atomically) as one
+//!   snapshot mark, one hard state and the entries after the snapshot.
+//!
+//! A snapshot file is `KVSNAPF1` magic, the CRC-32C of what follows, the
+//! postcard-encoded metadata's length and the metadata, then the state
+//! machine's data. Recovery refuses a damaged snapshot as it refuses a
+//! damaged log record: with the file's name.
+
+use crate::fs::{FileSystem, FsError};
+use crate::io::{Storage, StorageError};
+use crate::wal::{self, LogState, Record, WalError};
+use bytes::Bytes;
+use raft_core::{DurableState, Entry, HardState, LogIndex, Snapshot, SnapshotMeta};
+use std::collections::VecDeque;
+
+/// The log's file name.
+pub const WAL_FILE: &str = "wal";
+
+const SNAP_MAGIC: &[u8; 8] = b"RSNAPF1\0";
+
+/// A snapshot's file name.
+#[must_use]
+pub fn snapshot_file(index: LogIndex) -> String {
+    format!("snap-{:020}", index.0)
+}
+
+/// A snapshot as its file holds it.
+fn encode_snapshot(snapshot: &Snapshot) -> Vec<u8> {
+    // Plain data: encoding cannot fail.
+    let meta = postcard::to_allocvec(&snapshot.meta).unwrap_or_default();
+    let mut body = Vec::with_capacity(4 + meta.len() + snapshot.data.len());
+    body.extend_from_slice(&(meta.len() as u32).to_le_bytes());
+    body.extend_from_slice(&meta);
+    body.extend_from_slice(&snapshot.data);
+    let mut out = Vec::with_capacity(SNAP_MAGIC.len() + 4 + body.len());
+    out.extend_from_slice(SNAP_MAGIC);
+    out.extend_from_slice(&crc32c::crc32c(&body).to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// The snapshot a file holds, or why it is not one.
+fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot, String> {
+    let head = SNAP_MAGIC.len() + 4;
+    if bytes.len() < head + 4 || &bytes[..SNAP_MAGIC.len()] != SNAP_MAGIC {
+        return Err("not a snapshot file".into());
+    }
+    let mut crc = [0u8; 4];
+    crc.copy_from_slice(&bytes[SNAP_MAGIC.len()..head]);
+    let body = &bytes[head..];
+    if crc32c::crc32c(body) != u32::from_le_bytes(crc) {
+        return Err("checksum mismatch".into());
+    }
+    let meta_len = u32::from_le_bytes([body[0], body[1], body[2], body[3]]) as usize;
+    let meta_bytes = body
+        .get(4..4 + meta_len)
+        .ok_or_else(|| "metadata length past the end".to_string())?;
+    let meta: SnapshotMeta = postcard::from_bytes(meta_bytes).map_err(|e| e.to_string())?;
+    Ok(Snapshot {
+        meta,
+        data: Bytes::copy_from_slice(&body[4 + meta_len..]),
+    })
+}
+
+/// A node's storage as a write-ahead log and snapshot files on `F`.
+///
+/// ```
+/// use host::fs::SimFs;
+/// use host::wal_storage::WalStorage;
+/// use host::Storage;
+/// use raft_core::{HardState, Term};
+///
+/// let (mut disk, durable) = WalStorage::open(SimFs::default()).expect("an empty disk");
+/// assert_eq!(durable.hard_state, HardState::default());
+/// let hs = HardState { term: Term(2), ..HardState::default() };
+/// let seq = disk.write(&[], Some(hs)).expect("issued");
+/// disk.sync_to(seq).expect("synced");
+/// let mut fs = disk.into_fs();
+/// fs.crash(None);
+/// let (_, durable) = WalStorage::open(fs).expect("recovers");
+/// assert_eq!(durable.hard_state.term, Term(2));
+/// ```
+#[derive(Debug)]
+pub struct WalStorage<F: FileSystem> {
+    fs: F,
+    issued_seq: u64,
+    synced_seq: u64,
+    /// The log file's length.
+    wal_len: u64,
+    /// Unsynced batches: (sequence number, the log's length after it, its
+    /// records), in issue order.
+    unsynced: VecDeque<(u64, u64, Vec<Record>)>,
+    /// What the log holds as of the last sync (to rewrite it compactly and
+    /// to know which snapshot is the durable one).
+    durable: LogState,
+    /// The bytes of records that `durable` is made of were it written anew.
+    live_len: u64,
+}
+
+impl<F: FileSystem> WalStorage<F> {
+    /// A log longer than this (and more than twice what it holds) is
+    /// rewritten at the next sync.
+    pub const REWRITE_MIN: u64 = 1 << 20;
+
+    /// Recovers the storage on `fs`: replays the log (cutting off a torn
+    /// last append), loads the snapshot its last mark names, removes
+    /// snapshot files no durable mark names. Returns the storage and what a
+    /// restarted node reads back.
+    ///
+    /// # Errors
+    /// A damaged log record or snapshot file (the node must not start:
+    /// [`WalError::Corrupt`] names the file and offset), or a file system
+    /// error.
+    pub fn open(mut fs: F) -> Result<(WalStorage<F>, DurableState), WalError> {
+        let recovered = wal::recover(&mut fs, WAL_FILE)?;
+        let state = recovered.state;
+        let snapshot = match state.snapshot {
+            None => None,
+            Some((index, term)) => {
+                let file = snapshot_file(index);
+                let corrupt = |reason: String| WalError::Corrupt {
+                    file: file.clone(),
+                    offset: 0,
+                    reason,
+                };
+                let bytes = fs
+                    .read(&file)
+                    .map_err(WalError::Fs)?
+                    .ok_or_else(|| corrupt("missing".to_string()))?;
+                let snap = decode_snapshot(&bytes).map_err(corrupt)?;
+                if (snap.meta.index, snap.meta.term) != (index, term) {
+                    return Err(corrupt(format!(
+                        "holds {}@{}, the log's mark names {index}@{term}",
+                        snap.meta.index, snap.meta.term
+                    )));
+                }
+                Some(snap)
+            }
+        };
+        let keep = state.snapshot.map(|(index, _)| snapshot_file(index));
+        for name in fs.list().map_err(WalError::Fs)? {
+            if name.starts_with("snap-") && Some(&name) != keep.as_ref() {
+                fs.remove(&name).map_err(WalError::Fs)?;
+            }
+        }
+        let wal_len = fs
+            .read(WAL_FILE)
+            .map_err(WalError::Fs)?
+            .map_or(0, |b| b.len() as u64);
+        let durable_state = DurableState {
+            hard_state: state.hard_state,
+            snapshot,
+            entries: state.entries.clone(),
+        };
+        let live_len = live_len(&state);
+        let storage = WalStorage {
+            fs,
+            issued_seq: 0,
+            synced_seq: 0,
+            wal_len,
+            unsynced: VecDeque::new(),
+            durable: state,
+            live_len,
+        };
+        Ok((storage, durable_state))
+    }
+
+    /// The file system (read-only).
+    #[must_use]
+    pub fn fs(&self) -> &F {
+        &self.fs
+    }
+
+    /// The file system, to crash or damage it (simulation) before
+    /// [`WalStorage::open`]ing it again.
+    #[must_use]
+    pub fn into_fs(self) -> F {
+        self.fs
+    }
+
+    /// The last batch sequence number issued.
+    #[must_use]
+    pub fn issued_seq(&self) -> u64 {
+        self.issued_seq
+    }
+
+    /// Whether some batch awaits a sync.
+    #[must_use]
+    pub fn has_unsynced(&self) -> bool {
+        !self.unsynced.is_empty()
+    }
+
+    /// A sync that started when `upto` was the last issued batch completes:
+    /// those batches are durable. Returns how many log entries it covered.
+    ///
+    /// # Errors
+    /// The file system failed to sync or to rewrite the log.
+    pub fn sync_to(&mut self, upto: u64) -> Result<usize, StorageError> {
+        let Some(len) = self
+            .unsynced
+            .iter()
+            .take_while(|(seq, ..)| *seq <= upto)
+            .last()
+            .map(|&(_, len, _)| len)
+        else {
+            self.synced_seq = self.synced_seq.max(upto.min(self.issued_seq));
+            return Ok(0);
+        };
+        self.fs.sync_to(WAL_FILE, len).map_err(storage_err)?;
+        let mut entries = 0;
+        let old_snapshot = self.durable.snapshot;
+        while self.unsynced.front().is_some_and(|(seq, ..)| *seq <= upto) {
+            if let Some((_, _, records)) = self.unsynced.pop_front() {
+                for r in records {
+                    if let Record::Entries(e) = &r {
+                        entries += e.len();
+                    }
+                    self.durable.apply(r);
+                }
+            }
+        }
+        self.synced_seq = self.synced_seq.max(upto);
+        if self.durable.snapshot != old_snapshot {
+            self.live_len = live_len(&self.durable);
+            if let Some((index, _)) = old_snapshot {
+                self.fs.remove(&snapshot_file(index)).map_err(storage_err)?;
+            }
+        }
+        if self.unsynced.is_empty()
+            && self.wal_len > Self::REWRITE_MIN
+            && self.wal_len > 2 * self.live_len
+        {
+            self.rewrite()?;
+        }
+        Ok(entries)
+    }
+
+    /// Rewrites the log as what it holds: its snapshot mark, hard state and
+    /// entries (only when every batch is durable).
+    fn rewrite(&mut self) -> Result<(), StorageError> {
+        let bytes = encode_state(&self.durable);
+        self.fs.replace(WAL_FILE, &bytes).map_err(storage_err)?;
+        self.wal_len = bytes.len() as u64;
+        self.live_len = self.wal_len;
+        Ok(())
+    }
+
+    fn append(&mut self, records: Vec<Record>) -> Result<u64, StorageError> {
+        let mut bytes = Vec::new();
+        for r in &records {
+            bytes.extend(r.encode());
+        }
+        self.fs.append(WAL_FILE, &bytes).map_err(storage_err)?;
+        self.wal_len += bytes.len() as u64;
+        self.issued_seq += 1;
+        self.unsynced
+            .push_back((self.issued_seq, self.wal_len, records));
+        Ok(self.issued_seq)
+    }
+}
+
+fn storage_err(e: FsError) -> StorageError {
+    StorageError(e.to_string())
+}
+
+/// The log's records for `state`, written anew.
+fn encode_state(state: &LogState) -> Vec<u8> {
+    let mut out = Vec::new();
+    if let Some((index, term)) = state.snapshot {
+        out.extend(
+            Record::Snapshot {
+                index,
+                term,
+                install: true,
+            }
+            .encode(),
+        );
+    }
+    out.extend(Record::HardState(state.hard_state).encode());
+    if !state.entries.is_empty() {
+        out.extend(Record::Entries(state.entries.clone()).encode());
+    }
+    out
+}
+
+/// The bytes of [`encode_state`] (estimated from the entries' sizes: only
+/// the rewrite threshold depends on it).
+fn live_len(state: &LogState) -> u64 {
+    let entries: u64 = state.entries.iter().map(Entry::size_bytes).sum();
+    64 + entries
+}
+
+impl<F: FileSystem> Storage for WalStorage<F> {
+    fn write(
+        &mut self,
+        entries: &[Entry],
+        hard_state: Option<HardState>,
+    ) -> Result<u64, StorageError> {
+        let mut records = Vec::with_capacity(2);
+        if !entries.is_empty() {
+            records.push(Record::Entries(entries.to_vec()));
+        }
+        if let Some(hs) = hard_state {
+            records.push(Record::HardState(hs));
+        }
+        if records.is_empty() {
+            return Ok(self.issued_seq);
+        }
+        self.append(records)
+    }
+
+    fn write_snapshot(&mut self, snapshot: Snapshot, install: bool) -> Result<u64, StorageError> {
+        let (index, term) = (snapshot.meta.index, snapshot.meta.term);
+        self.fs
+            .replace(&snapshot_file(index), &encode_snapshot(&snapshot))
+            .map_err(storage_err)?;
+        self.append(vec![Record::Snapshot {
+            index,
+            term,
+            install,
+        }])
+    }
+
+    fn synced_seq(&self) -> u64 {
+        self.synced_seq
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::SimFs;
+    use raft_core::{EntryKind, NodeId, Term};
+
+    fn ent(index: u64, term: u64) -> Entry {
+        Entry {
+            term: Term(term),
+            index: LogIndex(index),
+            kind: EntryKind::Normal,
+            data: Bytes::from(vec![index as u8; 40]),
+        }
+    }
+
+    fn hs(term: u64, commit: u64) -> HardState {
+        HardState {
+            term: Term(term),
+            vote: Some(NodeId(1)),
+            commit: LogIndex(commit),
+        }
+    }
+
+    fn snap(index: u64, term: u64) -> Snapshot {
+        Snapshot {
+            meta: SnapshotMeta {
+                index: LogIndex(index),
+                term: Term(term),
+                ..SnapshotMeta::default()
+            },
+            data: Bytes::from(format!("state at {index}")),
+        }
+    }
+
+    fn reopen(disk: WalStorage<SimFs>, torn: Option<usize>) -> (WalStorage<SimFs>, DurableState) {
+        let mut fs = disk.into_fs();
+        fs.crash(torn);
+        WalStorage::open(fs).expect("recovers")
+    }
+
+    #[test]
+    fn synced_batches_survive_a_crash_and_unsynced_ones_do_not() {
+        let (mut disk, _) = WalStorage::open(SimFs::default()).expect("empty");
+        let s1 = disk
+            .write(&[ent(1, 1), ent(2, 1)], Some(hs(1, 1)))
+            .expect("issued");
+        let s2 = disk.write(&[ent(3, 1)], Some(hs(1, 2))).expect("issued");
+        disk.sync_to(s1).expect("synced");
+        assert_eq!(disk.synced_seq(), s1);
+        assert!(disk.has_unsynced(), "the second batch began after the sync");
+        let (mut disk, durable) = reopen(disk, None);
+        assert_eq!(durable.entries, vec![ent(1, 1), ent(2, 1)]);
+        assert_eq!(durable.hard_state, hs(1, 1));
+        // A replacement from index 2 on, synced.
+        let s = disk.write(&[ent(2, 2)], Some(hs(2, 1))).expect("issued");
+        disk.sync_to(s).expect("synced");
+        let (_, durable) = reopen(disk, None);
+        assert_eq!(durable.entries, vec![ent(1, 1), ent(2, 2)]);
+        assert!(s2 > s1);
+    }
+
+    #[test]
+    fn a_torn_batch_is_cut_off_at_a_record_boundary() {
+        // One synced batch, then one whose bytes a crash tears.
+        let build = || {
+            let (mut disk, _) = WalStorage::open(SimFs::default()).expect("empty");
+            let s = disk.write(&[ent(1, 1)], Some(hs(1, 0))).expect("issued");
+            disk.sync_to(s).expect("synced");
+            disk.write(&[ent(2, 1), ent(3, 1)], Some(hs(1, 1)))
+                .expect("issued");
+            disk
+        };
+        let entries_record = Record::Entries(vec![ent(2, 1), ent(3, 1)]).encode().len();
+        // Torn right after the entries record: the entries are back, the
+        // hard state is not; torn inside it: neither.
+        let (_, durable) = reopen(build(), Some(entries_record));
+        assert_eq!(durable.entries.len(), 3);
+        assert_eq!(durable.hard_state, hs(1, 0));
+        let (_, durable) = reopen(build(), Some(entries_record - 1));
+        assert_eq!(durable.entries, vec![ent(1, 1)]);
+    }
+
+    #[test]
+    fn a_snapshot_counts_once_its_mark_is_durable() {
+        let (mut disk, _) = WalStorage::open(SimFs::default()).expect("empty");
+        let s = disk
+            .write(&[ent(1, 1), ent(2, 1), ent(3, 1)], Some(hs(1, 3)))
+            .expect("issued");
+        disk.sync_to(s).expect("synced");
+        disk.write_snapshot(snap(2, 1), false).expect("issued");
+        // Crash before the mark's sync: the snapshot file is an orphan.
+        let (mut disk, durable) = reopen(disk, None);
+        assert_eq!(durable.snapshot, None);
+        assert_eq!(durable.entries.len(), 3);
+        assert_eq!(disk.fs().list().expect("list"), vec![WAL_FILE.to_string()]);
+        let s = disk.write_snapshot(snap(2, 1), false).expect("issued");
+        disk.sync_to(s).expect("synced");
+        let (mut disk, durable) = reopen(disk, None);
+        assert_eq!(durable.snapshot, Some(snap(2, 1)));
+        assert_eq!(durable.entries, vec![ent(3, 1)], "compacted behind it");
+        // A newer snapshot replaces the older file once its mark is durable.
+        let s = disk.write_snapshot(snap(3, 1), false).expect("issued");
+        disk.sync_to(s).expect("synced");
+        assert_eq!(
+            disk.fs().list().expect("list"),
+            vec![snapshot_file(LogIndex(3)), WAL_FILE.to_string()]
+        );
+        // An installed snapshot replaces the whole log.
+        let s = disk.write_snapshot(snap(9, 4), true).expect("issued");
+        disk.sync_to(s).expect("synced");
+        let (_, durable) = reopen(disk, None);
+        assert_eq!(durable.snapshot, Some(snap(9, 4)));
+        assert!(durable.entries.is_empty());
+    }
+
+    #[test]
+    fn damaged_snapshots_and_records_refuse_to_start() {
+        let (mut disk, _) = WalStorage::open(SimFs::default()).expect("empty");
+        let s = disk
+            .write(&[ent(1, 1), ent(2, 1)], Some(hs(1, 2)))
+            .expect("issued");
+        disk.sync_to(s).expect("synced");
+        let s = disk.write_snapshot(snap(2, 1), false).expect("issued");
+        disk.sync_to(s).expect("synced");
+        let s = disk.write(&[ent(3, 1)], Some(hs(1, 3))).expect("issued");
+        disk.sync_to(s).expect("synced");
+        let fs = disk.into_fs();
+        let file = snapshot_file(LogIndex(2));
+        let mut damaged = fs.clone();
+        assert!(damaged.flip_bit(&file, 20, 3));
+        match WalStorage::open(damaged) {
+            Err(WalError::Corrupt { file: f, .. }) => assert_eq!(f, file),
+            other => panic!("{other:?}"),
+        }
+        let mut damaged = fs.clone();
+        assert!(damaged.flip_bit(WAL_FILE, 30, 1));
+        assert!(matches!(
+            WalStorage::open(damaged),
+            Err(WalError::Corrupt { offset: 0, .. })
+        ));
+        let mut missing = fs;
+        missing.remove(&file).expect("in memory");
+        assert!(matches!(
+            WalStorage::open(missing),
+            Err(WalError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn a_long_log_is_rewritten_as_what_it_holds() {
+        let (mut disk, _) = WalStorage::open(SimFs::default()).expect("empty");
+        // Rewrite the same entry over and over: the log grows, what it
+        // holds does not, until a sync rewrites it.
+        let mut index = 0;
+        let mut longest = 0;
+        loop {
+            index += 1;
+            let s = disk
+                .write(&[ent(1, index)], Some(hs(index, 0)))
+                .expect("issued");
+            disk.sync_to(s).expect("synced");
+            let len = disk.fs().durable_len(WAL_FILE);
+            if len < longest {
+                break;
+            }
+            longest = len;
+            assert!(index < 100_000, "never rewritten");
+        }
+        assert!(
+            longest + 200 > WalStorage::<SimFs>::REWRITE_MIN,
+            "rewritten once past the threshold"
+        );
+        assert!(disk.fs().durable_len(WAL_FILE) < 1_000, "rewritten");
+        let (_, durable) = reopen(disk, None);
+        assert_eq!(durable.entries, vec![ent(1, index)]);
+        assert_eq!(durable.hard_state, hs(index, 0));
+    }
+}
