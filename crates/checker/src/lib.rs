@@ -50,12 +50,14 @@
 
 mod durability;
 mod hash;
+mod history;
 mod linearizability;
 mod liveness;
 mod safety;
 mod violation;
 
 pub use durability::{check_durability, AckedWrite, FinalNode};
+pub use history::{parse_history, write_history, HistoryError};
 pub use linearizability::{check_linearizability, HistoryOp, LinearizabilityOutcome};
 pub use liveness::{check_liveness, LivenessBounds};
 pub use safety::SafetyChecker;

@@ -44,7 +44,7 @@ const LATENCY_SLACK_US: u64 = 1_000;
 /// Longest the live nodes get, after recovery, to apply every acknowledged write.
 const SETTLE_US_MAX: u64 = 2_000_000;
 /// Linearizability search budget per key.
-const LINEARIZABILITY_STEPS_MAX: u64 = 1_000_000;
+pub const LINEARIZABILITY_STEPS_MAX: u64 = 1_000_000;
 
 /// Final observable state of one node, for `--dump`.
 #[derive(Clone, Debug, serde::Serialize)]

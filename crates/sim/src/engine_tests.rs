@@ -499,3 +499,22 @@ fn spares_join_removed_members_shut_down_and_replacements_go_joint() {
         );
     }
 }
+
+/// A run's client history written as a history file reads back the same,
+/// and judges the same (`sim replay --history`, `sim check-history`).
+#[test]
+fn a_runs_history_file_reads_back_and_judges_the_same() {
+    let p = profile("lossy").expect("built-in profile");
+    let mut sim = Simulation::from_seed(11, p);
+    let result = sim.run();
+    assert!(result.verdict.passed(), "{:?}", result.verdict);
+    let history = sim.history();
+    assert!(history.len() > 10, "a real workload");
+    let text = checker::write_history(history);
+    let back = checker::parse_history(&text).expect("its own format");
+    assert_eq!(back, history);
+    assert_eq!(
+        checker::check_linearizability(&back, crate::engine::LINEARIZABILITY_STEPS_MAX),
+        checker::LinearizabilityOutcome::Linearizable
+    );
+}

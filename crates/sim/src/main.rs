@@ -40,6 +40,9 @@ enum Command {
     Corpus(CorpusArgs),
     /// Merge the JSON summaries of a sweep's shards into one summary.
     Merge(MergeArgs),
+    /// Check a client history file (JSON lines) for linearizability; exit
+    /// 0 linearizable, 1 not, 3 unknown (the search ran out of budget).
+    CheckHistory(CheckHistoryArgs),
     /// List the fault profiles and their ranges.
     Profiles,
 }
@@ -97,6 +100,9 @@ struct ReplayArgs {
     /// Write a self-contained HTML timeline of the run.
     #[arg(long)]
     html: Option<PathBuf>,
+    /// Write the run's client history (the `check-history` format).
+    #[arg(long)]
+    history: Option<PathBuf>,
     /// Fault profile the seed ran under.
     #[arg(long, default_value = DEFAULT_PROFILE)]
     profile: String,
@@ -147,6 +153,15 @@ struct MergeArgs {
     /// Print only the merged JSON summary on stdout.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Args)]
+struct CheckHistoryArgs {
+    /// The history: one operation per line (format in the README).
+    file: PathBuf,
+    /// Most search steps per key before the verdict is "unknown".
+    #[arg(long, default_value_t = sim::engine::LINEARIZABILITY_STEPS_MAX)]
+    budget: u64,
 }
 
 #[derive(Args)]
@@ -235,6 +250,7 @@ fn main() -> ExitCode {
         Command::Shrink(args) => shrink(args),
         Command::Corpus(args) => corpus(args),
         Command::Merge(args) => merge(args),
+        Command::CheckHistory(args) => check_history(&args),
         Command::Profiles => {
             emit(print_profiles);
             ExitCode::SUCCESS
@@ -314,6 +330,29 @@ fn run(args: RunArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn check_history(args: &CheckHistoryArgs) -> ExitCode {
+    use checker::LinearizabilityOutcome as L;
+    let history = std::fs::read_to_string(&args.file)
+        .map_err(|e| e.to_string())
+        .and_then(|t| checker::parse_history(&t).map_err(|e| e.to_string()));
+    let history = match history {
+        Ok(h) => h,
+        Err(e) => return usage_error(&format!("{}: {e}", args.file.display())),
+    };
+    let (line, code) = match checker::check_linearizability(&history, args.budget) {
+        L::Linearizable => ("linearizable".to_string(), 0),
+        L::Violation(v) => (format!("NOT linearizable: {}", v.message()), 1),
+        L::Unknown { key, steps } => (
+            format!(
+                "unknown: the search for key {key:?} ran out of its budget after {steps} steps"
+            ),
+            3,
+        ),
+    };
+    emit(|out| writeln!(out, "{} operations: {line}", history.len()));
+    ExitCode::from(code)
 }
 
 fn merge(args: MergeArgs) -> ExitCode {
@@ -464,6 +503,12 @@ fn replay(args: ReplayArgs) -> ExitCode {
     let result = sim::sweep::run_guarded(&mut sim);
     if let (Some(path), Some(timeline)) = (&args.html, sim.timeline()) {
         if let Err(e) = std::fs::write(path, sim::html::render(&timeline)) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    if let Some(path) = &args.history {
+        if let Err(e) = std::fs::write(path, checker::write_history(sim.history())) {
             eprintln!("error: cannot write {}: {e}", path.display());
             return ExitCode::from(2);
         }
