@@ -20,8 +20,11 @@
 //!   (torn tails cut off, corruption refused with file and offset);
 //! * [`wal_storage`]: the [`Storage`] a node runs on any [`fs::FileSystem`]:
 //!   batches as log records, snapshots in files of their own;
+//! * [`cluster`]: a whole cluster in one process (direct calls for
+//!   messages, in-memory files), the quickest way to use the library;
 //! * the kv store as the [`StateMachine`] (`impl StateMachine for kv::KvStore`).
 
+pub mod cluster;
 pub mod driver;
 pub mod fs;
 pub mod io;
