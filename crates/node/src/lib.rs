@@ -1,0 +1,445 @@
+//! The real node: raft-core driven by the shared host driver
+//! ([`host::Driver`]), with a write-ahead log on disk
+//! ([`host::wal_storage::WalStorage`] over [`host::fs::RealFs`]), HTTP
+//! between nodes and a JSON client API, on the tokio runtime.
+//!
+//! One task owns the driver: it takes inputs (ticks, messages from peers,
+//! client commands, status queries) from a channel, hands each to the
+//! driver, and after each round of inputs syncs the log once (group
+//! commit) before the driver may release what waited for durability.
+//! Messages to peers leave as HTTP POSTs of their postcard encoding to
+//! `/raft`; a lost or refused one is simply lost (Raft retries).
+//!
+//! HTTP API:
+//! * `POST /raft`: a message from a peer (postcard body).
+//! * `PUT /kv/{key}` with `{"client": C, "seq": S, "value": V}`: put;
+//!   `GET /kv/{key}?client=C&seq=S`: a read through the log. Answers
+//!   `200 {"result": ...}`, `421 {"error": ..., "leader": N}` from a node
+//!   that does not lead, `503` when the command was not applied in time.
+//! * `GET /admin/status`: the node's role, term, commit, applied index,
+//!   leader and voters.
+
+use axum::body::Bytes as BodyBytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use host::fs::RealFs;
+use host::wal_storage::WalStorage;
+use host::{Answer, Driver, Effects, HostFault, Transport};
+use kv::{Applied, Command, KvStore, Op, OpResult};
+use raft_core::{Config, Message, NodeId, RaftNode, Role, Xoshiro256PlusPlus};
+use rand_xoshiro::rand_core::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// How long a client command may wait to be applied.
+const APPLY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A node's configuration.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// This node's id (a key of `peers`).
+    pub id: u64,
+    /// Every voter's id and address, this node's included.
+    pub peers: BTreeMap<u64, SocketAddr>,
+    /// Where the write-ahead log and snapshots live.
+    pub data_dir: PathBuf,
+    /// The length of one tick (raft-core's timeouts count ticks).
+    pub tick: Duration,
+    /// Compact the log every this many applied entries.
+    pub snapshot_every: u64,
+}
+
+impl NodeConfig {
+    /// Checks the configuration; the first problem found.
+    ///
+    /// # Errors
+    /// The id is not among the peers, or the tick is zero.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.peers.contains_key(&self.id) {
+            return Err(format!("--id {} is not among the peers", self.id));
+        }
+        if self.tick.is_zero() {
+            return Err("the tick must be longer than zero".into());
+        }
+        Ok(())
+    }
+}
+
+/// An input to the node's task.
+enum Input {
+    Tick,
+    Message(Message),
+    Command(Command, oneshot::Sender<Reply>),
+    Status(oneshot::Sender<Status>),
+}
+
+/// How a client command ended.
+#[derive(Debug)]
+enum Reply {
+    Done(OpResult),
+    NotLeader(Option<u64>),
+    Lost,
+}
+
+/// What `GET /admin/status` answers.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Status {
+    /// The node.
+    pub id: u64,
+    /// `Follower`, `PreCandidate`, `Candidate` or `Leader`.
+    pub role: String,
+    /// Its term.
+    pub term: u64,
+    /// Its commit index.
+    pub commit: u64,
+    /// The last index its kv store applied.
+    pub applied: u64,
+    /// Its last log index.
+    pub last_index: u64,
+    /// The leader it knows of.
+    pub leader: Option<u64>,
+    /// The voters of its configuration.
+    pub voters: Vec<u64>,
+}
+
+/// A running node: its address and the way to stop it.
+pub struct NodeHandle {
+    /// The address it serves on.
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl NodeHandle {
+    /// Stops the node (as a crash: nothing is flushed that was not).
+    pub async fn stop(mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+/// The driver's effects for one round: messages to send, answers.
+#[derive(Default)]
+struct Round {
+    messages: Vec<Message>,
+    answers: Vec<(u64, Answer<Applied>)>,
+    faults: Vec<HostFault>,
+}
+
+impl Transport for Round {
+    fn send(&mut self, m: Message) {
+        self.messages.push(m);
+    }
+}
+
+impl Effects<u64, Applied> for Round {
+    fn answer(&mut self, token: u64, answer: Answer<Applied>) {
+        self.answers.push((token, answer));
+    }
+
+    fn fault(&mut self, fault: HostFault) {
+        self.faults.push(fault);
+    }
+}
+
+/// Starts a node on `listener`: recovers its storage from `data_dir`, and
+/// serves until stopped.
+///
+/// # Errors
+/// An invalid configuration, or storage that cannot be recovered (a
+/// damaged log is refused with its file and offset).
+pub async fn start(
+    config: NodeConfig,
+    listener: tokio::net::TcpListener,
+) -> Result<NodeHandle, String> {
+    config.validate()?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let fs = RealFs::open(&config.data_dir).map_err(|e| e.to_string())?;
+    let (disk, durable) = WalStorage::open(fs).map_err(|e| e.to_string())?;
+    let voters: Vec<NodeId> = config.peers.keys().map(|&id| NodeId(id)).collect();
+    let raft_config = Config::new(NodeId(config.id), voters);
+    let seed = config.id ^ (u64::from(addr.port()) << 16);
+    let rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let raft = RaftNode::restore(raft_config, durable, rng).map_err(|e| e.to_string())?;
+    let mut driver = Driver::restore(raft, KvStore::new()).map_err(|e| e.to_string())?;
+    driver.set_snapshot_every(config.snapshot_every);
+    let (inputs, rx) = mpsc::channel::<Input>(4096);
+    let (shutdown, shutdown_rx) = oneshot::channel();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let app = Router::new()
+        .route("/raft", post(raft_message))
+        .route("/kv/:key", get(kv_get).put(kv_put))
+        .route("/admin/status", get(status))
+        .with_state(inputs.clone());
+    let tick = config.tick;
+    let peers = config.peers.clone();
+    let task = tokio::spawn(async move {
+        let server = axum::serve(listener, app).with_graceful_shutdown(async {
+            let _ = shutdown_rx.await;
+        });
+        let ticker = async move {
+            let mut interval = tokio::time::interval(tick);
+            loop {
+                interval.tick().await;
+                if inputs.send(Input::Tick).await.is_err() {
+                    return;
+                }
+            }
+        };
+        let node = run(driver, disk, rx, peers, client);
+        tokio::select! {
+            _ = server => {}
+            () = ticker => {}
+            () = node => {}
+        }
+    });
+    Ok(NodeHandle {
+        addr,
+        shutdown: Some(shutdown),
+        task,
+    })
+}
+
+/// The node's task: inputs in, one sync per round, messages out.
+async fn run(
+    mut driver: Driver<KvStore, u64>,
+    mut disk: WalStorage<RealFs>,
+    mut rx: mpsc::Receiver<Input>,
+    peers: BTreeMap<u64, SocketAddr>,
+    client: reqwest::Client,
+) {
+    let mut next_token = 0u64;
+    let mut waiting: BTreeMap<u64, oneshot::Sender<Reply>> = BTreeMap::new();
+    // A node's messages to itself (a candidate's own vote), stepped back in.
+    let mut local: VecDeque<Message> = VecDeque::new();
+    loop {
+        let first = match local.pop_front() {
+            Some(m) => Input::Message(m),
+            None => match rx.recv().await {
+                Some(i) => i,
+                None => return,
+            },
+        };
+        let mut round = Round::default();
+        let mut input = Some(first);
+        // Group commit: every input already queued shares one sync.
+        while let Some(i) = input.take() {
+            match i {
+                Input::Tick => driver.tick(&mut disk, &mut round),
+                Input::Message(m) => driver.step(m, &mut disk, &mut round),
+                Input::Command(cmd, reply) => {
+                    next_token += 1;
+                    let data = cmd.encode().into();
+                    match driver.propose(data, next_token, &mut disk, &mut round) {
+                        Ok(_) => {
+                            waiting.insert(next_token, reply);
+                        }
+                        Err(_) => {
+                            let leader = driver.raft().leader().map(|l| l.0);
+                            let _ = reply.send(Reply::NotLeader(leader));
+                        }
+                    }
+                }
+                Input::Status(reply) => {
+                    let _ = reply.send(status_of(&driver));
+                }
+            }
+            input = local
+                .pop_front()
+                .map(Input::Message)
+                .or_else(|| rx.try_recv().ok());
+        }
+        while disk.has_unsynced() {
+            let upto = disk.issued_seq();
+            if let Err(e) = disk.sync_to(upto) {
+                round.faults.push(HostFault::Storage(e));
+                break;
+            }
+            driver.on_synced(&mut disk, &mut round);
+        }
+        if !round.faults.is_empty() || driver.is_stopped() {
+            for f in &round.faults {
+                eprintln!("raft-node: stopping: {f}");
+            }
+            return;
+        }
+        for (token, answer) in round.answers {
+            if let Some(reply) = waiting.remove(&token) {
+                let r = match answer {
+                    Answer::Applied {
+                        output: Applied::Fresh { result, .. } | Applied::Duplicate { result, .. },
+                        ..
+                    } => Reply::Done(result),
+                    _ => Reply::Lost,
+                };
+                let _ = reply.send(r);
+            }
+        }
+        for m in round.messages {
+            if m.to == m.from {
+                local.push_back(m);
+                continue;
+            }
+            let Some(addr) = peers.get(&m.to.0) else {
+                continue;
+            };
+            let Ok(body) = postcard::to_allocvec(&m) else {
+                continue;
+            };
+            let url = format!("http://{addr}/raft");
+            let client = client.clone();
+            tokio::spawn(async move {
+                let _ = client.post(url).body(body).send().await;
+            });
+        }
+    }
+}
+
+fn status_of(driver: &Driver<KvStore, u64>) -> Status {
+    let raft = driver.raft();
+    Status {
+        id: raft.id().0,
+        role: format!("{:?}", raft.role()),
+        term: raft.term().0,
+        commit: raft.log().committed().0,
+        applied: driver.state_machine().applied_index(),
+        last_index: raft.log().last_index().0,
+        leader: raft.leader().map(|l| l.0),
+        voters: raft.membership().voters.iter().map(|v| v.0).collect(),
+    }
+}
+
+type Inputs = mpsc::Sender<Input>;
+
+async fn raft_message(State(inputs): State<Inputs>, body: BodyBytes) -> StatusCode {
+    match postcard::from_bytes::<Message>(&body) {
+        Ok(m) => {
+            let _ = inputs.send(Input::Message(m)).await;
+            StatusCode::NO_CONTENT
+        }
+        Err(_) => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// `PUT /kv/{key}`'s body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PutBody {
+    client: u64,
+    seq: u64,
+    value: String,
+}
+
+/// `GET /kv/{key}`'s query.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GetQuery {
+    client: u64,
+    seq: u64,
+}
+
+async fn kv_put(
+    State(inputs): State<Inputs>,
+    Path(key): Path<String>,
+    Json(body): Json<PutBody>,
+) -> Response {
+    let cmd = Command {
+        client_id: body.client,
+        seq: body.seq,
+        op: Op::Put {
+            key,
+            value: body.value,
+        },
+    };
+    submit(inputs, cmd).await
+}
+
+async fn kv_get(
+    State(inputs): State<Inputs>,
+    Path(key): Path<String>,
+    Query(q): Query<GetQuery>,
+) -> Response {
+    let cmd = Command {
+        client_id: q.client,
+        seq: q.seq,
+        op: Op::Get { key },
+    };
+    submit(inputs, cmd).await
+}
+
+async fn submit(inputs: Inputs, cmd: Command) -> Response {
+    let (tx, rx) = oneshot::channel();
+    if inputs.send(Input::Command(cmd, tx)).await.is_err() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the node is stopping",
+            None,
+        );
+    }
+    match tokio::time::timeout(APPLY_TIMEOUT, rx).await {
+        Ok(Ok(Reply::Done(result))) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "result": result })),
+        )
+            .into_response(),
+        Ok(Ok(Reply::NotLeader(leader))) => {
+            error(StatusCode::MISDIRECTED_REQUEST, "not the leader", leader)
+        }
+        Ok(Ok(Reply::Lost)) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "lost to a leader change; retry with the same client and seq",
+            None,
+        ),
+        _ => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not applied in time; retry with the same client and seq",
+            None,
+        ),
+    }
+}
+
+fn error(code: StatusCode, message: &str, leader: Option<u64>) -> Response {
+    (
+        code,
+        Json(serde_json::json!({ "error": message, "leader": leader })),
+    )
+        .into_response()
+}
+
+async fn status(State(inputs): State<Inputs>) -> Response {
+    let (tx, rx) = oneshot::channel();
+    if inputs.send(Input::Status(tx)).await.is_err() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the node is stopping",
+            None,
+        );
+    }
+    match rx.await {
+        Ok(s) => Json(s).into_response(),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the node is stopping",
+            None,
+        ),
+    }
+}
+
+/// Whether `role` names a leader (for clients of [`Status`]).
+#[must_use]
+pub fn is_leader(status: &Status) -> bool {
+    status.role == format!("{:?}", Role::Leader)
+}

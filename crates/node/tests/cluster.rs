@@ -1,0 +1,138 @@
+//! Three real nodes on loopback ports, each with its write-ahead log in a
+//! directory of its own: they elect a leader, serve a put and a get, lose
+//! the leader, elect another, and still serve what was written. Bounded:
+//! every wait gives up after a few seconds.
+
+use node::{start, NodeConfig, NodeHandle, Status};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+fn data_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("raft-node-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+async fn status(client: &reqwest::Client, addr: SocketAddr) -> Option<Status> {
+    let r = client
+        .get(format!("http://{addr}/admin/status"))
+        .send()
+        .await
+        .ok()?;
+    r.json::<Status>().await.ok()
+}
+
+/// The leader among `addrs`, waiting up to `within`.
+async fn leader(client: &reqwest::Client, addrs: &[SocketAddr], within: Duration) -> Option<usize> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        for (i, &a) in addrs.iter().enumerate() {
+            if status(client, a).await.is_some_and(|s| node::is_leader(&s)) {
+                return Some(i);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+/// Sends a request to the leader, retrying (same client and seq) until it
+/// answers 200 or `within` passes; the JSON answer.
+async fn request(
+    client: &reqwest::Client,
+    addrs: &[SocketAddr],
+    within: Duration,
+    make: impl Fn(&reqwest::Client, SocketAddr) -> reqwest::RequestBuilder,
+) -> Option<serde_json::Value> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Some(i) = leader(client, addrs, Duration::from_secs(2)).await {
+            if let Ok(r) = make(client, addrs[i]).send().await {
+                if r.status().is_success() {
+                    return r.json().await.ok();
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_serve_writes_and_survive_losing_the_leader() {
+    let mut listeners = Vec::new();
+    let mut peers = BTreeMap::new();
+    for id in 0..3u64 {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        peers.insert(id, l.local_addr().expect("bound"));
+        listeners.push(l);
+    }
+    let addrs: Vec<SocketAddr> = peers.values().copied().collect();
+    let mut nodes: Vec<Option<NodeHandle>> = Vec::new();
+    for (id, l) in listeners.into_iter().enumerate() {
+        let config = NodeConfig {
+            id: id as u64,
+            peers: peers.clone(),
+            data_dir: data_dir(&format!("n{id}")),
+            tick: Duration::from_millis(10),
+            snapshot_every: 50,
+        };
+        nodes.push(Some(start(config, l).await.expect("starts")));
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(6))
+        .build()
+        .expect("a client");
+    let within = Duration::from_secs(10);
+    let put = request(&client, &addrs, within, |c, a| {
+        c.put(format!("http://{a}/kv/k"))
+            .json(&serde_json::json!({"client": 1, "seq": 1, "value": "v"}))
+    })
+    .await
+    .expect("the put is applied");
+    assert_eq!(put["result"], serde_json::json!("Ok"));
+    let get = request(&client, &addrs, within, |c, a| {
+        c.get(format!("http://{a}/kv/k?client=1&seq=2"))
+    })
+    .await
+    .expect("the get is applied");
+    assert_eq!(get["result"], serde_json::json!({"Value": "v"}));
+
+    // Lose the leader; the other two elect one and still hold the write.
+    let old = leader(&client, &addrs, within).await.expect("a leader");
+    if let Some(h) = nodes[old].take() {
+        h.stop().await;
+    }
+    let rest: Vec<SocketAddr> = addrs
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != old)
+        .map(|(_, &a)| a)
+        .collect();
+    let get = request(&client, &rest, within, |c, a| {
+        c.get(format!("http://{a}/kv/k?client=1&seq=3"))
+    })
+    .await
+    .expect("a new leader serves the get");
+    assert_eq!(get["result"], serde_json::json!({"Value": "v"}));
+    // A follower refuses with the leader's id.
+    let new = leader(&client, &rest, within).await.expect("a leader");
+    let follower = rest[1 - new];
+    let r = client
+        .put(format!("http://{follower}/kv/k"))
+        .json(&serde_json::json!({"client": 2, "seq": 1, "value": "w"}))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(r.status().as_u16(), 421);
+    for h in nodes.into_iter().flatten() {
+        h.stop().await;
+    }
+    for id in 0..3 {
+        let _ = std::fs::remove_dir_all(data_dir(&format!("n{id}")));
+    }
+}
