@@ -13,7 +13,10 @@
 //! HTTP API:
 //! * `POST /raft`: a message from a peer (postcard body).
 //! * `PUT /kv/{key}` with `{"client": C, "seq": S, "value": V}`: put;
-//!   `GET /kv/{key}?client=C&seq=S`: a read through the log. Answers
+//!   `POST /kv/{key}` with `{"op": "append", "client": C, "seq": S,
+//!   "value": V}` or `{"op": "cas", "client": C, "seq": S, "expected": V
+//!   or null, "new": V}`; `GET /kv/{key}?client=C&seq=S`: a read through
+//!   the log. Answers
 //!   `200 {"result": ...}`, `421 {"error": ..., "leader": N}` from a node
 //!   that does not lead, `503` when the command was not applied in time.
 //! * `GET /admin/status`: the node's role, term, commit, applied index,
@@ -181,7 +184,7 @@ pub async fn start(
         .map_err(|e| e.to_string())?;
     let app = Router::new()
         .route("/raft", post(raft_message))
-        .route("/kv/:key", get(kv_get).put(kv_put))
+        .route("/kv/:key", get(kv_get).put(kv_put).post(kv_post))
         .route("/admin/status", get(status))
         .with_state(inputs.clone());
     let tick = config.tick;
@@ -343,6 +346,24 @@ struct PutBody {
     value: String,
 }
 
+/// `POST /kv/{key}`'s body: an append or a compare-and-set.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, tag = "op", rename_all = "snake_case")]
+enum PostBody {
+    Append {
+        client: u64,
+        seq: u64,
+        value: String,
+    },
+    Cas {
+        client: u64,
+        seq: u64,
+        /// The value expected (`null`: the key is absent).
+        expected: Option<String>,
+        new: String,
+    },
+}
+
 /// `GET /kv/{key}`'s query.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -362,6 +383,31 @@ async fn kv_put(
         op: Op::Put {
             key,
             value: body.value,
+        },
+    };
+    submit(inputs, cmd).await
+}
+
+async fn kv_post(
+    State(inputs): State<Inputs>,
+    Path(key): Path<String>,
+    Json(body): Json<PostBody>,
+) -> Response {
+    let cmd = match body {
+        PostBody::Append { client, seq, value } => Command {
+            client_id: client,
+            seq,
+            op: Op::Append { key, value },
+        },
+        PostBody::Cas {
+            client,
+            seq,
+            expected,
+            new,
+        } => Command {
+            client_id: client,
+            seq,
+            op: Op::Cas { key, expected, new },
         },
     };
     submit(inputs, cmd).await

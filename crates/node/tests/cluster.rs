@@ -101,6 +101,55 @@ async fn three_nodes_serve_writes_and_survive_losing_the_leader() {
     .await
     .expect("the get is applied");
     assert_eq!(get["result"], serde_json::json!({"Value": "v"}));
+    let append = request(&client, &addrs, within, |c, a| {
+        c.post(format!("http://{a}/kv/k"))
+            .json(&serde_json::json!({"op": "append", "client": 1, "seq": 3, "value": "+"}))
+    })
+    .await
+    .expect("the append is applied");
+    assert_eq!(append["result"], serde_json::json!("Ok"));
+    let cas = request(&client, &addrs, within, |c, a| {
+        c.post(format!("http://{a}/kv/k")).json(
+            &serde_json::json!({"op": "cas", "client": 1, "seq": 4, "expected": "x", "new": "y"}),
+        )
+    })
+    .await
+    .expect("the cas is applied");
+    assert_eq!(
+        cas["result"],
+        serde_json::json!({"CasFailed": {"current": "v+"}})
+    );
+
+    // Bad input gets a 4xx with a message, never a crash.
+    let l = leader(&client, &addrs, within).await.expect("a leader");
+    let a = addrs[l];
+    for (req, what) in [
+        (
+            client.put(format!("http://{a}/kv/k")).body("{"),
+            "malformed JSON",
+        ),
+        (
+            client
+                .put(format!("http://{a}/kv/k"))
+                .json(&serde_json::json!({"client": 1})),
+            "missing fields",
+        ),
+        (
+            client
+                .post(format!("http://{a}/kv/k"))
+                .json(&serde_json::json!({"op": "delete", "client": 1, "seq": 9})),
+            "unknown op",
+        ),
+        (client.get(format!("http://{a}/kv/k?client=x")), "bad query"),
+        (
+            client.post(format!("http://{a}/raft")).body("garbage"),
+            "not a message",
+        ),
+    ] {
+        let r = req.send().await.expect("an answer");
+        assert!(r.status().is_client_error(), "{what}: {}", r.status());
+    }
+    assert!(status(&client, a).await.is_some(), "still serving");
 
     // Lose the leader; the other two elect one and still hold the write.
     let old = leader(&client, &addrs, within).await.expect("a leader");
@@ -114,11 +163,11 @@ async fn three_nodes_serve_writes_and_survive_losing_the_leader() {
         .map(|(_, &a)| a)
         .collect();
     let get = request(&client, &rest, within, |c, a| {
-        c.get(format!("http://{a}/kv/k?client=1&seq=3"))
+        c.get(format!("http://{a}/kv/k?client=1&seq=5"))
     })
     .await
     .expect("a new leader serves the get");
-    assert_eq!(get["result"], serde_json::json!({"Value": "v"}));
+    assert_eq!(get["result"], serde_json::json!({"Value": "v+"}));
     // A follower refuses with the leader's id.
     let new = leader(&client, &rest, within).await.expect("a leader");
     let follower = rest[1 - new];
