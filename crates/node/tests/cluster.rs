@@ -185,3 +185,64 @@ async fn three_nodes_serve_writes_and_survive_losing_the_leader() {
         let _ = std::fs::remove_dir_all(data_dir(&format!("n{id}")));
     }
 }
+
+/// A node whose write-ahead log was damaged on disk refuses to start,
+/// naming the file and the offset; an intact one comes back with its data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_log_is_refused_and_an_intact_one_recovers() {
+    let dir = data_dir("single");
+    let config = |addr: SocketAddr| NodeConfig {
+        id: 0,
+        peers: BTreeMap::from([(0, addr)]),
+        data_dir: dir.clone(),
+        tick: Duration::from_millis(10),
+        snapshot_every: 1_000,
+    };
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let addr = l.local_addr().expect("bound");
+    let handle = start(config(addr), l).await.expect("starts");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(6))
+        .build()
+        .expect("a client");
+    let within = Duration::from_secs(10);
+    request(&client, &[addr], within, |c, a| {
+        c.put(format!("http://{a}/kv/k"))
+            .json(&serde_json::json!({"client": 1, "seq": 1, "value": "kept"}))
+    })
+    .await
+    .expect("applied");
+    handle.stop().await;
+
+    // Intact: it restarts and still has the value.
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let addr = l.local_addr().expect("bound");
+    let handle = start(config(addr), l).await.expect("restarts");
+    let get = request(&client, &[addr], within, |c, a| {
+        c.get(format!("http://{a}/kv/k?client=1&seq=2"))
+    })
+    .await
+    .expect("applied");
+    assert_eq!(get["result"], serde_json::json!({"Value": "kept"}));
+    handle.stop().await;
+
+    // Damaged: a flipped bit in the first record.
+    let wal = dir.join("wal");
+    let mut bytes = std::fs::read(&wal).expect("the log");
+    bytes[14] ^= 0x10;
+    std::fs::write(&wal, &bytes).expect("written back");
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let addr = l.local_addr().expect("bound");
+    let refused = start(config(addr), l).await.err().expect("refused");
+    assert!(
+        refused.contains("wal is corrupt at offset 0"),
+        "a clear message: {refused}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
