@@ -110,6 +110,8 @@ pub struct Status {
     pub leader: Option<u64>,
     /// The voters of its configuration.
     pub voters: Vec<u64>,
+    /// Its kv store's digest (equal on nodes that applied the same entries).
+    pub digest: u64,
 }
 
 /// A running node: its address and the way to stop it.
@@ -322,6 +324,7 @@ fn status_of(driver: &Driver<KvStore, u64>) -> Status {
         last_index: raft.log().last_index().0,
         leader: raft.leader().map(|l| l.0),
         voters: raft.membership().voters.iter().map(|v| v.0).collect(),
+        digest: driver.state_machine().digest(),
     }
 }
 
