@@ -20,7 +20,8 @@
 //!   `200 {"result": ...}`, `421 {"error": ..., "leader": N}` from a node
 //!   that does not lead, `503` when the command was not applied in time.
 //! * `GET /admin/status`: the node's role, term, commit, applied index,
-//!   leader and voters.
+//!   leader, voters and kv digest; `GET /admin/log`: the entries it holds
+//!   (index, term, kind, size); `GET /admin/kv`: its kv store.
 
 use axum::body::Bytes as BodyBytes;
 use axum::extract::{Path, Query, State};
@@ -81,6 +82,21 @@ enum Input {
     Message(Message),
     Command(Command, oneshot::Sender<Reply>),
     Status(oneshot::Sender<Status>),
+    Log(oneshot::Sender<Vec<LogLine>>),
+    Kv(oneshot::Sender<BTreeMap<String, String>>),
+}
+
+/// One entry as `GET /admin/log` lists it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LogLine {
+    /// Its index.
+    pub index: u64,
+    /// Its term.
+    pub term: u64,
+    /// `Normal` or `ConfChange`.
+    pub kind: String,
+    /// Its payload's size in bytes.
+    pub bytes: usize,
 }
 
 /// How a client command ended.
@@ -188,6 +204,8 @@ pub async fn start(
         .route("/raft", post(raft_message))
         .route("/kv/:key", get(kv_get).put(kv_put).post(kv_post))
         .route("/admin/status", get(status))
+        .route("/admin/log", get(admin_log))
+        .route("/admin/kv", get(admin_kv))
         .with_state(inputs.clone());
     let tick = config.tick;
     let peers = config.peers.clone();
@@ -260,6 +278,29 @@ async fn run(
                 }
                 Input::Status(reply) => {
                     let _ = reply.send(status_of(&driver));
+                }
+                Input::Log(reply) => {
+                    let lines = driver
+                        .raft()
+                        .log()
+                        .entries()
+                        .iter()
+                        .map(|e| LogLine {
+                            index: e.index.0,
+                            term: e.term.0,
+                            kind: format!("{:?}", e.kind),
+                            bytes: e.data.len(),
+                        })
+                        .collect();
+                    let _ = reply.send(lines);
+                }
+                Input::Kv(reply) => {
+                    let kv = driver
+                        .state_machine()
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect();
+                    let _ = reply.send(kv);
                 }
             }
             input = local
@@ -479,6 +520,44 @@ async fn status(State(inputs): State<Inputs>) -> Response {
     }
     match rx.await {
         Ok(s) => Json(s).into_response(),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the node is stopping",
+            None,
+        ),
+    }
+}
+
+async fn admin_log(State(inputs): State<Inputs>) -> Response {
+    let (tx, rx) = oneshot::channel();
+    if inputs.send(Input::Log(tx)).await.is_err() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the node is stopping",
+            None,
+        );
+    }
+    match rx.await {
+        Ok(lines) => Json(lines).into_response(),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the node is stopping",
+            None,
+        ),
+    }
+}
+
+async fn admin_kv(State(inputs): State<Inputs>) -> Response {
+    let (tx, rx) = oneshot::channel();
+    if inputs.send(Input::Kv(tx)).await.is_err() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the node is stopping",
+            None,
+        );
+    }
+    match rx.await {
+        Ok(kv) => Json(kv).into_response(),
         Err(_) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the node is stopping",

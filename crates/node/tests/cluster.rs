@@ -230,6 +230,22 @@ async fn a_damaged_log_is_refused_and_an_intact_one_recovers() {
     assert_eq!(get["result"], serde_json::json!({"Value": "kept"}));
     handle.stop().await;
 
+    // raftctl reads the stopped node's files without touching them.
+    let inspect = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_raftctl"))
+            .arg("inspect")
+            .arg(&dir)
+            .output()
+            .expect("raftctl runs")
+    };
+    let out = inspect();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("hard state: term=") && text.contains("log: "),
+        "{text}"
+    );
+
     // Damaged: a flipped bit in the first record.
     let wal = dir.join("wal");
     let mut bytes = std::fs::read(&wal).expect("the log");
@@ -244,5 +260,8 @@ async fn a_damaged_log_is_refused_and_an_intact_one_recovers() {
         refused.contains("wal is corrupt at offset 0"),
         "a clear message: {refused}"
     );
+    let out = inspect();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("corrupt at offset 0"));
     let _ = std::fs::remove_dir_all(&dir);
 }

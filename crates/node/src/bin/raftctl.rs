@@ -1,0 +1,368 @@
+//! `raftctl`: talk to a running cluster, or inspect a stopped node's files.
+//!
+//! ```sh
+//! raftctl --nodes 127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002 put greeting hello
+//! raftctl --nodes ... get greeting
+//! raftctl --nodes ... status          # every node: role, term, commit, applied, leader
+//! raftctl --nodes ... log 1           # node 1's log: index, term, kind
+//! raftctl --nodes ... kv 1            # node 1's kv store
+//! raftctl --nodes ... repl            # the same commands, interactively
+//! raftctl inspect /var/lib/raft/n0    # a stopped node's log and snapshot, read only
+//! ```
+
+use clap::{Parser, Subcommand};
+use host::fs::{FileSystem, RealFs, SimFs};
+use host::wal_storage::WalStorage;
+use node::{LogLine, Status};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Talk to a raft-node cluster, or inspect a stopped node's files.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// The cluster's nodes, HOST:PORT, comma separated, in id order.
+    #[arg(long, value_delimiter = ',')]
+    nodes: Vec<SocketAddr>,
+    /// The client id the commands run under (default: from the process id).
+    #[arg(long)]
+    client: Option<u64>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Clone)]
+enum Cmd {
+    /// Put KEY=VALUE.
+    Put { key: String, value: String },
+    /// Read KEY through the log.
+    Get { key: String },
+    /// Append VALUE to KEY.
+    Append { key: String, value: String },
+    /// Set KEY to NEW if it holds EXPECTED (`_`: absent).
+    Cas {
+        key: String,
+        expected: String,
+        new: String,
+    },
+    /// Every node's role, term, commit, applied index and leader.
+    Status,
+    /// Node N's log (index, term, kind, size).
+    Log { node: usize },
+    /// Node N's kv store.
+    Kv { node: usize },
+    /// The same commands, interactively (history and completion).
+    Repl,
+    /// A stopped node's data directory: hard state, snapshot, log (read only).
+    Inspect { dir: PathBuf },
+}
+
+const COMMANDS: [&str; 10] = [
+    "put", "get", "append", "cas", "status", "log", "kv", "help", "quit", "exit",
+];
+
+struct Ctl {
+    nodes: Vec<SocketAddr>,
+    client_id: u64,
+    seq: u64,
+    http: reqwest::blocking::Client,
+}
+
+impl Ctl {
+    fn url(&self, node: usize, path: &str) -> Result<String, String> {
+        let addr = self
+            .nodes
+            .get(node)
+            .ok_or_else(|| format!("no node {node} (give --nodes)"))?;
+        Ok(format!("http://{addr}{path}"))
+    }
+
+    /// Sends a command to the leader (following redirects), one session
+    /// number, retried for a few seconds.
+    fn command(
+        &mut self,
+        body: serde_json::Value,
+        key: &str,
+        method: &str,
+    ) -> Result<String, String> {
+        if self.nodes.is_empty() {
+            return Err("no nodes: give --nodes HOST:PORT,...".into());
+        }
+        self.seq += 1;
+        let seq = self.seq;
+        let mut node = 0;
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let mut last = String::from("no answer");
+        while std::time::Instant::now() < deadline {
+            let url = self.url(node, &format!("/kv/{key}"))?;
+            let mut b = body.clone();
+            b["client"] = self.client_id.into();
+            b["seq"] = seq.into();
+            let req = match method {
+                "put" => self.http.put(url).json(&b),
+                "post" => self.http.post(url).json(&b),
+                _ => self
+                    .http
+                    .get(format!("{url}?client={}&seq={seq}", self.client_id)),
+            };
+            match req.send() {
+                Ok(r) => {
+                    let code = r.status().as_u16();
+                    let v: serde_json::Value = r.json().unwrap_or_default();
+                    if code == 200 {
+                        return Ok(v["result"].to_string());
+                    }
+                    last = v["error"].as_str().unwrap_or("refused").to_string();
+                    match v["leader"].as_u64() {
+                        Some(l) if (l as usize) < self.nodes.len() => node = l as usize,
+                        _ => node = (node + 1) % self.nodes.len(),
+                    }
+                }
+                Err(e) => {
+                    last = e.to_string();
+                    node = (node + 1) % self.nodes.len();
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(last)
+    }
+
+    fn run(&mut self, cmd: Cmd) -> Result<String, String> {
+        match cmd {
+            Cmd::Put { key, value } => {
+                self.command(serde_json::json!({ "value": value }), &key, "put")
+            }
+            Cmd::Get { key } => self.command(serde_json::json!({}), &key, "get"),
+            Cmd::Append { key, value } => self.command(
+                serde_json::json!({ "op": "append", "value": value }),
+                &key,
+                "post",
+            ),
+            Cmd::Cas { key, expected, new } => {
+                let expected = (expected != "_").then_some(expected);
+                self.command(
+                    serde_json::json!({ "op": "cas", "expected": expected, "new": new }),
+                    &key,
+                    "post",
+                )
+            }
+            Cmd::Status => {
+                let mut out = String::new();
+                for i in 0..self.nodes.len() {
+                    let line = self
+                        .http
+                        .get(self.url(i, "/admin/status")?)
+                        .send()
+                        .and_then(|r| r.json::<Status>())
+                        .map(|s| {
+                            format!(
+                                "n{} {} term={} commit={} applied={} last={} leader={} voters={:?} digest={:016x}",
+                                s.id,
+                                s.role,
+                                s.term,
+                                s.commit,
+                                s.applied,
+                                s.last_index,
+                                s.leader.map_or("none".into(), |l| format!("n{l}")),
+                                s.voters,
+                                s.digest
+                            )
+                        })
+                        .unwrap_or_else(|e| format!("n{i} unreachable: {e}"));
+                    out.push_str(&line);
+                    out.push('\n');
+                }
+                Ok(out.trim_end().to_string())
+            }
+            Cmd::Log { node } => {
+                let lines: Vec<LogLine> = self
+                    .http
+                    .get(self.url(node, "/admin/log")?)
+                    .send()
+                    .and_then(|r| r.json())
+                    .map_err(|e| e.to_string())?;
+                Ok(lines
+                    .iter()
+                    .map(|l| format!("{}@{} {} {} bytes", l.index, l.term, l.kind, l.bytes))
+                    .collect::<Vec<_>>()
+                    .join("\n"))
+            }
+            Cmd::Kv { node } => {
+                let kv: BTreeMap<String, String> = self
+                    .http
+                    .get(self.url(node, "/admin/kv")?)
+                    .send()
+                    .and_then(|r| r.json())
+                    .map_err(|e| e.to_string())?;
+                Ok(kv
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"))
+            }
+            Cmd::Repl => Err("already in the REPL".into()),
+            Cmd::Inspect { dir } => inspect(&dir),
+        }
+    }
+}
+
+/// A stopped node's files, read into memory and recovered there (the
+/// directory itself is not touched).
+fn inspect(dir: &PathBuf) -> Result<String, String> {
+    if !dir.is_dir() {
+        return Err(format!("{}: no such directory", dir.display()));
+    }
+    let real = RealFs::open(dir).map_err(|e| e.to_string())?;
+    let mut copy = SimFs::default();
+    for name in real.list().map_err(|e| e.to_string())? {
+        if let Some(bytes) = real.read(&name).map_err(|e| e.to_string())? {
+            copy.replace(&name, &bytes).map_err(|e| e.to_string())?;
+        }
+    }
+    let (_, durable) = WalStorage::open(copy).map_err(|e| e.to_string())?;
+    let hs = durable.hard_state;
+    let mut out = format!(
+        "hard state: term={} vote={} commit={}\n",
+        hs.term.0,
+        hs.vote.map_or("none".into(), |v| v.to_string()),
+        hs.commit.0
+    );
+    match &durable.snapshot {
+        Some(s) => out.push_str(&format!(
+            "snapshot: {}@{} ({} bytes), voters {:?}\n",
+            s.meta.index.0,
+            s.meta.term.0,
+            s.data.len(),
+            s.meta
+                .membership
+                .voters
+                .iter()
+                .map(|v| v.0)
+                .collect::<Vec<_>>()
+        )),
+        None => out.push_str("snapshot: none\n"),
+    }
+    out.push_str(&format!("log: {} entries\n", durable.entries.len()));
+    for e in &durable.entries {
+        out.push_str(&format!(
+            "{}@{} {:?} {} bytes\n",
+            e.index.0,
+            e.term.0,
+            e.kind,
+            e.data.len()
+        ));
+    }
+    Ok(out.trim_end().to_string())
+}
+
+/// The REPL's completion: command names.
+struct Names;
+
+impl rustyline::completion::Completer for Names {
+    type Candidate = String;
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _: &rustyline::Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        let word = &line[..pos];
+        if word.contains(' ') {
+            return Ok((pos, Vec::new()));
+        }
+        let found = COMMANDS
+            .iter()
+            .filter(|c| c.starts_with(word))
+            .map(|c| (*c).to_string())
+            .collect();
+        Ok((0, found))
+    }
+}
+
+impl rustyline::hint::Hinter for Names {
+    type Hint = String;
+}
+impl rustyline::highlight::Highlighter for Names {}
+impl rustyline::validate::Validator for Names {}
+impl rustyline::Helper for Names {}
+
+fn repl(ctl: &mut Ctl) -> ExitCode {
+    let mut rl = match rustyline::Editor::<Names, rustyline::history::DefaultHistory>::new() {
+        Ok(rl) => rl,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rl.set_helper(Some(Names));
+    println!("commands: {} (tab completes)", COMMANDS.join(", "));
+    loop {
+        let line = match rl.readline("raft> ") {
+            Ok(l) => l,
+            Err(_) => return ExitCode::SUCCESS,
+        };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.is_empty() {
+            continue;
+        }
+        let _ = rl.add_history_entry(line.as_str());
+        match words[0] {
+            "quit" | "exit" => return ExitCode::SUCCESS,
+            "help" => {
+                println!("put K V | get K | append K V | cas K EXPECTED|_ NEW | status | log N | kv N | quit");
+                continue;
+            }
+            _ => {}
+        }
+        let parsed = Args::try_parse_from(std::iter::once("raftctl").chain(words.iter().copied()));
+        match parsed {
+            Ok(a) if matches!(a.command, Cmd::Repl | Cmd::Inspect { .. }) => {
+                println!("not in the REPL");
+            }
+            Ok(a) => match ctl.run(a.command) {
+                Ok(out) => println!("{out}"),
+                Err(e) => println!("error: {e}"),
+            },
+            Err(e) => println!("{}", e.to_string().lines().next().unwrap_or("bad command")),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let http = match reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut ctl = Ctl {
+        nodes: args.nodes,
+        client_id: args
+            .client
+            .unwrap_or_else(|| u64::from(std::process::id()) << 20),
+        seq: 0,
+        http,
+    };
+    if let Cmd::Repl = args.command {
+        return repl(&mut ctl);
+    }
+    match ctl.run(args.command) {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
