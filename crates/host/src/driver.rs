@@ -35,7 +35,8 @@ use crate::io::{Answer, Effects, HostFault, StateMachine, Storage};
 use bytes::Bytes;
 use raft_core::membership::ConfChange;
 use raft_core::{
-    Entry, LogIndex, Message, NodeId, ProposeError, RaftNode, Ready, Snapshot, Term, TransferError,
+    CompactError, Entry, LogIndex, Message, NodeId, ProposeError, RaftNode, Ready, Snapshot, Term,
+    TransferError,
 };
 use std::collections::VecDeque;
 
@@ -581,6 +582,27 @@ impl<S: StateMachine, T> Driver<S, T> {
             }
         }
         true
+    }
+
+    /// Compacts the log now, at the applied index, whatever the policy (an
+    /// operator's "snapshot now"); returns the snapshot's index. A storage
+    /// failure stops the node (reported through [`Effects::fault`]).
+    ///
+    /// # Errors
+    /// Nothing was applied past the last snapshot.
+    pub fn compact_now<St: Storage, E: Effects<T, S::Output>>(
+        &mut self,
+        storage: &mut St,
+        fx: &mut E,
+    ) -> Result<LogIndex, CompactError> {
+        let applied = self.raft.log().applied();
+        let data = self.state_machine.snapshot(applied);
+        let snap = self.raft.compact(applied, data)?;
+        fx.snapshot_taken(&self.raft, &snap);
+        if let Err(e) = storage.write_snapshot(snap, false) {
+            self.stop(fx, HostFault::Storage(e));
+        }
+        Ok(applied)
     }
 
     /// Compacts the log if the policy says so: the state machine's state

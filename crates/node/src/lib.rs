@@ -21,7 +21,10 @@
 //!   that does not lead, `503` when the command was not applied in time.
 //! * `GET /admin/status`: the node's role, term, commit, applied index,
 //!   leader, voters and kv digest; `GET /admin/log`: the entries it holds
-//!   (index, term, kind, size); `GET /admin/kv`: its kv store.
+//!   (index, term, kind, size); `GET /admin/kv`: its kv store;
+//!   `POST /admin/transfer/{id}`: hand leadership to node `id` (leader
+//!   only, `409` with the reason otherwise); `POST /admin/snapshot`:
+//!   compact the log now.
 
 use axum::body::Bytes as BodyBytes;
 use axum::extract::{Path, Query, State};
@@ -83,6 +86,8 @@ enum Input {
     Command(Command, oneshot::Sender<Reply>),
     Status(oneshot::Sender<Status>),
     Log(oneshot::Sender<Vec<LogLine>>),
+    Transfer(u64, oneshot::Sender<Result<(), String>>),
+    Snapshot(oneshot::Sender<Result<u64, String>>),
     Kv(oneshot::Sender<BTreeMap<String, String>>),
 }
 
@@ -206,6 +211,8 @@ pub async fn start(
         .route("/admin/status", get(status))
         .route("/admin/log", get(admin_log))
         .route("/admin/kv", get(admin_kv))
+        .route("/admin/transfer/:id", post(admin_transfer))
+        .route("/admin/snapshot", post(admin_snapshot))
         .with_state(inputs.clone());
     let tick = config.tick;
     let peers = config.peers.clone();
@@ -215,6 +222,9 @@ pub async fn start(
         });
         let ticker = async move {
             let mut interval = tokio::time::interval(tick);
+            // After a stall, ticks resume at their pace rather than in a
+            // burst (a burst would look like an election timeout).
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 interval.tick().await;
                 if inputs.send(Input::Tick).await.is_err() {
@@ -293,6 +303,19 @@ async fn run(
                         })
                         .collect();
                     let _ = reply.send(lines);
+                }
+                Input::Transfer(target, reply) => {
+                    let r = driver
+                        .transfer_leadership(NodeId(target), &mut disk, &mut round)
+                        .map_err(|e| e.to_string());
+                    let _ = reply.send(r);
+                }
+                Input::Snapshot(reply) => {
+                    let r = driver
+                        .compact_now(&mut disk, &mut round)
+                        .map(|i| i.0)
+                        .map_err(|e| e.to_string());
+                    let _ = reply.send(r);
                 }
                 Input::Kv(reply) => {
                     let kv = driver
@@ -539,6 +562,46 @@ async fn admin_log(State(inputs): State<Inputs>) -> Response {
     }
     match rx.await {
         Ok(lines) => Json(lines).into_response(),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the node is stopping",
+            None,
+        ),
+    }
+}
+
+async fn admin_transfer(State(inputs): State<Inputs>, Path(target): Path<u64>) -> Response {
+    let (tx, rx) = oneshot::channel();
+    if inputs.send(Input::Transfer(target, tx)).await.is_err() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the node is stopping",
+            None,
+        );
+    }
+    match rx.await {
+        Ok(Ok(())) => Json(serde_json::json!({ "transferring_to": target })).into_response(),
+        Ok(Err(e)) => error(StatusCode::CONFLICT, &e, None),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the node is stopping",
+            None,
+        ),
+    }
+}
+
+async fn admin_snapshot(State(inputs): State<Inputs>) -> Response {
+    let (tx, rx) = oneshot::channel();
+    if inputs.send(Input::Snapshot(tx)).await.is_err() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the node is stopping",
+            None,
+        );
+    }
+    match rx.await {
+        Ok(Ok(index)) => Json(serde_json::json!({ "snapshot_index": index })).into_response(),
+        Ok(Err(e)) => error(StatusCode::CONFLICT, &e, None),
         Err(_) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the node is stopping",

@@ -120,6 +120,41 @@ async fn three_nodes_serve_writes_and_survive_losing_the_leader() {
         serde_json::json!({"CasFailed": {"current": "v+"}})
     );
 
+    // Admin: compact the leader's log now; hand leadership to another node.
+    let l = leader(&client, &addrs, within).await.expect("a leader");
+    let r = client
+        .post(format!("http://{}/admin/snapshot", addrs[l]))
+        .send()
+        .await
+        .expect("an answer");
+    assert!(r.status().is_success(), "{}", r.status());
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert!(
+        body["snapshot_index"].as_u64().is_some_and(|i| i >= 4),
+        "{body}"
+    );
+    let target = (l + 1) % 3;
+    let r = client
+        .post(format!("http://{}/admin/transfer/{target}", addrs[l]))
+        .send()
+        .await
+        .expect("an answer");
+    assert!(r.status().is_success(), "{}", r.status());
+    let deadline = Instant::now() + within;
+    while leader(&client, &addrs, within).await != Some(target) {
+        assert!(Instant::now() < deadline, "n{target} never took over");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let r = client
+        .post(format!(
+            "http://{}/admin/transfer/{l}",
+            addrs[(target + 1) % 3]
+        ))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(r.status().as_u16(), 409, "only the leader transfers");
+
     // Bad input gets a 4xx with a message, never a crash.
     let l = leader(&client, &addrs, within).await.expect("a leader");
     let a = addrs[l];

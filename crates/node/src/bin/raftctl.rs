@@ -54,14 +54,19 @@ enum Cmd {
     Log { node: usize },
     /// Node N's kv store.
     Kv { node: usize },
+    /// Hand leadership to node TARGET (asked of the leader).
+    Transfer { target: u64 },
+    /// Compact node N's log now.
+    Snapshot { node: usize },
     /// The same commands, interactively (history and completion).
     Repl,
     /// A stopped node's data directory: hard state, snapshot, log (read only).
     Inspect { dir: PathBuf },
 }
 
-const COMMANDS: [&str; 10] = [
-    "put", "get", "append", "cas", "status", "log", "kv", "help", "quit", "exit",
+const COMMANDS: [&str; 12] = [
+    "put", "get", "append", "cas", "status", "log", "kv", "transfer", "snapshot", "help", "quit",
+    "exit",
 ];
 
 struct Ctl {
@@ -204,6 +209,39 @@ impl Ctl {
                     .collect::<Vec<_>>()
                     .join("\n"))
             }
+            Cmd::Transfer { target } => {
+                // Ask every node; the leader accepts.
+                let mut last = String::from("no leader");
+                for i in 0..self.nodes.len() {
+                    let url = self.url(i, &format!("/admin/transfer/{target}"))?;
+                    if let Ok(r) = self.http.post(url).send() {
+                        let ok = r.status().is_success();
+                        let v: serde_json::Value = r.json().unwrap_or_default();
+                        if ok {
+                            return Ok(format!("n{i} hands leadership to n{target}"));
+                        }
+                        last = v["error"].as_str().unwrap_or("refused").to_string();
+                    }
+                }
+                Err(last)
+            }
+            Cmd::Snapshot { node } => {
+                let r = self
+                    .http
+                    .post(self.url(node, "/admin/snapshot")?)
+                    .send()
+                    .map_err(|e| e.to_string())?;
+                let ok = r.status().is_success();
+                let v: serde_json::Value = r.json().unwrap_or_default();
+                if ok {
+                    Ok(format!(
+                        "n{node} compacted its log up to {}",
+                        v["snapshot_index"]
+                    ))
+                } else {
+                    Err(v["error"].as_str().unwrap_or("refused").to_string())
+                }
+            }
             Cmd::Repl => Err("already in the REPL".into()),
             Cmd::Inspect { dir } => inspect(&dir),
         }
@@ -313,7 +351,7 @@ fn repl(ctl: &mut Ctl) -> ExitCode {
         match words[0] {
             "quit" | "exit" => return ExitCode::SUCCESS,
             "help" => {
-                println!("put K V | get K | append K V | cas K EXPECTED|_ NEW | status | log N | kv N | quit");
+                println!("put K V | get K | append K V | cas K EXPECTED|_ NEW | status | log N | kv N | transfer N | snapshot N | quit");
                 continue;
             }
             _ => {}
