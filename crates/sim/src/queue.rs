@@ -150,10 +150,15 @@ fn key(at_us: u64, seq: u64, slot: u32) -> u128 {
 
 /// The event queue: a heap of small keys (time, sequence, slot packed in
 /// 16 bytes) over a slab of events, so sifting moves keys rather than whole
-/// messages and compares one integer.
+/// messages and compares one integer. Clock ticks, a third or more of all
+/// events and at most a few per node, wait apart in a short list (scanned
+/// for the earliest) instead of in the heap; the order is the same, since
+/// every event's key carries its place in one global sequence.
 #[derive(Default)]
 pub struct EventQueue {
     heap: BinaryHeap<Reverse<u128>>,
+    /// Pending ticks: (key, node, incarnation).
+    ticks: Vec<(u128, usize, u64)>,
     slots: Vec<Option<Event>>,
     free: Vec<u32>,
     next_seq: u64,
@@ -177,8 +182,14 @@ impl EventQueue {
                 .get_or_insert(QueueError::TimeWentBack { now_us, at_us });
             return;
         }
-        if self.heap.len() >= QUEUED_MAX {
+        if self.len() >= QUEUED_MAX {
             self.error.get_or_insert(QueueError::Full);
+            return;
+        }
+        if let Event::Tick { node, incarnation } = event {
+            self.next_seq += 1;
+            self.ticks
+                .push((key(at_us, self.next_seq, 0), node, incarnation));
             return;
         }
         let slot = match self.free.pop() {
@@ -203,6 +214,22 @@ impl EventQueue {
 
     /// Takes the next event and moves time to it.
     pub fn pop(&mut self) -> Option<Event> {
+        let earliest_tick = self
+            .ticks
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, t)| t.0)
+            .map(|(i, t)| (i, t.0));
+        let heap_top = self.heap.peek().map(|Reverse(k)| *k);
+        if let Some((i, k)) = earliest_tick {
+            if heap_top.map_or(true, |h| k < h) {
+                let (_, node, incarnation) = self.ticks.swap_remove(i);
+                let at_us = (k >> 64) as u64;
+                debug_assert!(at_us >= self.now_us, "ticks are in the future");
+                self.now_us = at_us;
+                return Some(Event::Tick { node, incarnation });
+            }
+        }
         let Reverse(k) = self.heap.pop()?;
         let (at_us, slot) = ((k >> 64) as u64, (k as u32) & ((1 << SLOT_BITS) - 1));
         self.free.push(slot);
@@ -216,7 +243,7 @@ impl EventQueue {
         self.error.take()
     }
 
-    /// The pending events, in no particular order.
+    /// The pending events other than clock ticks, in no particular order.
     pub fn pending(&self) -> impl Iterator<Item = &Event> + '_ {
         self.heap.iter().filter_map(|Reverse(k)| {
             let slot = (*k as u32) & ((1 << SLOT_BITS) - 1);
@@ -227,13 +254,13 @@ impl EventQueue {
     /// Events pending.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + self.ticks.len()
     }
 
     /// Whether nothing is pending.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.heap.is_empty() && self.ticks.is_empty()
     }
 }
 
@@ -255,6 +282,43 @@ mod tests {
         assert_eq!(order, vec![0, 1, 2]);
         assert_eq!(q.now_us(), 10);
         assert!(q.take_error().is_none());
+    }
+
+    #[test]
+    fn ticks_and_other_events_keep_one_order() {
+        let mut q = EventQueue::default();
+        q.push_at(
+            10,
+            Event::Tick {
+                node: 0,
+                incarnation: 1,
+            },
+        );
+        q.push_at(10, Event::ClientStart { client: 0 });
+        q.push_at(
+            5,
+            Event::Tick {
+                node: 1,
+                incarnation: 1,
+            },
+        );
+        q.push_at(
+            10,
+            Event::Tick {
+                node: 2,
+                incarnation: 1,
+            },
+        );
+        q.push_at(7, Event::Heal);
+        let order: Vec<String> = std::iter::from_fn(|| q.pop())
+            .map(|e| match e {
+                Event::Tick { node, .. } => format!("tick{node}"),
+                Event::ClientStart { .. } => "client".into(),
+                _ => "heal".into(),
+            })
+            .collect();
+        assert_eq!(order, ["tick1", "heal", "tick0", "client", "tick2"]);
+        assert!(q.is_empty());
     }
 
     #[test]
