@@ -180,6 +180,28 @@ async fn three_nodes_serve_writes_and_survive_losing_the_leader() {
             client.post(format!("http://{a}/raft")).body("garbage"),
             "not a message",
         ),
+        (
+            client
+                .put(format!("http://{a}/kv/k"))
+                .header("content-type", "text/plain")
+                .body(r#"{"client": 1, "seq": 9, "value": "v"}"#),
+            "wrong content type",
+        ),
+        (
+            client
+                .put(format!("http://{a}/kv/k"))
+                .header("content-type", "application/json")
+                .body(vec![b' '; 3 << 20]),
+            "oversized body",
+        ),
+        (
+            client.post(format!("http://{a}/admin/transfer/77")),
+            "unknown node id",
+        ),
+        (
+            client.post(format!("http://{a}/admin/transfer/x")),
+            "not a node id",
+        ),
     ] {
         let r = req.send().await.expect("an answer");
         assert!(r.status().is_client_error(), "{what}: {}", r.status());
