@@ -105,12 +105,18 @@ pub trait FileSystem {
 
 // ----- in memory -------------------------------------------------------------
 
-/// One simulated file: what is durable, and what was appended since the
-/// last sync.
+/// One simulated file: its bytes, of which the first `durable` survive a
+/// crash (the rest were appended since the last sync).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct SimFile {
-    durable: Vec<u8>,
-    unsynced: Vec<u8>,
+    data: Vec<u8>,
+    durable: usize,
+}
+
+impl SimFile {
+    fn unsynced(&self) -> usize {
+        self.data.len() - self.durable
+    }
 }
 
 /// An in-memory [`FileSystem`] with real disk semantics (see the module
@@ -138,10 +144,10 @@ impl SimFs {
     pub fn crash(&mut self, torn: Option<usize>) -> u64 {
         let mut lost = 0;
         for f in self.files.values_mut() {
-            let keep = torn.unwrap_or(0).min(f.unsynced.len());
-            lost += (f.unsynced.len() - keep) as u64;
-            f.durable.extend_from_slice(&f.unsynced[..keep]);
-            f.unsynced.clear();
+            let keep = torn.unwrap_or(0).min(f.unsynced());
+            lost += (f.unsynced() - keep) as u64;
+            f.durable += keep;
+            f.data.truncate(f.durable);
         }
         lost
     }
@@ -149,51 +155,73 @@ impl SimFs {
     /// Flips bit `bit` (0..8) of durable byte `offset` of `file`: silent
     /// corruption of synced data. Returns false if there is no such byte.
     pub fn flip_bit(&mut self, file: &str, offset: u64, bit: u8) -> bool {
-        let Some(byte) = self
-            .files
-            .get_mut(file)
-            .and_then(|f| f.durable.get_mut(offset as usize))
-        else {
+        let Some(f) = self.files.get_mut(file) else {
             return false;
         };
-        *byte ^= 1 << (bit % 8);
-        true
+        match usize::try_from(offset) {
+            Ok(at) if at < f.durable => {
+                f.data[at] ^= 1 << (bit % 8);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The durable length of `file` (0 if absent).
     #[must_use]
     pub fn durable_len(&self, file: &str) -> u64 {
-        self.files.get(file).map_or(0, |f| f.durable.len() as u64)
+        self.files.get(file).map_or(0, |f| f.durable as u64)
+    }
+
+    /// The unsynced bytes of `file` (0 if absent).
+    #[must_use]
+    pub fn unsynced_len(&self, file: &str) -> u64 {
+        self.files.get(file).map_or(0, |f| f.unsynced() as u64)
+    }
+
+    /// Every file's name and durable length, in name order (where a
+    /// simulated bit flip may land).
+    #[must_use]
+    pub fn durable_lens(&self) -> Vec<(&str, u64)> {
+        self.files
+            .iter()
+            .map(|(name, f)| (name.as_str(), f.durable as u64))
+            .collect()
     }
 
     /// Whether some file holds unsynced bytes.
     #[must_use]
     pub fn has_unsynced(&self) -> bool {
-        self.files.values().any(|f| !f.unsynced.is_empty())
+        self.files.values().any(|f| f.unsynced() > 0)
     }
 }
 
 impl FileSystem for SimFs {
     fn append(&mut self, file: &str, data: &[u8]) -> Result<(), FsError> {
-        let f = self.files.entry(file.to_string()).or_default();
-        f.unsynced.extend_from_slice(data);
+        match self.files.get_mut(file) {
+            Some(f) => f.data.extend_from_slice(data),
+            None => {
+                let f = SimFile {
+                    data: data.to_vec(),
+                    durable: 0,
+                };
+                self.files.insert(file.to_string(), f);
+            }
+        }
         Ok(())
     }
 
     fn sync(&mut self, file: &str) -> Result<(), FsError> {
         if let Some(f) = self.files.get_mut(file) {
-            let unsynced = std::mem::take(&mut f.unsynced);
-            f.durable.extend_from_slice(&unsynced);
+            f.durable = f.data.len();
         }
         Ok(())
     }
 
     fn sync_to(&mut self, file: &str, len: u64) -> Result<(), FsError> {
         if let Some(f) = self.files.get_mut(file) {
-            let wanted = (len as usize).saturating_sub(f.durable.len());
-            let n = wanted.min(f.unsynced.len());
-            let synced: Vec<u8> = f.unsynced.drain(..n).collect();
-            f.durable.extend(synced);
+            let len = usize::try_from(len).unwrap_or(usize::MAX);
+            f.durable = f.durable.max(len.min(f.data.len()));
         }
         Ok(())
     }
@@ -202,8 +230,8 @@ impl FileSystem for SimFs {
         self.files.insert(
             file.to_string(),
             SimFile {
-                durable: data.to_vec(),
-                unsynced: Vec::new(),
+                data: data.to_vec(),
+                durable: data.len(),
             },
         );
         Ok(())
@@ -216,25 +244,15 @@ impl FileSystem for SimFs {
                 io::Error::new(io::ErrorKind::NotFound, "no such file"),
             )
         })?;
-        let len = len as usize;
-        if len <= f.durable.len() {
-            f.durable.truncate(len);
-            f.unsynced.clear();
-        } else {
-            let keep = (len - f.durable.len()).min(f.unsynced.len());
-            let kept: Vec<u8> = f.unsynced.drain(..keep).collect();
-            f.durable.extend(kept);
-            f.unsynced.clear();
-        }
+        // Durably: what is kept is synced, the rest is gone.
+        let len = usize::try_from(len).unwrap_or(usize::MAX).min(f.data.len());
+        f.data.truncate(len);
+        f.durable = len;
         Ok(())
     }
 
     fn read(&self, file: &str) -> Result<Option<Vec<u8>>, FsError> {
-        Ok(self.files.get(file).map(|f| {
-            let mut all = f.durable.clone();
-            all.extend_from_slice(&f.unsynced);
-            all
-        }))
+        Ok(self.files.get(file).map(|f| f.data.clone()))
     }
 
     fn remove(&mut self, file: &str) -> Result<(), FsError> {

@@ -4,7 +4,7 @@
 //! [`DurableState`] from them. The same code runs on a real disk
 //! ([`crate::fs::RealFs`]) and under simulation ([`crate::fs::SimFs`]).
 //!
-//! * A batch appends an entries record and a hard-state record; a sync
+//! * A batch appends one record (its entries and hard state); a sync
 //!   makes every batch issued before it durable ([`WalStorage::sync_to`]).
 //! * A snapshot is written whole to its own file first (atomically and
 //!   durably), then marked by a record in the log: it counts once that mark
@@ -12,18 +12,19 @@
 //!   file no mark names yet (a crash before the mark's sync) is removed.
 //! * Once the log has grown past [`WalStorage::REWRITE_MIN`] bytes and is
 //!   more than twice what it holds, a sync rewrites it (atomically) as one
-//!   snapshot mark, one hard state and the entries after the snapshot.
+//!   snapshot mark and one batch: the hard state and the entries after the
+//!   snapshot.
 //!
 //! A snapshot file is `KVSNAPF1` magic, the CRC-32C of what follows, the
 //! postcard-encoded metadata's length and the metadata, then the state
 //! machine's data. Recovery refuses a damaged snapshot as it refuses a
 //! damaged log record: with the file's name.
 
-use crate::fs::{FileSystem, FsError};
+use crate::fs::{FileSystem, FsError, SimFs};
 use crate::io::{Storage, StorageError};
-use crate::wal::{self, LogState, Record, WalError};
+use crate::wal::{self, LogState, WalError};
 use bytes::Bytes;
-use raft_core::{DurableState, Entry, HardState, LogIndex, Snapshot, SnapshotMeta};
+use raft_core::{DurableState, Entry, HardState, LogIndex, Snapshot, SnapshotMeta, Term};
 use std::collections::VecDeque;
 
 /// The log's file name.
@@ -88,9 +89,8 @@ fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot, String> {
 /// let hs = HardState { term: Term(2), ..HardState::default() };
 /// let seq = disk.write(&[], Some(hs)).expect("issued");
 /// disk.sync_to(seq).expect("synced");
-/// let mut fs = disk.into_fs();
-/// fs.crash(None);
-/// let (_, durable) = WalStorage::open(fs).expect("recovers");
+/// disk.crash(None);
+/// let durable = disk.recover().expect("recovers");
 /// assert_eq!(durable.hard_state.term, Term(2));
 /// ```
 #[derive(Debug)]
@@ -100,14 +100,35 @@ pub struct WalStorage<F: FileSystem> {
     synced_seq: u64,
     /// The log file's length.
     wal_len: u64,
-    /// Unsynced batches: (sequence number, the log's length after it, its
-    /// records), in issue order.
-    unsynced: VecDeque<(u64, u64, Vec<Record>)>,
+    /// Unsynced batches, in issue order.
+    unsynced: VecDeque<Pending>,
+    /// The entries of the unsynced batches, in issue order (one queue for
+    /// all of them rather than a vector per batch).
+    pending_entries: VecDeque<Entry>,
+    /// Where records are encoded before they are appended (reused).
+    buf: Vec<u8>,
     /// What the log holds as of the last sync (to rewrite it compactly and
     /// to know which snapshot is the durable one).
     durable: LogState,
     /// The bytes of records that `durable` is made of were it written anew.
     live_len: u64,
+    /// The log is rewritten once longer than this and twice what it holds.
+    rewrite_min: u64,
+}
+
+/// One unsynced batch: what it wrote, to apply to the durable state once a
+/// sync covers it.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    seq: u64,
+    /// The log's length after it.
+    len: u64,
+    /// How many of the pending entries it wrote (replacing the log from
+    /// the first one's index on).
+    entries: usize,
+    hard_state: Option<HardState>,
+    /// A snapshot mark: (index, term, install).
+    snapshot: Option<(LogIndex, Term, bool)>,
 }
 
 impl<F: FileSystem> WalStorage<F> {
@@ -115,17 +136,49 @@ impl<F: FileSystem> WalStorage<F> {
     /// rewritten at the next sync.
     pub const REWRITE_MIN: u64 = 1 << 20;
 
-    /// Recovers the storage on `fs`: replays the log (cutting off a torn
-    /// last append), loads the snapshot its last mark names, removes
-    /// snapshot files no durable mark names. Returns the storage and what a
-    /// restarted node reads back.
+    /// Recovers the storage on `fs` (see [`WalStorage::recover`]). Returns
+    /// the storage and what a restarted node reads back.
+    ///
+    /// # Errors
+    /// As [`WalStorage::recover`].
+    pub fn open(fs: F) -> Result<(WalStorage<F>, DurableState), WalError> {
+        let mut storage = WalStorage::unrecovered(fs);
+        let durable = storage.recover()?;
+        Ok((storage, durable))
+    }
+
+    /// The storage on `fs` before its files are read back.
+    fn unrecovered(fs: F) -> WalStorage<F> {
+        WalStorage {
+            fs,
+            issued_seq: 0,
+            synced_seq: 0,
+            wal_len: 0,
+            unsynced: VecDeque::new(),
+            pending_entries: VecDeque::new(),
+            buf: Vec::new(),
+            durable: LogState::default(),
+            live_len: 0,
+            rewrite_min: Self::REWRITE_MIN,
+        }
+    }
+
+    /// Reads the files back as a restarted process does: replays the log
+    /// (cutting off a torn last append), loads the snapshot its last mark
+    /// names, removes snapshot files no durable mark names. Returns what
+    /// the node restarts from. Whatever was issued and not synced is
+    /// forgotten (a crash lost it, or kept it in the files).
     ///
     /// # Errors
     /// A damaged log record or snapshot file (the node must not start:
     /// [`WalError::Corrupt`] names the file and offset), or a file system
     /// error.
-    pub fn open(mut fs: F) -> Result<(WalStorage<F>, DurableState), WalError> {
-        let recovered = wal::recover(&mut fs, WAL_FILE)?;
+    pub fn recover(&mut self) -> Result<DurableState, WalError> {
+        self.unsynced.clear();
+        self.pending_entries.clear();
+        self.synced_seq = self.issued_seq;
+        let fs = &mut self.fs;
+        let recovered = wal::recover(fs, WAL_FILE)?;
         let state = recovered.state;
         let snapshot = match state.snapshot {
             None => None,
@@ -156,32 +209,34 @@ impl<F: FileSystem> WalStorage<F> {
                 fs.remove(&name).map_err(WalError::Fs)?;
             }
         }
-        let wal_len = fs
-            .read(WAL_FILE)
-            .map_err(WalError::Fs)?
-            .map_or(0, |b| b.len() as u64);
+        self.wal_len = recovered.len;
+        self.live_len = live_len(&state);
         let durable_state = DurableState {
             hard_state: state.hard_state,
             snapshot,
             entries: state.entries.clone(),
         };
-        let live_len = live_len(&state);
-        let storage = WalStorage {
-            fs,
-            issued_seq: 0,
-            synced_seq: 0,
-            wal_len,
-            unsynced: VecDeque::new(),
-            durable: state,
-            live_len,
-        };
-        Ok((storage, durable_state))
+        self.durable = state;
+        Ok(durable_state)
+    }
+
+    /// Rewrites the log once it is longer than `bytes` (and twice what it
+    /// holds) rather than [`WalStorage::REWRITE_MIN`]: a simulator keeps
+    /// logs short, so restarts replay little and rewrites happen often.
+    pub fn set_rewrite_min(&mut self, bytes: u64) {
+        self.rewrite_min = bytes;
     }
 
     /// The file system (read-only).
     #[must_use]
     pub fn fs(&self) -> &F {
         &self.fs
+    }
+
+    /// The file system, to damage it under simulation (the storage reads
+    /// files back only in [`WalStorage::recover`]).
+    pub fn fs_mut(&mut self) -> &mut F {
+        &mut self.fs
     }
 
     /// The file system, to crash or damage it (simulation) before
@@ -203,6 +258,19 @@ impl<F: FileSystem> WalStorage<F> {
         !self.unsynced.is_empty()
     }
 
+    /// The durable hard state (as of the last sync or recovery).
+    #[must_use]
+    pub fn hard_state(&self) -> HardState {
+        self.durable.hard_state
+    }
+
+    /// The durable entries after the durable snapshot (as of the last sync
+    /// or recovery).
+    #[must_use]
+    pub fn log(&self) -> &[Entry] {
+        &self.durable.entries
+    }
+
     /// A sync that started when `upto` was the last issued batch completes:
     /// those batches are durable. Returns how many log entries it covered.
     ///
@@ -212,9 +280,9 @@ impl<F: FileSystem> WalStorage<F> {
         let Some(len) = self
             .unsynced
             .iter()
-            .take_while(|(seq, ..)| *seq <= upto)
+            .take_while(|p| p.seq <= upto)
             .last()
-            .map(|&(_, len, _)| len)
+            .map(|p| p.len)
         else {
             self.synced_seq = self.synced_seq.max(upto.min(self.issued_seq));
             return Ok(0);
@@ -222,14 +290,18 @@ impl<F: FileSystem> WalStorage<F> {
         self.fs.sync_to(WAL_FILE, len).map_err(storage_err)?;
         let mut entries = 0;
         let old_snapshot = self.durable.snapshot;
-        while self.unsynced.front().is_some_and(|(seq, ..)| *seq <= upto) {
-            if let Some((_, _, records)) = self.unsynced.pop_front() {
-                for r in records {
-                    if let Record::Entries(e) = &r {
-                        entries += e.len();
-                    }
-                    self.durable.apply(r);
-                }
+        while let Some(p) = self.unsynced.front().copied().filter(|p| p.seq <= upto) {
+            self.unsynced.pop_front();
+            if p.entries > 0 {
+                entries += p.entries;
+                self.durable
+                    .write_entries(self.pending_entries.drain(..p.entries));
+            }
+            if let Some(hs) = p.hard_state {
+                self.durable.hard_state = hs;
+            }
+            if let Some((index, term, install)) = p.snapshot {
+                self.durable.mark_snapshot(index, term, install);
             }
         }
         self.synced_seq = self.synced_seq.max(upto);
@@ -240,7 +312,7 @@ impl<F: FileSystem> WalStorage<F> {
             }
         }
         if self.unsynced.is_empty()
-            && self.wal_len > Self::REWRITE_MIN
+            && self.wal_len > self.rewrite_min
             && self.wal_len > 2 * self.live_len
         {
             self.rewrite()?;
@@ -251,24 +323,56 @@ impl<F: FileSystem> WalStorage<F> {
     /// Rewrites the log as what it holds: its snapshot mark, hard state and
     /// entries (only when every batch is durable).
     fn rewrite(&mut self) -> Result<(), StorageError> {
-        let bytes = encode_state(&self.durable);
-        self.fs.replace(WAL_FILE, &bytes).map_err(storage_err)?;
-        self.wal_len = bytes.len() as u64;
+        self.buf.clear();
+        if let Some((index, term)) = self.durable.snapshot {
+            wal::encode_snapshot_mark(index, term, true, &mut self.buf);
+        }
+        wal::encode_batch(
+            &self.durable.entries,
+            Some(&self.durable.hard_state),
+            &mut self.buf,
+        );
+        self.fs.replace(WAL_FILE, &self.buf).map_err(storage_err)?;
+        self.wal_len = self.buf.len() as u64;
         self.live_len = self.wal_len;
         Ok(())
     }
 
-    fn append(&mut self, records: Vec<Record>) -> Result<u64, StorageError> {
-        let mut bytes = Vec::new();
-        for r in &records {
-            bytes.extend(r.encode());
-        }
-        self.fs.append(WAL_FILE, &bytes).map_err(storage_err)?;
-        self.wal_len += bytes.len() as u64;
+    /// Appends the encoded records in `buf` as batch `p` (its sequence
+    /// number and length are filled in here).
+    fn append(&mut self, mut p: Pending) -> Result<u64, StorageError> {
+        self.fs.append(WAL_FILE, &self.buf).map_err(storage_err)?;
+        self.wal_len += self.buf.len() as u64;
         self.issued_seq += 1;
-        self.unsynced
-            .push_back((self.issued_seq, self.wal_len, records));
+        p.seq = self.issued_seq;
+        p.len = self.wal_len;
+        self.unsynced.push_back(p);
         Ok(self.issued_seq)
+    }
+}
+
+impl Default for WalStorage<SimFs> {
+    /// The storage of an empty simulated disk (nothing to recover).
+    fn default() -> Self {
+        WalStorage::unrecovered(SimFs::default())
+    }
+}
+
+impl WalStorage<SimFs> {
+    /// A crash (simulation): the unsynced bytes are lost, except the first
+    /// `torn` of them (a write torn part way). Returns how many bytes were
+    /// lost. [`WalStorage::recover`] reads back what is left.
+    pub fn crash(&mut self, torn: Option<usize>) -> u64 {
+        self.unsynced.clear();
+        self.pending_entries.clear();
+        self.synced_seq = self.issued_seq;
+        self.fs.crash(torn)
+    }
+
+    /// Bytes appended to the log and not yet synced.
+    #[must_use]
+    pub fn unsynced_bytes(&self) -> u64 {
+        self.fs.unsynced_len(WAL_FILE)
     }
 }
 
@@ -276,28 +380,9 @@ fn storage_err(e: FsError) -> StorageError {
     StorageError(e.to_string())
 }
 
-/// The log's records for `state`, written anew.
-fn encode_state(state: &LogState) -> Vec<u8> {
-    let mut out = Vec::new();
-    if let Some((index, term)) = state.snapshot {
-        out.extend(
-            Record::Snapshot {
-                index,
-                term,
-                install: true,
-            }
-            .encode(),
-        );
-    }
-    out.extend(Record::HardState(state.hard_state).encode());
-    if !state.entries.is_empty() {
-        out.extend(Record::Entries(state.entries.clone()).encode());
-    }
-    out
-}
-
-/// The bytes of [`encode_state`] (estimated from the entries' sizes: only
-/// the rewrite threshold depends on it).
+/// The bytes of the records `state` is made of were they written anew
+/// (estimated from the entries' sizes: only the rewrite threshold depends
+/// on it).
 fn live_len(state: &LogState) -> u64 {
     let entries: u64 = state.entries.iter().map(Entry::size_bytes).sum();
     64 + entries
@@ -309,17 +394,19 @@ impl<F: FileSystem> Storage for WalStorage<F> {
         entries: &[Entry],
         hard_state: Option<HardState>,
     ) -> Result<u64, StorageError> {
-        let mut records = Vec::with_capacity(2);
-        if !entries.is_empty() {
-            records.push(Record::Entries(entries.to_vec()));
-        }
-        if let Some(hs) = hard_state {
-            records.push(Record::HardState(hs));
-        }
-        if records.is_empty() {
+        if entries.is_empty() && hard_state.is_none() {
             return Ok(self.issued_seq);
         }
-        self.append(records)
+        self.buf.clear();
+        wal::encode_batch(entries, hard_state.as_ref(), &mut self.buf);
+        self.pending_entries.extend(entries.iter().cloned());
+        self.append(Pending {
+            seq: 0,
+            len: 0,
+            entries: entries.len(),
+            hard_state,
+            snapshot: None,
+        })
     }
 
     fn write_snapshot(&mut self, snapshot: Snapshot, install: bool) -> Result<u64, StorageError> {
@@ -327,11 +414,15 @@ impl<F: FileSystem> Storage for WalStorage<F> {
         self.fs
             .replace(&snapshot_file(index), &encode_snapshot(&snapshot))
             .map_err(storage_err)?;
-        self.append(vec![Record::Snapshot {
-            index,
-            term,
-            install,
-        }])
+        self.buf.clear();
+        wal::encode_snapshot_mark(index, term, install, &mut self.buf);
+        self.append(Pending {
+            seq: 0,
+            len: 0,
+            entries: 0,
+            hard_state: None,
+            snapshot: Some((index, term, install)),
+        })
     }
 
     fn synced_seq(&self) -> u64 {
@@ -342,8 +433,8 @@ impl<F: FileSystem> Storage for WalStorage<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fs::SimFs;
-    use raft_core::{EntryKind, NodeId, Term};
+    use crate::wal::Record;
+    use raft_core::{EntryKind, NodeId};
 
     fn ent(index: u64, term: u64) -> Entry {
         Entry {
@@ -411,14 +502,21 @@ mod tests {
                 .expect("issued");
             disk
         };
-        let entries_record = Record::Entries(vec![ent(2, 1), ent(3, 1)]).encode().len();
-        // Torn right after the entries record: the entries are back, the
-        // hard state is not; torn inside it: neither.
-        let (_, durable) = reopen(build(), Some(entries_record));
+        let batch = Record::Batch {
+            entries: vec![ent(2, 1), ent(3, 1)],
+            hard_state: Some(hs(1, 1)),
+        }
+        .encode()
+        .len();
+        // Whole, the batch is back; torn anywhere inside, none of it is.
+        let (_, durable) = reopen(build(), Some(batch));
         assert_eq!(durable.entries.len(), 3);
-        assert_eq!(durable.hard_state, hs(1, 0));
-        let (_, durable) = reopen(build(), Some(entries_record - 1));
-        assert_eq!(durable.entries, vec![ent(1, 1)]);
+        assert_eq!(durable.hard_state, hs(1, 1));
+        for keep in [1, batch / 2, batch - 1] {
+            let (_, durable) = reopen(build(), Some(keep));
+            assert_eq!(durable.entries, vec![ent(1, 1)]);
+            assert_eq!(durable.hard_state, hs(1, 0));
+        }
     }
 
     #[test]

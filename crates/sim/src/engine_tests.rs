@@ -54,9 +54,9 @@ fn crash_loses_unsynced_writes_and_keeps_synced_ones() {
     let disk = &sim.nodes.nodes[node].disk;
     let synced_log = disk.log().to_vec();
     let synced_hard_state = disk.hard_state();
-    let unsynced = disk.unsynced_writes() as u64;
+    let unsynced = disk.unsynced_bytes();
     with_nodes(&mut sim, |nodes, cx| nodes.crash(node, 1_000, cx));
-    assert_eq!(sim.obs.stats().unsynced_writes_lost, unsynced);
+    assert_eq!(sim.obs.stats().unsynced_bytes_lost, unsynced);
     let crashed = &sim.nodes.nodes[node];
     assert!(!crashed.alive());
     assert_eq!(

@@ -461,7 +461,7 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         ("burst proposals", st.burst_proposals),
         ("longest truncated suffix", st.longest_truncated_suffix),
         ("longest probe sequence", st.longest_probe_sequence),
-        ("unsynced writes lost", st.unsynced_writes_lost),
+        ("unsynced writes lost", st.unsynced_bytes_lost),
         ("liveness checks passed", st.liveness_checks_passed),
         ("stability windows passed", st.stability_windows_passed),
         ("latency probes passed", st.latency_probes_passed),

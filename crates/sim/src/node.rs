@@ -3,7 +3,8 @@
 //! at a sync), restarts, pauses and resumes.
 //!
 //! The host loop itself is [`host::Driver`], the same code a real node
-//! runs: this module plugs in the simulated disk ([`MemStorage`]), the
+//! runs: this module plugs in the simulated disk (the real node's
+//! write-ahead log, [`WalStorage`], on a simulated file system), the
 //! simulated network, and the run's event stream ([`NodeIo`] implements the
 //! driver's [`Effects`]). It never decides faults (the injector does); it
 //! judges only what a node's own host reports (a [`HostFault`], a disk it
@@ -23,7 +24,9 @@ use crate::workload::Reply;
 use crate::workload::LOAD_CLIENT;
 use bytes::Bytes;
 use checker::{Property, Violation};
-use host::{Answer, Driver, Effects, HostFault, MemStorage, Transport};
+use host::fs::SimFs;
+use host::wal_storage::WalStorage;
+use host::{Answer, Driver, Effects, HostFault, Transport};
 use kv::{Applied, KvStore};
 use raft_core::membership::Membership;
 use raft_core::{
@@ -117,6 +120,21 @@ pub enum Standing {
     Removed,
 }
 
+/// A simulated node's disk: the write-ahead log a real node writes, on an
+/// in-memory file system that crashes and flips bits.
+pub type Disk = WalStorage<SimFs>;
+
+/// A simulated log is rewritten once past this many bytes (and twice what
+/// it holds): restarts replay little, and rewrites run under the faults.
+pub const WAL_REWRITE_BYTES: u64 = 16 << 10;
+
+/// An empty simulated disk.
+fn new_disk() -> Disk {
+    let mut disk = Disk::default();
+    disk.set_rewrite_min(WAL_REWRITE_BYTES);
+    disk
+}
+
 /// One simulated server: a driver (None while crashed) and its disk.
 pub struct SimNode {
     /// Its place in the cluster.
@@ -124,7 +142,7 @@ pub struct SimNode {
     /// The host loop and the node's kv store; None while crashed.
     pub driver: Option<Driver<KvStore, ClientToken>>,
     /// The disk, which survives crashes.
-    pub disk: MemStorage,
+    pub disk: Disk,
     /// Incremented at every boot.
     pub incarnation: u64,
     tick_us: u64,
@@ -216,7 +234,7 @@ impl Nodes {
                     Standing::Spare
                 },
                 driver: None,
-                disk: MemStorage::default(),
+                disk: new_disk(),
                 incarnation: 0,
                 tick_us: config
                     .node_tick_us
@@ -285,7 +303,7 @@ impl Nodes {
         &mut self,
         node: usize,
         cx: &mut Ctx<'_>,
-        f: impl FnOnce(&mut Driver<KvStore, ClientToken>, &mut MemStorage, &mut NodeIo<'_>),
+        f: impl FnOnce(&mut Driver<KvStore, ClientToken>, &mut Disk, &mut NodeIo<'_>),
     ) {
         self.with_driver_after(node, cx, None, f);
     }
@@ -298,7 +316,7 @@ impl Nodes {
         node: usize,
         cx: &mut Ctx<'_>,
         input: Option<&Before>,
-        f: impl FnOnce(&mut Driver<KvStore, ClientToken>, &mut MemStorage, &mut NodeIo<'_>),
+        f: impl FnOnce(&mut Driver<KvStore, ClientToken>, &mut Disk, &mut NodeIo<'_>),
     ) {
         let (others_before, rest) = self.nodes.split_at_mut(node);
         let Some((me, after)) = rest.split_first_mut() else {
@@ -590,7 +608,21 @@ impl Nodes {
             self.crash(node, restart_after_us, cx);
             return;
         }
-        let entries = n.disk.sync_to(upto);
+        let entries = match n.disk.sync_to(upto) {
+            Ok(entries) => entries,
+            Err(e) => {
+                let found = format!("n{node} cannot sync its disk: {e}");
+                let v = Violation::new(
+                    Property::Durability,
+                    cx.obs.event_index(),
+                    "a simulated disk syncs",
+                    found,
+                )
+                .with_nodes(&[node]);
+                cx.run.fail_safety(v, cx.obs);
+                return;
+            }
+        };
         n.sync_in_flight = false;
         let hard_state = n.disk.hard_state();
         cx.obs.emit(SimEvent::DurableHardState {

@@ -67,8 +67,8 @@ pub struct RunStats {
     /// The most append rejections a follower sent in a row before an ack.
     #[serde(default)]
     pub longest_probe_sequence: u64,
-    /// Unsynced writes lost in crashes.
-    pub unsynced_writes_lost: u64,
+    /// Unsynced bytes lost in crashes.
+    pub unsynced_bytes_lost: u64,
     /// Runs whose liveness check passed after the heal.
     pub liveness_checks_passed: u64,
     /// Runs that kept one leader, with no election, through an idle
@@ -162,7 +162,7 @@ impl RunStats {
             .longest_truncated_suffix
             .max(o.longest_truncated_suffix);
         self.longest_probe_sequence = self.longest_probe_sequence.max(o.longest_probe_sequence);
-        self.unsynced_writes_lost += o.unsynced_writes_lost;
+        self.unsynced_bytes_lost += o.unsynced_bytes_lost;
         self.liveness_checks_passed += o.liveness_checks_passed;
         self.stability_windows_passed += o.stability_windows_passed;
         self.latency_probes_passed += o.latency_probes_passed;

@@ -108,7 +108,7 @@ fn json_prints_only_the_summary_object() {
         "leaders_elected",
         "entries_committed",
         "client_ops_ok",
-        "unsynced_writes_lost",
+        "unsynced_bytes_lost",
         "liveness_checks_passed",
     ] {
         assert!(v["stats"].get(field).is_some(), "missing stats.{field}");

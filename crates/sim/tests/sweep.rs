@@ -97,7 +97,7 @@ fn crashes_profile_crashes_pauses_and_loses_unsynced_writes() {
         s.stats.crashes, s.stats.restarts,
         "every crashed node restarts"
     );
-    assert!(s.stats.unsynced_writes_lost > 0, "{:?}", s.stats);
+    assert!(s.stats.unsynced_bytes_lost > 0, "{:?}", s.stats);
     assert!(s.stats.pauses > 0, "{:?}", s.stats);
 }
 

@@ -1,6 +1,6 @@
 //! A node's life: booting from its disk (a restart rebuilds everything
-//! from what the disk kept), crashing (losing unsynced writes, or keeping
-//! a torn tail of them), restarting, pausing and resuming.
+//! from what the disk kept), crashing (losing unsynced bytes, or keeping
+//! a torn prefix of them), restarting, pausing and resuming.
 
 use super::*;
 
@@ -12,7 +12,21 @@ impl Nodes {
         n.incarnation += 1;
         n.view.watch.restarted();
         let rng = rng::node_stream(self.seed, node as u64, n.incarnation);
-        let durable = n.disk.durable_state();
+        let durable = match n.disk.recover() {
+            Ok(durable) => durable,
+            Err(e) => {
+                let found = format!("n{node} cannot read its disk back: {e}");
+                let v = Violation::new(
+                    Property::Durability,
+                    cx.obs.event_index(),
+                    "a disk a node restarts from is readable",
+                    found,
+                )
+                .with_nodes(&[node]);
+                cx.run.fail_safety(v, cx.obs);
+                return;
+            }
+        };
         if n.incarnation > 1 {
             cx.obs.emit(SimEvent::Rebooting {
                 node,
@@ -78,13 +92,13 @@ impl Nodes {
     pub fn crash(&mut self, node: usize, restart_after_us: u64, cx: &mut Ctx<'_>) {
         let p = self.config.torn_tail_probability;
         let keep = if p > 0.0 && self.disk_rng.gen_bool(p) {
-            let unsynced = self.nodes[node].disk.unsynced_writes();
+            let unsynced = self.nodes[node].disk.unsynced_bytes();
             self.disk_rng.gen_range(0..=unsynced)
         } else {
             0
         };
         let n = &mut self.nodes[node];
-        let lost = n.disk.crash(keep);
+        let lost = n.disk.crash(usize::try_from(keep).ok());
         n.driver = None;
         n.paused = false;
         for item in n.inbox.drain(..) {

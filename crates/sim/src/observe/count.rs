@@ -30,7 +30,7 @@ pub(super) fn count(s: &mut RunStats, e: &SimEvent<'_>) {
         SimEvent::ClientTimedOut { .. } => s.client_timeouts += 1,
         SimEvent::Crashed { lost, .. } => {
             s.crashes += 1;
-            s.unsynced_writes_lost += lost;
+            s.unsynced_bytes_lost += lost;
         }
         SimEvent::Restarted { .. } => s.restarts += 1,
         SimEvent::Paused { .. } => s.pauses += 1,

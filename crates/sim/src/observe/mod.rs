@@ -334,10 +334,10 @@ pub enum SimEvent<'a> {
     Crashed {
         /// The node.
         node: usize,
-        /// Unsynced writes lost.
+        /// Unsynced bytes lost.
         lost: u64,
-        /// Unsynced writes kept (a torn tail).
-        kept: usize,
+        /// Unsynced bytes kept (a torn write).
+        kept: u64,
     },
     /// A crashed node is rebuilt from what its disk holds.
     Rebooting {

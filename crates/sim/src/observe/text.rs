@@ -194,7 +194,7 @@ impl TextTrace {
                 _ => format!("n{node} crash after sync, before send"),
             },
             SimEvent::Crashed { node, lost, kept } => {
-                format!("n{node} CRASH (lost {lost} unsynced writes, kept {kept})")
+                format!("n{node} CRASH (lost {lost} unsynced bytes, kept {kept})")
             }
             SimEvent::Restarted { node, term } => format!("n{node} RESTART from disk at {term}"),
             SimEvent::Paused { node } => format!("n{node} pause"),
