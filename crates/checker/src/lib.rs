@@ -48,6 +48,7 @@
 //! assert!(matches!(outcome, LinearizabilityOutcome::Violation(v) if v.property == Property::Linearizability));
 //! ```
 
+mod corruption;
 mod durability;
 mod hash;
 mod history;
@@ -56,6 +57,7 @@ mod liveness;
 mod safety;
 mod violation;
 
+pub use corruption::recovered_from_damage;
 pub use durability::{check_durability, AckedWrite, FinalNode};
 pub use history::{parse_history, write_history, HistoryError};
 pub use linearizability::{check_linearizability, HistoryOp, LinearizabilityOutcome};

@@ -69,11 +69,15 @@ pub enum Property {
     /// read back at a restart) equals the state reached by applying the
     /// committed entries `1..=i`, compared by digest.
     Snapshot,
+    /// Damaged data is detected, never applied: a node whose synced files
+    /// had a bit flipped refuses to start, or reads back exactly what the
+    /// undamaged files held.
+    Corruption,
 }
 
 impl Property {
     /// Every property, in declaration order.
-    pub const ALL: [Property; 18] = [
+    pub const ALL: [Property; 19] = [
         Property::ElectionSafety,
         Property::VoteOncePerTerm,
         Property::LeaderAppendOnly,
@@ -92,6 +96,7 @@ impl Property {
         Property::Efficiency,
         Property::Membership,
         Property::Snapshot,
+        Property::Corruption,
     ];
 
     /// The stable kebab-case name, e.g. `"election-safety"`.
@@ -116,6 +121,7 @@ impl Property {
             Property::Efficiency => "efficiency",
             Property::Membership => "membership",
             Property::Snapshot => "snapshot",
+            Property::Corruption => "corruption",
         }
     }
 

@@ -518,3 +518,33 @@ fn a_runs_history_file_reads_back_and_judges_the_same() {
         checker::LinearizabilityOutcome::Linearizable
     );
 }
+
+#[test]
+fn a_flipped_bit_makes_its_node_refuse_to_start_and_the_rest_carry_on() {
+    // Crash seeds with every crash flipping a bit (once per run): the
+    // damaged node must refuse to start and stay down, and the run, with
+    // its other nodes, must still pass (durability, liveness, every check).
+    let p = profile("crashes").expect("crashes exists");
+    let mut refused = 0;
+    for seed in 0..40 {
+        let mut config = p.draw(seed, Some(3));
+        config.bit_flip_probability = 1.0;
+        let schedule = faults::generate(&config, &mut rng::stream(seed, Stream::Faults));
+        let mut sim = Simulation::new(seed, config, schedule);
+        let result = sim.run();
+        assert!(result.verdict.passed(), "seed {seed}: {:?}", result.verdict);
+        assert!(
+            result.stats.corruptions_injected <= 1,
+            "one damaged node a run"
+        );
+        let failed: Vec<usize> = (0..3)
+            .filter(|&n| sim.nodes.nodes[n].standing == Standing::Failed)
+            .collect();
+        assert_eq!(failed.len() as u64, result.stats.corruptions_detected);
+        for &n in &failed {
+            assert!(!sim.nodes.nodes[n].alive(), "a refused node stays down");
+        }
+        refused += failed.len();
+    }
+    assert!(refused > 10, "only {refused} of 40 runs saw a refusal");
+}

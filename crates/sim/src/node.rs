@@ -118,6 +118,9 @@ pub enum Standing {
     Leaving,
     /// Shut down for good.
     Removed,
+    /// Refused to start: recovery found its files damaged. Down for good
+    /// (still in the configuration, like a member that never comes back).
+    Failed,
 }
 
 /// A simulated node's disk: the write-ahead log a real node writes, on an
@@ -143,6 +146,9 @@ pub struct SimNode {
     pub driver: Option<Driver<KvStore, ClientToken>>,
     /// The disk, which survives crashes.
     pub disk: Disk,
+    /// The files as they were before a bit of them was flipped, until the
+    /// node reads them back (what recovery must either refuse or match).
+    pub undamaged: Option<SimFs>,
     /// Incremented at every boot.
     pub incarnation: u64,
     tick_us: u64,
@@ -219,6 +225,9 @@ pub struct Nodes {
     /// Configuration entries applied past the cluster's (see [`NodeIo`]).
     confs_committed: Vec<Entry>,
     shutdown_rng: Xoshiro256PlusPlus,
+    flip_rng: Xoshiro256PlusPlus,
+    /// A node's files were damaged this run (at most one is).
+    damaged: bool,
 }
 
 impl Nodes {
@@ -235,6 +244,7 @@ impl Nodes {
                 },
                 driver: None,
                 disk: new_disk(),
+                undamaged: None,
                 incarnation: 0,
                 tick_us: config
                     .node_tick_us
@@ -277,6 +287,8 @@ impl Nodes {
             cluster: (LogIndex(0), Membership::bootstrap(&bootstrap)),
             confs_committed: Vec::new(),
             shutdown_rng: rng::stream(seed, Stream::Shutdown),
+            flip_rng: rng::stream(seed, Stream::BitFlips),
+            damaged: false,
         }
     }
 

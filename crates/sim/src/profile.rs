@@ -68,6 +68,11 @@ pub struct Profile {
     pub crash_at_sync_probability: f64,
     /// Probability a crash keeps a random prefix of the unsynced writes.
     pub torn_tail_probability: Range,
+    /// Probability a crash also flips one bit of the node's synced files
+    /// (silent damage at rest). Drawn only where losing the node for good
+    /// leaves a quorum: three or more voters, no membership changes, at
+    /// most one damaged node per run.
+    pub bit_flip_probability: Range,
     /// Pauses per simulated second.
     pub pauses_per_sec: Range,
     /// How long a pause lasts, in milliseconds.
@@ -149,6 +154,7 @@ const BASE: Profile = Profile {
     restart_delay_ms: r(10.0, 500.0),
     crash_at_sync_probability: 0.0,
     torn_tail_probability: r(0.0, 0.0),
+    bit_flip_probability: r(0.0, 0.0),
     pauses_per_sec: r(0.0, 0.0),
     pause_ms: r(50.0, 500.0),
     sync_us: r(50.0, 2_000.0),
@@ -207,10 +213,11 @@ pub const PROFILES: [Profile; 6] = [
     },
     Profile {
         name: "crashes",
-        description: "crash-restarts losing unsynced writes, torn tails, pauses, clock skew",
+        description: "crash-restarts losing unsynced writes, torn tails, bit flips, pauses, clock skew",
         crashes_per_sec: r(0.5, 3.0),
         crash_at_sync_probability: 0.5,
         torn_tail_probability: r(0.0, 0.5),
+        bit_flip_probability: r(0.0, 0.2),
         pauses_per_sec: r(0.0, 1.0),
         triggered_per_sec: r(0.0, 2.0),
         sync_us: r(100.0, 10_000.0),
@@ -231,6 +238,7 @@ pub const PROFILES: [Profile; 6] = [
         crashes_per_sec: r(0.0, 1.0),
         crash_at_sync_probability: 0.5,
         torn_tail_probability: r(0.0, 0.5),
+        bit_flip_probability: r(0.0, 0.1),
         pauses_per_sec: r(0.0, 0.5),
         sync_us: r(100.0, 5_000.0),
         clock_skew_percent_max: r(0.0, 20.0),
@@ -257,6 +265,7 @@ pub const PROFILES: [Profile; 6] = [
         crashes_per_sec: r(0.0, 1.5),
         crash_at_sync_probability: 0.5,
         torn_tail_probability: r(0.0, 0.5),
+        bit_flip_probability: r(0.0, 0.1),
         pauses_per_sec: r(0.0, 0.5),
         sync_us: r(100.0, 5_000.0),
         clock_skew_percent_max: r(0.0, 20.0),
@@ -394,6 +403,11 @@ pub struct SimConfig {
     /// entries are applied past its last snapshot (0: never).
     #[serde(default)]
     pub snapshot_every: u64,
+    /// Probability a crash also flips one bit of the node's synced files
+    /// (at most one damaged node per run, only with three or more voters
+    /// and no membership changes: the damaged node never starts again).
+    #[serde(default)]
+    pub bit_flip_probability: f64,
     /// Raft knobs.
     pub raft: RaftKnobs,
 }
@@ -537,6 +551,9 @@ impl Profile {
         }
         self.draw_membership(seed, &mut config);
         self.draw_snapshots(seed, &mut config);
+        config.bit_flip_probability =
+            self.bit_flip_probability
+                .draw(&mut rng::knob_stream(seed, Stream::SwarmTiming, 27));
         config
     }
 
@@ -650,6 +667,7 @@ impl Profile {
             membership_interval_us: 0,
             transfer_interval_us: 0,
             snapshot_every: 0,
+            bit_flip_probability: 0.0,
             raft: RaftKnobs {
                 election_timeout_ticks_min: 10,
                 heartbeat_interval_ticks: 2,

@@ -45,6 +45,8 @@ pub enum Stream {
     Membership = 13,
     /// When a removed member is shut down.
     Shutdown = 14,
+    /// Which crashes flip a bit of the node's synced files, and where.
+    BitFlips = 15,
 }
 
 /// SplitMix64 finalizer: a bijective mix of 64 bits.

@@ -69,6 +69,12 @@ pub struct RunStats {
     pub longest_probe_sequence: u64,
     /// Unsynced bytes lost in crashes.
     pub unsynced_bytes_lost: u64,
+    /// Bits flipped in crashed nodes' synced files.
+    #[serde(default)]
+    pub corruptions_injected: u64,
+    /// Restarts refused because recovery found the files damaged.
+    #[serde(default)]
+    pub corruptions_detected: u64,
     /// Runs whose liveness check passed after the heal.
     pub liveness_checks_passed: u64,
     /// Runs that kept one leader, with no election, through an idle
@@ -163,6 +169,8 @@ impl RunStats {
             .max(o.longest_truncated_suffix);
         self.longest_probe_sequence = self.longest_probe_sequence.max(o.longest_probe_sequence);
         self.unsynced_bytes_lost += o.unsynced_bytes_lost;
+        self.corruptions_injected += o.corruptions_injected;
+        self.corruptions_detected += o.corruptions_detected;
         self.liveness_checks_passed += o.liveness_checks_passed;
         self.stability_windows_passed += o.stability_windows_passed;
         self.latency_probes_passed += o.latency_probes_passed;

@@ -3,6 +3,8 @@
 //! a torn prefix of them), restarting, pausing and resuming.
 
 use super::*;
+use host::wal::WalError;
+use raft_core::DurableState;
 
 impl Nodes {
     /// (Re)builds a node from its disk alone and starts its clock.
@@ -13,7 +15,26 @@ impl Nodes {
         n.view.watch.restarted();
         let rng = rng::node_stream(self.seed, node as u64, n.incarnation);
         let durable = match n.disk.recover() {
-            Ok(durable) => durable,
+            Ok(durable) => {
+                if let Some(undamaged) = n.undamaged.take() {
+                    if let Some(v) = damage_applied(node, undamaged, &durable, cx) {
+                        cx.run.fail_safety(v, cx.obs);
+                        return;
+                    }
+                }
+                durable
+            }
+            Err(e @ WalError::Corrupt { .. }) if n.undamaged.is_some() => {
+                // Detected: the node refuses to start, and stays down.
+                n.undamaged = None;
+                n.standing = Standing::Failed;
+                let error = e.to_string();
+                cx.obs.emit(SimEvent::CorruptionDetected {
+                    node,
+                    error: &error,
+                });
+                return;
+            }
             Err(e) => {
                 let found = format!("n{node} cannot read its disk back: {e}");
                 let v = Violation::new(
@@ -99,6 +120,8 @@ impl Nodes {
         };
         let n = &mut self.nodes[node];
         let lost = n.disk.crash(usize::try_from(keep).ok());
+        self.maybe_flip_bit(node, cx);
+        let n = &mut self.nodes[node];
         n.driver = None;
         n.paused = false;
         for item in n.inbox.drain(..) {
@@ -120,6 +143,49 @@ impl Nodes {
             kept: keep,
         });
         cx.queue.push_in(restart_after_us, Event::Restart { node });
+    }
+
+    /// With the seed's bit-flip probability, damages one bit of crashed
+    /// `node`'s synced files, keeping the undamaged files to judge what
+    /// its recovery reads. Only where losing the node for good leaves a
+    /// quorum: three or more voters, no membership changes, and no other
+    /// node damaged this run.
+    fn maybe_flip_bit(&mut self, node: usize, cx: &mut Ctx<'_>) {
+        let p = self.config.bit_flip_probability;
+        let quorum_left =
+            self.config.bootstrap_voters() >= 3 && self.config.membership_interval_us == 0;
+        if p <= 0.0 || !quorum_left || self.damaged || !self.flip_rng.gen_bool(p.min(1.0)) {
+            return;
+        }
+        let n = &mut self.nodes[node];
+        let lens = n.disk.fs().durable_lens();
+        let total: u64 = lens.iter().map(|(_, len)| len).sum();
+        if total == 0 {
+            return;
+        }
+        let mut at = self.flip_rng.gen_range(0..total);
+        let bit = self.flip_rng.gen_range(0..8u8);
+        let Some((file, offset)) = lens.into_iter().find_map(|(file, len)| {
+            if at < len {
+                Some((file.to_string(), at))
+            } else {
+                at -= len;
+                None
+            }
+        }) else {
+            return;
+        };
+        let undamaged = n.disk.fs().clone();
+        if n.disk.fs_mut().flip_bit(&file, offset, bit) {
+            n.undamaged = Some(undamaged);
+            self.damaged = true;
+            cx.obs.emit(SimEvent::BitFlipped {
+                node,
+                file: &file,
+                offset,
+                bit,
+            });
+        }
     }
 
     /// A crashed node comes back from its disk (unless it is no member).
@@ -183,5 +249,28 @@ impl Nodes {
                 return;
             }
         }
+    }
+}
+
+/// What `node` read back from damaged files, against what the undamaged
+/// files give: a violation if recovery took the damage for data.
+fn damage_applied(
+    node: usize,
+    undamaged: SimFs,
+    read: &DurableState,
+    cx: &mut Ctx<'_>,
+) -> Option<Violation> {
+    let event_index = cx.obs.event_index();
+    match WalStorage::open(undamaged) {
+        Ok((_, written)) => checker::recovered_from_damage(node, event_index, &written, read),
+        Err(e) => Some(
+            Violation::new(
+                Property::Durability,
+                event_index,
+                "a disk a node restarts from is readable",
+                format!("n{node}'s undamaged files cannot be read back: {e}"),
+            )
+            .with_nodes(&[node]),
+        ),
     }
 }

@@ -33,6 +33,8 @@ pub(super) fn count(s: &mut RunStats, e: &SimEvent<'_>) {
             s.unsynced_bytes_lost += lost;
         }
         SimEvent::Restarted { .. } => s.restarts += 1,
+        SimEvent::BitFlipped { .. } => s.corruptions_injected += 1,
+        SimEvent::CorruptionDetected { .. } => s.corruptions_detected += 1,
         SimEvent::Paused { .. } => s.pauses += 1,
         SimEvent::Triggered { .. } => s.triggered_faults += 1,
         SimEvent::Burst { proposals, .. } => s.burst_proposals += proposals,

@@ -339,6 +339,25 @@ pub enum SimEvent<'a> {
         /// Unsynced bytes kept (a torn write).
         kept: u64,
     },
+    /// A bit of a crashed node's synced data was flipped (damage at rest).
+    BitFlipped {
+        /// The node.
+        node: usize,
+        /// The file.
+        file: &'a str,
+        /// The byte.
+        offset: u64,
+        /// The bit (0..8).
+        bit: u8,
+    },
+    /// A node refused to start: recovery found its files damaged. It stays
+    /// down for the rest of the run.
+    CorruptionDetected {
+        /// The node.
+        node: usize,
+        /// What recovery reported (file, offset, reason).
+        error: &'a str,
+    },
     /// A crashed node is rebuilt from what its disk holds.
     Rebooting {
         /// The node.

@@ -193,6 +193,15 @@ impl TextTrace {
                 CrashPoint::BeforeSync => format!("n{node} power lost with writes in flight"),
                 _ => format!("n{node} crash after sync, before send"),
             },
+            SimEvent::BitFlipped {
+                node,
+                file,
+                offset,
+                bit,
+            } => format!("n{node} DISK DAMAGED (bit {bit} of byte {offset} of {file} flipped)"),
+            SimEvent::CorruptionDetected { node, error } => {
+                format!("n{node} REFUSES TO START: {error}")
+            }
             SimEvent::Crashed { node, lost, kept } => {
                 format!("n{node} CRASH (lost {lost} unsynced bytes, kept {kept})")
             }
