@@ -319,6 +319,16 @@ pub enum Assertion {
         /// Window end.
         to_us: u64,
     },
+    /// Every node of `nodes` refuses to start in the window: recovery
+    /// found its files damaged.
+    RefusesToStart {
+        /// Nodes, as a bit mask.
+        nodes: u32,
+        /// Window start.
+        from_us: u64,
+        /// Window end.
+        to_us: u64,
+    },
     /// A message of kind `kind` (e.g. `Append`) from `from` to `to` is
     /// delivered in the window after one sent later (the network reordered it).
     Reordered {
@@ -349,6 +359,7 @@ impl Assertion {
             | Assertion::Deduplicated { from_us, to_us, .. }
             | Assertion::Configuration { from_us, to_us, .. }
             | Assertion::InstallsSnapshot { from_us, to_us, .. }
+            | Assertion::RefusesToStart { from_us, to_us, .. }
             | Assertion::Reordered { from_us, to_us, .. } => (from_us, to_us),
         }
     }
@@ -363,6 +374,7 @@ impl Assertion {
             | Assertion::Crash { nodes, .. }
             | Assertion::Configuration { nodes, .. }
             | Assertion::InstallsSnapshot { nodes, .. }
+            | Assertion::RefusesToStart { nodes, .. }
             | Assertion::Deduplicated { nodes, .. } => Some(nodes),
             Assertion::NewLeader { .. }
             | Assertion::Leaders { .. }

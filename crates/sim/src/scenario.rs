@@ -116,6 +116,12 @@ pub fn check(a: &Assertion, timeline: &Timeline) -> Result<(), String> {
                 "never applied a retried command as a duplicate",
             )
         }
+        Assertion::RefusesToStart { nodes, .. } => {
+            let refused = |n: usize| {
+                events().any(|e| matches!(*e, TimelineEvent::Refused { t, node } if node == n && within(t)))
+            };
+            each_node(*nodes, &refused, "never refused to start")
+        }
         Assertion::InstallsSnapshot { nodes, .. } => {
             let installed = |n: usize| {
                 events().any(|e| matches!(*e, TimelineEvent::Snapshot { t, node, installed: true, .. } if node == n && within(t)))

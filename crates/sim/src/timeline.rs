@@ -91,6 +91,13 @@ pub enum TimelineEvent {
         /// Installed from the leader (else taken).
         installed: bool,
     },
+    /// A node refused to start: its files are damaged (down for good).
+    Refused {
+        /// Time.
+        t: u64,
+        /// Node.
+        node: usize,
+    },
     /// A node restarted from its disk.
     Restart {
         /// Time.

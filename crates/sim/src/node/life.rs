@@ -120,8 +120,6 @@ impl Nodes {
         };
         let n = &mut self.nodes[node];
         let lost = n.disk.crash(usize::try_from(keep).ok());
-        self.maybe_flip_bit(node, cx);
-        let n = &mut self.nodes[node];
         n.driver = None;
         n.paused = false;
         for item in n.inbox.drain(..) {
@@ -142,6 +140,7 @@ impl Nodes {
             lost,
             kept: keep,
         });
+        self.maybe_flip_bit(node, cx);
         cx.queue.push_in(restart_after_us, Event::Restart { node });
     }
 

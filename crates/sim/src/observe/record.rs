@@ -42,6 +42,7 @@ pub(super) fn record(timeline: &mut Timeline, t: u64, e: &SimEvent<'_>) {
             lost_writes: lost,
         },
         SimEvent::Restarted { node, .. } => TimelineEvent::Restart { t, node },
+        SimEvent::CorruptionDetected { node, .. } => TimelineEvent::Refused { t, node },
         SimEvent::SnapshotTaken { node, meta, .. } => TimelineEvent::Snapshot {
             t,
             node,

@@ -22,7 +22,7 @@ const ASSERT_USAGE: &str = "expected one of: 'assert no-commit {nodes} T1..T2', 
     'assert becomes leader|candidate|pre-candidate|follower {nodes} T1..T2', \
     'assert leaders N T1..T2', 'assert crash {nodes} T1..T2 [lost-writes]', \
     'assert deduplicated {nodes} T1..T2', 'assert configuration {voters} [joint] T1..T2', \
-    'assert installs-snapshot {nodes} T1..T2', \
+    'assert installs-snapshot {nodes} T1..T2', 'assert refuses-to-start {nodes} T1..T2', \
     'assert reordered KIND A->B T1..T2' (KIND as traces name it, e.g. Append)";
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -117,6 +117,11 @@ pub(super) fn parse_assertion(words: &[&str]) -> Result<Assertion, String> {
             from_us,
             to_us,
         },
+        ["refuses-to-start", nodes, _] => Assertion::RefusesToStart {
+            nodes: parse_node_set(nodes)?,
+            from_us,
+            to_us,
+        },
         ["reordered", kind, link, _] => {
             let (from, to) = parse_link(link)?;
             Assertion::Reordered {
@@ -161,6 +166,9 @@ pub(super) fn describe_assertion(a: &Assertion) -> String {
         }
         Assertion::InstallsSnapshot { nodes, .. } => {
             format!("installs-snapshot {} {window}", format_node_set(*nodes))
+        }
+        Assertion::RefusesToStart { nodes, .. } => {
+            format!("refuses-to-start {} {window}", format_node_set(*nodes))
         }
         Assertion::Reordered { kind, from, to, .. } => {
             format!("reordered {kind} n{from}->n{to} {window}")
