@@ -350,3 +350,23 @@ fn snapshot_claims_and_settings_round_trip_and_bad_ones_are_refused() {
         assert!(Case::parse(&text).is_err(), "{bad} must be refused");
     }
 }
+
+#[test]
+fn damage_claims_and_settings_round_trip_and_bad_ones_are_refused() {
+    let text = "seed 1\nprofile calm\nnodes 3\nchaos 2s\n\
+                set bit_flip_probability=0.5\n\
+                assert refuses-to-start {1} 1s..2s\n\
+                expect pass\n";
+    let case = Case::parse(text).expect("valid");
+    assert!((case.config.bit_flip_probability - 0.5).abs() < 1e-12);
+    let again = Case::parse(&case.to_script()).expect("its own script parses");
+    assert_eq!((again.asserts, again.config), (case.asserts, case.config));
+    for bad in [
+        "assert refuses-to-start {7} 0s..1s",
+        "assert refuses-to-start 0s..1s",
+        "assert refuses-to-start {1} 2s..1s",
+    ] {
+        let text = format!("seed 1\nprofile calm\nnodes 3\n{bad}\nexpect pass\n");
+        assert!(Case::parse(&text).is_err(), "{bad} must be refused");
+    }
+}

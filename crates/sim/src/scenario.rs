@@ -118,7 +118,9 @@ pub fn check(a: &Assertion, timeline: &Timeline) -> Result<(), String> {
         }
         Assertion::RefusesToStart { nodes, .. } => {
             let refused = |n: usize| {
-                events().any(|e| matches!(*e, TimelineEvent::Refused { t, node } if node == n && within(t)))
+                events().any(
+                    |e| matches!(*e, TimelineEvent::Refused { t, node } if node == n && within(t)),
+                )
             };
             each_node(*nodes, &refused, "never refused to start")
         }
