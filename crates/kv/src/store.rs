@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::command::{CommandRef, OpRef};
 use crate::digest::Fnv1a64;
 use crate::{Command, KvError, Op, OpResult};
 
@@ -108,9 +109,10 @@ impl KvStore {
         if data.is_empty() {
             return Ok(Applied::Noop);
         }
-        // Decoded into owned strings, which the store keeps without copying.
-        let Command { client_id, seq, op } = Command::decode(data)?;
-        Ok(self.run_in_session(client_id, seq, |store| store.execute_owned(op)))
+        // Decoded into strings borrowing `data`: the store copies only what
+        // it keeps.
+        let CommandRef { client_id, seq, op } = CommandRef::decode(data)?;
+        Ok(self.run_in_session(client_id, seq, |store| store.execute_ref(op)))
     }
 
     /// Applies an already-decoded command at `index`, with the same rules as
@@ -221,41 +223,39 @@ impl KvStore {
 
     /// Runs one op against the data.
     fn execute(&mut self, op: &Op) -> OpResult {
-        match op {
-            Op::Put { key, value } => {
-                self.data.insert(key.clone(), value.clone());
-                OpResult::Ok
-            }
-            Op::Get { key } => OpResult::Value(self.data.get(key).cloned()),
-            Op::Append { key, value } => {
-                self.data.entry(key.clone()).or_default().push_str(value);
-                OpResult::Ok
-            }
-            Op::Cas { key, expected, new } => self.compare_and_set(key, expected.as_deref(), new),
-        }
+        self.execute_ref(match op {
+            Op::Put { key, value } => OpRef::Put { key, value },
+            Op::Get { key } => OpRef::Get { key },
+            Op::Append { key, value } => OpRef::Append { key, value },
+            Op::Cas { key, expected, new } => OpRef::Cas {
+                key,
+                expected: expected.as_deref(),
+                new,
+            },
+        })
     }
 
-    /// Runs one op against the data, keeping its strings (the same effect
-    /// and result as [`KvStore::execute`]).
-    fn execute_owned(&mut self, op: Op) -> OpResult {
+    /// Runs one op against the data, allocating only for what it keeps: a
+    /// new key, or a value longer than the one it replaces.
+    fn execute_ref(&mut self, op: OpRef<'_>) -> OpResult {
         match op {
-            Op::Put { key, value } => {
+            OpRef::Put { key, value } => {
                 self.set(key, value);
                 OpResult::Ok
             }
-            Op::Get { key } => OpResult::Value(self.data.get(&key).cloned()),
-            Op::Append { key, value } => {
-                match self.data.get_mut(&key) {
-                    Some(current) => current.push_str(&value),
+            OpRef::Get { key } => OpResult::Value(self.data.get(key).cloned()),
+            OpRef::Append { key, value } => {
+                match self.data.get_mut(key) {
+                    Some(current) => current.push_str(value),
                     None => {
-                        self.data.insert(key, value);
+                        self.data.insert(key.to_owned(), value.to_owned());
                     }
                 }
                 OpResult::Ok
             }
-            Op::Cas { key, expected, new } => {
-                let current = self.data.get(&key).map(String::as_str);
-                if current != expected.as_deref() {
+            OpRef::Cas { key, expected, new } => {
+                let current = self.data.get(key).map(String::as_str);
+                if current != expected {
                     return OpResult::CasFailed {
                         current: current.map(str::to_owned),
                     };
@@ -266,26 +266,18 @@ impl KvStore {
         }
     }
 
-    /// Sets `key` to `value` (reusing the stored key when there is one).
-    fn set(&mut self, key: String, value: String) {
-        match self.data.get_mut(&key) {
-            Some(current) => *current = value,
+    /// Sets `key` to `value`, reusing the stored key and value buffer when
+    /// there are.
+    fn set(&mut self, key: &str, value: &str) {
+        match self.data.get_mut(key) {
+            Some(current) => {
+                current.clear();
+                current.push_str(value);
+            }
             None => {
-                self.data.insert(key, value);
+                self.data.insert(key.to_owned(), value.to_owned());
             }
         }
-    }
-
-    /// Writes `new` at `key` if the current value equals `expected` (`None` = absent).
-    fn compare_and_set(&mut self, key: &str, expected: Option<&str>, new: &str) -> OpResult {
-        let current = self.data.get(key).map(String::as_str);
-        if current != expected {
-            return OpResult::CasFailed {
-                current: current.map(str::to_owned),
-            };
-        }
-        self.data.insert(key.to_owned(), new.to_owned());
-        OpResult::CasOk
     }
 
     fn hash_data(&self, hasher: &mut Fnv1a64) {
