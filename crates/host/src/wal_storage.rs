@@ -6,6 +6,12 @@
 //!
 //! * A batch appends one record (its entries and hard state); a sync
 //!   makes every batch issued before it durable ([`WalStorage::sync_to`]).
+//! * A hard state that moves only the commit index is not written on its
+//!   own (etcd's `MustSync` rule): it rides with the next record that must
+//!   be written (entries, or a new term or vote). Raft does not need the
+//!   commit index durable (a restarted node learns it again from its
+//!   leader), and followers move it with nearly every heartbeat, so this
+//!   saves a record, and on a real disk an fsync, per heartbeat.
 //! * A snapshot is written whole to its own file first (atomically and
 //!   durably), then marked by a record in the log: it counts once that mark
 //!   is durable. Recovery loads the snapshot the last durable mark names; a
@@ -114,6 +120,11 @@ pub struct WalStorage<F: FileSystem> {
     live_len: u64,
     /// The log is rewritten once longer than this and twice what it holds.
     rewrite_min: u64,
+    /// The last hard state appended to the log (synced or not).
+    written: HardState,
+    /// A newer hard state than `written` that moved only the commit index:
+    /// written with the next record.
+    unwritten: Option<HardState>,
 }
 
 /// One unsynced batch: what it wrote, to apply to the durable state once a
@@ -160,6 +171,8 @@ impl<F: FileSystem> WalStorage<F> {
             durable: LogState::default(),
             live_len: 0,
             rewrite_min: Self::REWRITE_MIN,
+            written: HardState::default(),
+            unwritten: None,
         }
     }
 
@@ -176,6 +189,7 @@ impl<F: FileSystem> WalStorage<F> {
     pub fn recover(&mut self) -> Result<DurableState, WalError> {
         self.unsynced.clear();
         self.pending_entries.clear();
+        self.unwritten = None;
         self.synced_seq = self.issued_seq;
         let fs = &mut self.fs;
         let recovered = wal::recover(fs, WAL_FILE)?;
@@ -211,6 +225,7 @@ impl<F: FileSystem> WalStorage<F> {
         }
         self.wal_len = recovered.len;
         self.live_len = live_len(&state);
+        self.written = state.hard_state;
         let durable_state = DurableState {
             hard_state: state.hard_state,
             snapshot,
@@ -365,6 +380,7 @@ impl WalStorage<SimFs> {
     pub fn crash(&mut self, torn: Option<usize>) -> u64 {
         self.unsynced.clear();
         self.pending_entries.clear();
+        self.unwritten = None;
         self.synced_seq = self.issued_seq;
         self.fs.crash(torn)
     }
@@ -394,8 +410,22 @@ impl<F: FileSystem> Storage for WalStorage<F> {
         entries: &[Entry],
         hard_state: Option<HardState>,
     ) -> Result<u64, StorageError> {
-        if entries.is_empty() && hard_state.is_none() {
-            return Ok(self.issued_seq);
+        let hard_state = match hard_state {
+            Some(hs)
+                if entries.is_empty()
+                    && (hs.term, hs.vote) == (self.written.term, self.written.vote) =>
+            {
+                // Only the commit index moved: written with the next record.
+                self.unwritten = Some(hs);
+                return Ok(self.issued_seq);
+            }
+            Some(hs) => Some(hs),
+            None if entries.is_empty() => return Ok(self.issued_seq),
+            None => self.unwritten,
+        };
+        self.unwritten = None;
+        if let Some(hs) = hard_state {
+            self.written = hs;
         }
         self.buf.clear();
         wal::encode_batch(entries, hard_state.as_ref(), &mut self.buf);
@@ -489,6 +519,65 @@ mod tests {
         let (_, durable) = reopen(disk, None);
         assert_eq!(durable.entries, vec![ent(1, 1), ent(2, 2)]);
         assert!(s2 > s1);
+    }
+
+    #[test]
+    fn a_commit_only_hard_state_rides_with_the_next_record() {
+        let (mut disk, _) = WalStorage::open(SimFs::default()).expect("empty");
+        let s = disk
+            .write(&[ent(1, 1), ent(2, 1)], Some(hs(1, 0)))
+            .expect("issued");
+        disk.sync_to(s).expect("synced");
+        let len = disk.fs().read(WAL_FILE).expect("reads").map(|b| b.len());
+        // The commit index moves: nothing to write, nothing to sync.
+        assert_eq!(disk.write(&[], Some(hs(1, 1))), Ok(s));
+        assert_eq!(disk.write(&[], Some(hs(1, 2))), Ok(s));
+        assert!(!disk.has_unsynced());
+        assert_eq!(
+            disk.fs().read(WAL_FILE).expect("reads").map(|b| b.len()),
+            len
+        );
+        let (mut disk, durable) = reopen(disk, None);
+        assert_eq!(
+            durable.hard_state,
+            hs(1, 0),
+            "the commit index was not written"
+        );
+        assert_eq!(durable.entries.len(), 2);
+        // Moved again, it rides with the next entries.
+        let issued = disk.issued_seq();
+        assert_eq!(disk.write(&[], Some(hs(1, 2))), Ok(issued));
+        let s = disk.write(&[ent(3, 1)], None).expect("issued");
+        disk.sync_to(s).expect("synced");
+        let (mut disk, durable) = reopen(disk, None);
+        assert_eq!(durable.hard_state, hs(1, 2));
+        // A new term or vote is written at once, commit and all.
+        let s = disk.write(&[], Some(hs(2, 3))).expect("issued");
+        assert!(disk.has_unsynced());
+        disk.sync_to(s).expect("synced");
+        let voted = HardState {
+            vote: Some(NodeId(3)),
+            ..HardState {
+                vote: None,
+                ..hs(3, 3)
+            }
+        };
+        let (mut disk, _) = reopen(disk, None);
+        let s = disk
+            .write(
+                &[],
+                Some(HardState {
+                    vote: None,
+                    ..voted
+                }),
+            )
+            .expect("issued");
+        disk.sync_to(s).expect("synced");
+        let s = disk.write(&[], Some(voted)).expect("issued");
+        assert!(disk.has_unsynced(), "a vote is a write");
+        disk.sync_to(s).expect("synced");
+        let (_, durable) = reopen(disk, None);
+        assert_eq!(durable.hard_state, voted);
     }
 
     #[test]
