@@ -319,6 +319,19 @@ pub enum Assertion {
         /// Window end.
         to_us: u64,
     },
+    /// Every node of `nodes` grants a vote in the window (with
+    /// `known_term`: in a term it already held, having learned it without
+    /// voting).
+    Votes {
+        /// Nodes, as a bit mask.
+        nodes: u32,
+        /// Only votes in a term the node already held.
+        known_term: bool,
+        /// Window start.
+        from_us: u64,
+        /// Window end.
+        to_us: u64,
+    },
     /// Every node of `nodes` refuses to start in the window: recovery
     /// found its files damaged.
     RefusesToStart {
@@ -360,6 +373,7 @@ impl Assertion {
             | Assertion::Configuration { from_us, to_us, .. }
             | Assertion::InstallsSnapshot { from_us, to_us, .. }
             | Assertion::RefusesToStart { from_us, to_us, .. }
+            | Assertion::Votes { from_us, to_us, .. }
             | Assertion::Reordered { from_us, to_us, .. } => (from_us, to_us),
         }
     }
@@ -375,6 +389,7 @@ impl Assertion {
             | Assertion::Configuration { nodes, .. }
             | Assertion::InstallsSnapshot { nodes, .. }
             | Assertion::RefusesToStart { nodes, .. }
+            | Assertion::Votes { nodes, .. }
             | Assertion::Deduplicated { nodes, .. } => Some(nodes),
             Assertion::NewLeader { .. }
             | Assertion::Leaders { .. }

@@ -370,3 +370,41 @@ fn damage_claims_and_settings_round_trip_and_bad_ones_are_refused() {
         assert!(Case::parse(&text).is_err(), "{bad} must be refused");
     }
 }
+
+#[test]
+fn vote_claims_round_trip_are_checked_and_bad_ones_are_refused() {
+    use crate::timeline::{Timeline, TimelineEvent};
+    let text = "seed 1\nprofile calm\nnodes 3\nchaos 2s\n\
+                assert votes {1} 0s..1s\n\
+                assert votes {2} 0s..1s known-term\n\
+                expect pass\n";
+    let case = Case::parse(text).expect("valid");
+    let again = Case::parse(&case.to_script()).expect("its own script parses");
+    assert_eq!(again.asserts, case.asserts);
+    let vote = |node, known_term| TimelineEvent::Vote {
+        t: 500_000,
+        node,
+        term: 2,
+        known_term,
+    };
+    let timeline = |events| Timeline {
+        events,
+        ..Timeline::default()
+    };
+    let [votes, known] = [&case.asserts[0], &case.asserts[1]];
+    let both = timeline(vec![vote(1, false), vote(2, true)]);
+    assert_eq!(crate::scenario::check(votes, &both), Ok(()));
+    assert_eq!(crate::scenario::check(known, &both), Ok(()));
+    // A vote cast with the term it raised is not one in a known term.
+    let raised = timeline(vec![vote(1, false), vote(2, false)]);
+    assert!(crate::scenario::check(known, &raised).is_err());
+    assert!(crate::scenario::check(votes, &timeline(vec![vote(2, true)])).is_err());
+    for bad in [
+        "assert votes {7} 0s..1s",
+        "assert votes 0s..1s",
+        "assert votes {1} 0s..1s known",
+    ] {
+        let text = format!("seed 1\nprofile calm\nnodes 3\n{bad}\nexpect pass\n");
+        assert!(Case::parse(&text).is_err(), "{bad} must be refused");
+    }
+}

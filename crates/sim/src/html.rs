@@ -361,7 +361,7 @@ const SCRIPT: &str = r##"
         role[n] = { role: null, term: role[n].term, from: e.t };
         endShade(paused, n, e.t);
         crashed[n] = { node: n, from: e.t, cls: 'crash',
-          title: 'n' + n + ' crashed at ' + fmt(e.t) + ', ' + e.lost_writes + ' unsynced write(s) lost' };
+          title: 'n' + n + ' crashed at ' + fmt(e.t) + ', ' + e.lost_writes + ' unsynced byte(s) lost' };
         break;
       case 'membership':
         for (let m = 0; m < N; m++) {

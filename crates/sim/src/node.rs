@@ -358,6 +358,7 @@ impl Nodes {
             input,
             cluster_index: self.cluster.0,
             confs_committed: &mut self.confs_committed,
+            durable: me.disk.hard_state(),
         };
         f(driver, &mut me.disk, &mut io);
         io.end_of_input(driver.raft());

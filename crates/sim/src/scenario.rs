@@ -116,6 +116,19 @@ pub fn check(a: &Assertion, timeline: &Timeline) -> Result<(), String> {
                 "never applied a retried command as a duplicate",
             )
         }
+        Assertion::Votes {
+            nodes, known_term, ..
+        } => {
+            let voted = |n: usize| {
+                events().any(|e| matches!(*e, TimelineEvent::Vote { t, node, known_term: known, .. } if node == n && within(t) && (known || !known_term)))
+            };
+            let what = if *known_term {
+                "never granted a vote in a term it already held"
+            } else {
+                "never granted a vote"
+            };
+            each_node(*nodes, &voted, what)
+        }
         Assertion::RefusesToStart { nodes, .. } => {
             let refused = |n: usize| {
                 events().any(

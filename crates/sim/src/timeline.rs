@@ -68,7 +68,8 @@ pub enum TimelineEvent {
         t: u64,
         /// Node.
         node: usize,
-        /// Unsynced writes lost.
+        /// Unsynced bytes lost (the field keeps its first name, which
+        /// saved timelines use).
         lost_writes: u64,
     },
     /// A node applied a retried command as a duplicate (its kv session
@@ -90,6 +91,19 @@ pub enum TimelineEvent {
         index: u64,
         /// Installed from the leader (else taken).
         installed: bool,
+    },
+    /// A node granted its vote (durably: the vote is in a hard state the
+    /// node wrote).
+    Vote {
+        /// Time.
+        t: u64,
+        /// Node.
+        node: usize,
+        /// The term of the vote.
+        term: u64,
+        /// Whether the node already held that term before voting (it
+        /// learned the term without voting, then granted a vote in it).
+        known_term: bool,
     },
     /// A node refused to start: its files are damaged (down for good).
     Refused {

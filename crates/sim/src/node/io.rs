@@ -32,9 +32,35 @@ pub struct NodeIo<'a> {
     /// Configuration entries applied past `cluster_index` (committed
     /// membership changes the cluster has not followed yet).
     pub(super) confs_committed: &'a mut Vec<Entry>,
+    /// The node's durable hard state (syncs complete between inputs).
+    pub(super) durable: HardState,
 }
 
 impl NodeIo<'_> {
+    /// A granted vote leaves only once the vote is durable (or a newer
+    /// term is): a voter that crashes and restarts must not vote again in
+    /// the term (the persistence contract, `ready.rs` step 3). Checked at
+    /// the send, the first moment the break shows, rather than by the
+    /// double vote it takes a crash at the right moment to expose.
+    fn vote_durable_before_reply(&mut self, m: &Message) {
+        let d = self.durable;
+        if d.term > m.term || (d.term == m.term && d.vote == Some(m.to)) {
+            return;
+        }
+        let found = format!(
+            "n{} granted its vote in {} to n{} while its durable hard state is {} voting {:?}",
+            self.node, m.term, m.to.0, d.term, d.vote
+        );
+        let v = Violation::new(
+            Property::Durability,
+            self.obs.event_index(),
+            "a granted vote is sent only once the vote is durable",
+            found,
+        )
+        .with_nodes(&[self.node]);
+        self.run.fail_safety(v, self.obs);
+    }
+
     /// The input is handled: if it made no batch, the rules judge the
     /// silence.
     pub(super) fn end_of_input(&mut self, raft: &RaftNode) {
@@ -98,6 +124,13 @@ impl NodeIo<'_> {
 
 impl Transport for NodeIo<'_> {
     fn send(&mut self, m: Message) {
+        if let raft_core::MessageBody::RequestVoteResponse {
+            pre_vote: false,
+            granted: true,
+        } = m.body
+        {
+            self.vote_durable_before_reply(&m);
+        }
         if let raft_core::MessageBody::AppendEntriesResponse { reject, index } = &m.body {
             let node = self.node;
             if reject.is_some() {

@@ -43,6 +43,28 @@ pub(super) fn record(timeline: &mut Timeline, t: u64, e: &SimEvent<'_>) {
         },
         SimEvent::Restarted { node, .. } => TimelineEvent::Restart { t, node },
         SimEvent::CorruptionDetected { node, .. } => TimelineEvent::Refused { t, node },
+        SimEvent::TermVote {
+            node,
+            term,
+            vote: Some(_),
+        } => {
+            // The node's term before this vote: from its latest role or vote.
+            let held = timeline.events.iter().rev().find_map(|e| match *e {
+                TimelineEvent::Role { node: n, term, .. }
+                | TimelineEvent::Vote { node: n, term, .. }
+                    if n == node =>
+                {
+                    Some(term)
+                }
+                _ => None,
+            });
+            TimelineEvent::Vote {
+                t,
+                node,
+                term: term.0,
+                known_term: held == Some(term.0),
+            }
+        }
         SimEvent::SnapshotTaken { node, meta, .. } => TimelineEvent::Snapshot {
             t,
             node,

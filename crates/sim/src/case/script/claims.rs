@@ -23,6 +23,7 @@ const ASSERT_USAGE: &str = "expected one of: 'assert no-commit {nodes} T1..T2', 
     'assert leaders N T1..T2', 'assert crash {nodes} T1..T2 [lost-writes]', \
     'assert deduplicated {nodes} T1..T2', 'assert configuration {voters} [joint] T1..T2', \
     'assert installs-snapshot {nodes} T1..T2', 'assert refuses-to-start {nodes} T1..T2', \
+    'assert votes {nodes} T1..T2 [known-term]', \
     'assert reordered KIND A->B T1..T2' (KIND as traces name it, e.g. Append)";
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -117,6 +118,12 @@ pub(super) fn parse_assertion(words: &[&str]) -> Result<Assertion, String> {
             from_us,
             to_us,
         },
+        ["votes", nodes, _] | ["votes", nodes, _, "known-term"] => Assertion::Votes {
+            nodes: parse_node_set(nodes)?,
+            known_term: rest.len() == 4,
+            from_us,
+            to_us,
+        },
         ["refuses-to-start", nodes, _] => Assertion::RefusesToStart {
             nodes: parse_node_set(nodes)?,
             from_us,
@@ -169,6 +176,12 @@ pub(super) fn describe_assertion(a: &Assertion) -> String {
         }
         Assertion::RefusesToStart { nodes, .. } => {
             format!("refuses-to-start {} {window}", format_node_set(*nodes))
+        }
+        Assertion::Votes {
+            nodes, known_term, ..
+        } => {
+            let known = if *known_term { " known-term" } else { "" };
+            format!("votes {} {window}{known}", format_node_set(*nodes))
         }
         Assertion::Reordered { kind, from, to, .. } => {
             format!("reordered {kind} n{from}->n{to} {window}")
