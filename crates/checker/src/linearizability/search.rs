@@ -156,12 +156,35 @@ impl Values {
     }
 }
 
-/// The set of linearized ops.
+/// The set of linearized ops, as the cache keys it.
+trait OpSet: Clone + Eq + std::hash::Hash {
+    fn with_len(len: usize) -> Self;
+    fn set(&mut self, i: usize);
+    fn clear(&mut self, i: usize);
+}
+
+/// The set of linearized ops of a key with at most 128 of them (most keys
+/// of a simulated run): one integer, no allocation per cached state.
+impl OpSet for u128 {
+    fn with_len(_: usize) -> u128 {
+        0
+    }
+
+    fn set(&mut self, i: usize) {
+        *self |= 1 << i;
+    }
+
+    fn clear(&mut self, i: usize) {
+        *self &= !(1 << i);
+    }
+}
+
+/// The set of linearized ops of any length.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Bitset(Vec<u64>);
 
-impl Bitset {
-    fn new(len: usize) -> Bitset {
+impl OpSet for Bitset {
+    fn with_len(len: usize) -> Bitset {
         Bitset(vec![0; len.div_ceil(64)])
     }
 
@@ -185,11 +208,20 @@ struct Longest {
 /// Searches for a linearization of `ops` (all on one key, initially absent)
 /// taking at most `budget` steps.
 pub(super) fn search(ops: &[KeyOp<'_>], budget: u64) -> SearchOutcome {
+    if ops.len() <= 128 {
+        search_with::<u128>(ops, budget)
+    } else {
+        search_with::<Bitset>(ops, budget)
+    }
+}
+
+fn search_with<S: OpSet>(ops: &[KeyOp<'_>], budget: u64) -> SearchOutcome {
     let mut list = EventList::new(ops);
     let mut values = Values::default();
     let mut value = values.intern(None);
-    let mut linearized = Bitset::new(ops.len());
-    let mut cache: HashSet<(Bitset, u32), FixedState> = HashSet::default();
+    let mut linearized = S::with_len(ops.len());
+    let mut cache: HashSet<(S, u32), FixedState> =
+        HashSet::with_capacity_and_hasher(4 * ops.len(), FixedState::default());
     let mut stack: Vec<(usize, u32)> = Vec::new();
     let mut longest = Longest {
         depth: 0,

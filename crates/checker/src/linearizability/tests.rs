@@ -299,6 +299,29 @@ fn exceeding_the_budget_is_unknown_not_a_pass() {
     }
 }
 
+#[test]
+fn long_key_histories_are_checked_whatever_their_length() {
+    // Key histories of up to 128 ops and longer ones keep their linearized
+    // sets differently: both must give the same verdicts, at the edge too.
+    for len in [127u64, 128, 129, 300] {
+        let mut h: Vec<HistoryOp> = (0..len)
+            .map(|i| done(i, append("x", "a"), 10 * i, 10 * i + 5, OpResult::Ok))
+            .collect();
+        let all = "a".repeat(len as usize);
+        h.push(done(
+            len,
+            get("x"),
+            10 * len,
+            10 * len + 5,
+            read(Some(&all)),
+        ));
+        assert_linearizable(&h);
+        let last = h.len() - 1;
+        h[last] = done(len, get("x"), 10 * len, 10 * len + 5, read(Some(&all[1..])));
+        assert_not_linearizable(&h);
+    }
+}
+
 // ----- property: sequential executions are linearizable -------------------------
 
 /// One generated op: (key, kind, value, cas expectation, slack before and after
