@@ -33,6 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             data_dir: base.join(format!("n{id}")),
             tick: Duration::from_millis(10),
             snapshot_every: 10_000,
+            join: false,
         };
         nodes.push(start(config, l).await?);
     }

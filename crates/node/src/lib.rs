@@ -20,22 +20,38 @@
 //!   `200 {"result": ...}`, `421 {"error": ..., "leader": N}` from a node
 //!   that does not lead, `503` when the command was not applied in time.
 //! * `GET /admin/status`: the node's role, term, commit, applied index,
-//!   leader, voters and kv digest; `GET /admin/log`: the entries it holds
-//!   (index, term, kind, size); `GET /admin/kv`: its kv store;
+//!   leader, voters, learners and kv digest; `GET /admin/log`: the entries
+//!   it holds (index, term, kind, size); `GET /admin/kv`: its kv store;
 //!   `POST /admin/transfer/{id}`: hand leadership to node `id` (leader
 //!   only, `409` with the reason otherwise); `POST /admin/snapshot`:
 //!   compact the log now.
+//! * Membership (leader only, `421` with the leader otherwise; each answers
+//!   once the change commits): `GET /admin/members`; `POST
+//!   /admin/members/{id}` with `{"addr": "HOST:PORT"}` adds node `id` as a
+//!   learner (its address travels first, through the log: see [`admin`]);
+//!   `POST /admin/members/{id}/promote` makes a learner a voter; `DELETE
+//!   /admin/members/{id}` removes a member. A new node starts with
+//!   `join` set (`raft-node --join`): outside the configuration, it waits
+//!   for the leader to replicate to it.
+//!
+//! Keys starting with a NUL byte are reserved for the address book: the kv
+//! API refuses them.
 
 use axum::body::Bytes as BodyBytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+
+pub mod admin;
+
+pub use admin::{peer_key, Members, PEER_KEY_PREFIX};
 use axum::{Json, Router};
 use host::fs::RealFs;
 use host::wal_storage::WalStorage;
 use host::{Answer, Driver, Effects, HostFault, Transport};
 use kv::{Applied, Command, KvStore, Op, OpResult};
+use raft_core::membership::ConfChange;
 use raft_core::{Config, Message, NodeId, RaftNode, Role, Xoshiro256PlusPlus};
 use rand_xoshiro::rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -53,8 +69,11 @@ const APPLY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct NodeConfig {
     /// This node's id (a key of `peers`).
     pub id: u64,
-    /// Every voter's id and address, this node's included.
+    /// The cluster's first voters' ids and addresses, and this node's.
     pub peers: BTreeMap<u64, SocketAddr>,
+    /// This node joins a running cluster: it is not one of the first
+    /// voters (the others in `peers` are), and waits to be added.
+    pub join: bool,
     /// Where the write-ahead log and snapshots live.
     pub data_dir: PathBuf,
     /// The length of one tick (raft-core's timeouts count ticks).
@@ -75,7 +94,20 @@ impl NodeConfig {
         if self.tick.is_zero() {
             return Err("the tick must be longer than zero".into());
         }
+        if self.join && self.peers.len() < 2 {
+            return Err("a joining node needs the cluster's voters among the peers".into());
+        }
         Ok(())
+    }
+
+    /// The first configuration's voters: every peer, but a joining node.
+    #[must_use]
+    pub fn voters(&self) -> Vec<NodeId> {
+        self.peers
+            .keys()
+            .filter(|&&id| !(self.join && id == self.id))
+            .map(|&id| NodeId(id))
+            .collect()
     }
 }
 
@@ -89,6 +121,10 @@ enum Input {
     Transfer(u64, oneshot::Sender<Result<(), String>>),
     Snapshot(oneshot::Sender<Result<u64, String>>),
     Kv(oneshot::Sender<BTreeMap<String, String>>),
+    Members(oneshot::Sender<Members>),
+    /// Commit node `id`'s address to the address book (leader only).
+    SetAddress(u64, SocketAddr, oneshot::Sender<Result<(), String>>),
+    ConfChange(ConfChange, oneshot::Sender<Result<u64, String>>),
 }
 
 /// One entry as `GET /admin/log` lists it.
@@ -131,6 +167,9 @@ pub struct Status {
     pub leader: Option<u64>,
     /// The voters of its configuration.
     pub voters: Vec<u64>,
+    /// The learners of its configuration.
+    #[serde(default)]
+    pub learners: Vec<u64>,
     /// Its kv store's digest (equal on nodes that applied the same entries).
     pub digest: u64,
 }
@@ -192,8 +231,7 @@ pub async fn start(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let fs = RealFs::open(&config.data_dir).map_err(|e| e.to_string())?;
     let (disk, durable) = WalStorage::open(fs).map_err(|e| e.to_string())?;
-    let voters: Vec<NodeId> = config.peers.keys().map(|&id| NodeId(id)).collect();
-    let raft_config = Config::new(NodeId(config.id), voters);
+    let raft_config = Config::new(NodeId(config.id), config.voters());
     let seed = config.id ^ (u64::from(addr.port()) << 16);
     let rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let raft = RaftNode::restore(raft_config, durable, rng).map_err(|e| e.to_string())?;
@@ -208,11 +246,17 @@ pub async fn start(
     let app = Router::new()
         .route("/raft", post(raft_message))
         .route("/kv/:key", get(kv_get).put(kv_put).post(kv_post))
-        .route("/admin/status", get(status))
-        .route("/admin/log", get(admin_log))
-        .route("/admin/kv", get(admin_kv))
-        .route("/admin/transfer/:id", post(admin_transfer))
-        .route("/admin/snapshot", post(admin_snapshot))
+        .route("/admin/status", get(admin::status))
+        .route("/admin/log", get(admin::log))
+        .route("/admin/kv", get(admin::kv))
+        .route("/admin/transfer/:id", post(admin::transfer))
+        .route("/admin/snapshot", post(admin::snapshot))
+        .route("/admin/members", get(admin::members))
+        .route(
+            "/admin/members/:id",
+            post(admin::add_learner).delete(admin::remove),
+        )
+        .route("/admin/members/:id/promote", post(admin::promote))
         .with_state(inputs.clone());
     let tick = config.tick;
     let peers = config.peers.clone();
@@ -273,6 +317,46 @@ async fn run(
             match i {
                 Input::Tick => driver.tick(&mut disk, &mut round),
                 Input::Message(m) => driver.step(m, &mut disk, &mut round),
+                Input::SetAddress(id, addr, reply) => {
+                    let raft = driver.raft();
+                    // The node's own session, numbered by the index the
+                    // entry takes: larger than any it committed before.
+                    let cmd = Command {
+                        client_id: ADMIN_CLIENT | raft.id().0,
+                        seq: raft.log().last_index().0 + 1,
+                        op: Op::Put {
+                            key: peer_key(id),
+                            value: addr.to_string(),
+                        },
+                    };
+                    let (tx, rx) = oneshot::channel();
+                    next_token += 1;
+                    match driver.propose(cmd.encode().into(), next_token, &mut disk, &mut round) {
+                        Ok(_) => {
+                            waiting.insert(next_token, tx);
+                            tokio::spawn(async move {
+                                let r = match rx.await {
+                                    Ok(Reply::Done(_)) => Ok(()),
+                                    _ => Err("the address was not committed; retry".to_string()),
+                                };
+                                let _ = reply.send(r);
+                            });
+                        }
+                        Err(e) => {
+                            let _ = reply.send(Err(e.to_string()));
+                        }
+                    }
+                }
+                Input::ConfChange(change, reply) => {
+                    let r = driver
+                        .propose_conf_change(&change, &mut disk, &mut round)
+                        .map(|(index, _)| index.0)
+                        .map_err(|e| e.to_string());
+                    let _ = reply.send(r);
+                }
+                Input::Members(reply) => {
+                    let _ = reply.send(members_of(&driver, &peers));
+                }
                 Input::Command(cmd, reply) => {
                     next_token += 1;
                     let data = cmd.encode().into();
@@ -318,9 +402,12 @@ async fn run(
                     let _ = reply.send(r);
                 }
                 Input::Kv(reply) => {
+                    // Clients' keys only (the address book shows in
+                    // `GET /admin/members`).
                     let kv = driver
                         .state_machine()
                         .iter()
+                        .filter(|(k, _)| !k.starts_with(PEER_KEY_PREFIX))
                         .map(|(k, v)| (k.to_string(), v.to_string()))
                         .collect();
                     let _ = reply.send(kv);
@@ -362,7 +449,7 @@ async fn run(
                 local.push_back(m);
                 continue;
             }
-            let Some(addr) = peers.get(&m.to.0) else {
+            let Some(addr) = address_of(&driver, &peers, m.to.0) else {
                 continue;
             };
             let Ok(body) = postcard::to_allocvec(&m) else {
@@ -377,6 +464,42 @@ async fn run(
     }
 }
 
+/// The session bit of the nodes' own commands (the address book's puts):
+/// `ADMIN_CLIENT | node id`. Client ids with this bit are refused.
+const ADMIN_CLIENT: u64 = 1 << 63;
+
+/// Node `id`'s address: from the configuration, else from the address book.
+fn address_of(
+    driver: &Driver<KvStore, u64>,
+    peers: &BTreeMap<u64, SocketAddr>,
+    id: u64,
+) -> Option<SocketAddr> {
+    peers.get(&id).copied().or_else(|| {
+        driver
+            .state_machine()
+            .get(&peer_key(id))
+            .and_then(|a| a.parse().ok())
+    })
+}
+
+fn members_of(driver: &Driver<KvStore, u64>, peers: &BTreeMap<u64, SocketAddr>) -> Members {
+    let m = driver.raft().membership();
+    let ids = |v: &[NodeId]| v.iter().map(|n| n.0).collect::<Vec<_>>();
+    let addresses = m
+        .voters
+        .iter()
+        .chain(&m.outgoing)
+        .chain(&m.learners)
+        .filter_map(|n| address_of(driver, peers, n.0).map(|a| (n.0, a)))
+        .collect();
+    Members {
+        voters: ids(&m.voters),
+        outgoing: ids(&m.outgoing),
+        learners: ids(&m.learners),
+        addresses,
+    }
+}
+
 fn status_of(driver: &Driver<KvStore, u64>) -> Status {
     let raft = driver.raft();
     Status {
@@ -388,6 +511,7 @@ fn status_of(driver: &Driver<KvStore, u64>) -> Status {
         last_index: raft.log().last_index().0,
         leader: raft.leader().map(|l| l.0),
         voters: raft.membership().voters.iter().map(|v| v.0).collect(),
+        learners: raft.membership().learners.iter().map(|v| v.0).collect(),
         digest: driver.state_machine().digest(),
     }
 }
@@ -494,6 +618,23 @@ async fn kv_get(
 }
 
 async fn submit(inputs: Inputs, cmd: Command) -> Response {
+    let key = match &cmd.op {
+        Op::Put { key, .. } | Op::Get { key } | Op::Append { key, .. } | Op::Cas { key, .. } => key,
+    };
+    if key.starts_with('\0') {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "keys starting with a NUL byte are reserved",
+            None,
+        );
+    }
+    if cmd.client_id & ADMIN_CLIENT != 0 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "client ids of 2^63 and above are reserved",
+            None,
+        );
+    }
     let (tx, rx) = oneshot::channel();
     if inputs.send(Input::Command(cmd, tx)).await.is_err() {
         return error(
@@ -530,103 +671,6 @@ fn error(code: StatusCode, message: &str, leader: Option<u64>) -> Response {
         Json(serde_json::json!({ "error": message, "leader": leader })),
     )
         .into_response()
-}
-
-async fn status(State(inputs): State<Inputs>) -> Response {
-    let (tx, rx) = oneshot::channel();
-    if inputs.send(Input::Status(tx)).await.is_err() {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the node is stopping",
-            None,
-        );
-    }
-    match rx.await {
-        Ok(s) => Json(s).into_response(),
-        Err(_) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the node is stopping",
-            None,
-        ),
-    }
-}
-
-async fn admin_log(State(inputs): State<Inputs>) -> Response {
-    let (tx, rx) = oneshot::channel();
-    if inputs.send(Input::Log(tx)).await.is_err() {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the node is stopping",
-            None,
-        );
-    }
-    match rx.await {
-        Ok(lines) => Json(lines).into_response(),
-        Err(_) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the node is stopping",
-            None,
-        ),
-    }
-}
-
-async fn admin_transfer(State(inputs): State<Inputs>, Path(target): Path<u64>) -> Response {
-    let (tx, rx) = oneshot::channel();
-    if inputs.send(Input::Transfer(target, tx)).await.is_err() {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the node is stopping",
-            None,
-        );
-    }
-    match rx.await {
-        Ok(Ok(())) => Json(serde_json::json!({ "transferring_to": target })).into_response(),
-        Ok(Err(e)) => error(StatusCode::CONFLICT, &e, None),
-        Err(_) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the node is stopping",
-            None,
-        ),
-    }
-}
-
-async fn admin_snapshot(State(inputs): State<Inputs>) -> Response {
-    let (tx, rx) = oneshot::channel();
-    if inputs.send(Input::Snapshot(tx)).await.is_err() {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the node is stopping",
-            None,
-        );
-    }
-    match rx.await {
-        Ok(Ok(index)) => Json(serde_json::json!({ "snapshot_index": index })).into_response(),
-        Ok(Err(e)) => error(StatusCode::CONFLICT, &e, None),
-        Err(_) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the node is stopping",
-            None,
-        ),
-    }
-}
-
-async fn admin_kv(State(inputs): State<Inputs>) -> Response {
-    let (tx, rx) = oneshot::channel();
-    if inputs.send(Input::Kv(tx)).await.is_err() {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the node is stopping",
-            None,
-        );
-    }
-    match rx.await {
-        Ok(kv) => Json(kv).into_response(),
-        Err(_) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the node is stopping",
-            None,
-        ),
-    }
 }
 
 /// Whether `role` names a leader (for clients of [`Status`]).

@@ -2,6 +2,8 @@
 //!
 //! ```sh
 //! raft-node --id 0 --peers 0=127.0.0.1:7000,1=127.0.0.1:7001,2=127.0.0.1:7002 --data-dir /tmp/n0
+//! # a fourth node, joining (then: raftctl ... add-learner 3 127.0.0.1:7003)
+//! raft-node --id 3 --join --peers 0=127.0.0.1:7000,1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 --data-dir /tmp/n3
 //! ```
 
 use clap::Parser;
@@ -19,7 +21,8 @@ struct Args {
     /// This node's id (one of --peers).
     #[arg(long)]
     id: u64,
-    /// Every voter as ID=HOST:PORT, comma separated, this node included.
+    /// The cluster's first voters as ID=HOST:PORT, comma separated, and
+    /// this node.
     #[arg(long, value_parser = parse_peers)]
     peers: BTreeMap<u64, SocketAddr>,
     /// Where the write-ahead log and snapshots live.
@@ -34,6 +37,10 @@ struct Args {
     /// Compact the log every this many applied entries.
     #[arg(long, default_value_t = 10_000)]
     snapshot_every: u64,
+    /// Join a running cluster: this node is not one of the first voters
+    /// and waits until the leader adds it (`raftctl add-learner`).
+    #[arg(long)]
+    join: bool,
 }
 
 fn parse_peers(s: &str) -> Result<BTreeMap<u64, SocketAddr>, String> {
@@ -64,6 +71,7 @@ fn main() -> ExitCode {
         data_dir: args.data_dir,
         tick: Duration::from_millis(args.tick_ms),
         snapshot_every: args.snapshot_every,
+        join: args.join,
     };
     if let Err(e) = config.validate() {
         eprintln!("error: {e}");

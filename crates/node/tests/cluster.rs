@@ -60,17 +60,23 @@ async fn request(
     None
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_nodes_serve_writes_and_survive_losing_the_leader() {
+/// `n` loopback listeners, and the peers map of their addresses by id.
+async fn bind(n: u64) -> (Vec<tokio::net::TcpListener>, BTreeMap<u64, SocketAddr>) {
     let mut listeners = Vec::new();
     let mut peers = BTreeMap::new();
-    for id in 0..3u64 {
+    for id in 0..n {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a port");
         peers.insert(id, l.local_addr().expect("bound"));
         listeners.push(l);
     }
+    (listeners, peers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_serve_writes_and_survive_losing_the_leader() {
+    let (listeners, peers) = bind(3).await;
     let addrs: Vec<SocketAddr> = peers.values().copied().collect();
     let mut nodes: Vec<Option<NodeHandle>> = Vec::new();
     for (id, l) in listeners.into_iter().enumerate() {
@@ -80,6 +86,7 @@ async fn three_nodes_serve_writes_and_survive_losing_the_leader() {
             data_dir: data_dir(&format!("n{id}")),
             tick: Duration::from_millis(10),
             snapshot_every: 50,
+            join: false,
         };
         nodes.push(Some(start(config, l).await.expect("starts")));
     }
@@ -254,6 +261,7 @@ async fn a_damaged_log_is_refused_and_an_intact_one_recovers() {
         data_dir: dir.clone(),
         tick: Duration::from_millis(10),
         snapshot_every: 1_000,
+        join: false,
     };
     let l = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -321,4 +329,183 @@ async fn a_damaged_log_is_refused_and_an_intact_one_recovers() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("corrupt at offset 0"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A fourth node joins a running cluster as a learner (its address
+/// committed first), catches up, is promoted, and a founding follower is
+/// removed; the remaining members agree on every byte. Membership requests
+/// with bad input, and the reserved keys and client ids, get a 4xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_joins_is_promoted_and_another_leaves() {
+    let (listeners, peers) = bind(4).await;
+    let addrs: Vec<SocketAddr> = peers.values().copied().collect();
+    let mut nodes: Vec<Option<NodeHandle>> = Vec::new();
+    for (id, l) in listeners.into_iter().enumerate() {
+        // The founders know each other; the newcomer knows them and itself.
+        let mut known = peers.clone();
+        if id < 3 {
+            known.remove(&3);
+        }
+        let config = NodeConfig {
+            id: id as u64,
+            peers: known,
+            data_dir: data_dir(&format!("m{id}")),
+            tick: Duration::from_millis(10),
+            snapshot_every: 20,
+            join: id == 3,
+        };
+        nodes.push(Some(start(config, l).await.expect("starts")));
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(8))
+        .build()
+        .expect("a client");
+    let within = Duration::from_secs(10);
+    let founders = &addrs[..3];
+    for seq in 1..=30u64 {
+        request(&client, founders, within, |c, a| {
+            c.put(format!("http://{a}/kv/k{}", seq % 5))
+                .json(&serde_json::json!({"client": 1, "seq": seq, "value": seq.to_string()}))
+        })
+        .await
+        .expect("applied");
+    }
+    let s3 = status(&client, addrs[3]).await.expect("n3 serves");
+    assert!(!s3.voters.contains(&3) && s3.commit == 0, "{s3:?}");
+
+    let l = leader(&client, founders, within).await.expect("a leader");
+    let follower = (l + 1) % 3;
+    let r = client
+        .post(format!("http://{}/admin/members/3", addrs[follower]))
+        .json(&serde_json::json!({"addr": addrs[3]}))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(r.status().as_u16(), 421, "only the leader changes members");
+    let added = request(&client, founders, within, |c, a| {
+        c.post(format!("http://{a}/admin/members/3"))
+            .json(&serde_json::json!({"addr": addrs[3]}))
+    })
+    .await
+    .expect("n3 is added");
+    assert_eq!(
+        added["members"]["learners"],
+        serde_json::json!([3]),
+        "{added}"
+    );
+    assert_eq!(
+        added["members"]["addresses"]["3"],
+        serde_json::json!(addrs[3].to_string())
+    );
+    // The learner catches up (from the leader's snapshot: logs compact
+    // every 20 entries), then is promoted.
+    let deadline = Instant::now() + within;
+    loop {
+        let lead = status(&client, addrs[l]).await.expect("the leader serves");
+        let s3 = status(&client, addrs[3]).await.expect("n3 serves");
+        if s3.applied >= lead.commit && s3.digest == lead.digest {
+            assert_eq!(s3.learners, vec![3]);
+            break;
+        }
+        assert!(Instant::now() < deadline, "n3 never caught up: {s3:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let promoted = request(&client, founders, within, |c, a| {
+        c.post(format!("http://{a}/admin/members/3/promote"))
+    })
+    .await
+    .expect("n3 is promoted");
+    assert_eq!(
+        promoted["members"]["voters"],
+        serde_json::json!([0, 1, 2, 3])
+    );
+
+    // A founding follower leaves; the rest go on without it.
+    let l = leader(&client, &addrs, within).await.expect("a leader");
+    let gone = (0..3).find(|&i| i != l).expect("a follower");
+    let removed = request(&client, &addrs, within, |c, a| {
+        c.delete(format!("http://{a}/admin/members/{gone}"))
+    })
+    .await
+    .expect("the follower is removed");
+    let voters: Vec<u64> = (0..4).filter(|&i| i != gone as u64).collect();
+    assert_eq!(removed["members"]["voters"], serde_json::json!(voters));
+    if let Some(h) = nodes[gone].take() {
+        h.stop().await;
+    }
+    let rest: Vec<SocketAddr> = (0..4).filter(|&i| i != gone).map(|i| addrs[i]).collect();
+    request(&client, &rest, within, |c, a| {
+        c.put(format!("http://{a}/kv/after"))
+            .json(&serde_json::json!({"client": 1, "seq": 31, "value": "removal"}))
+    })
+    .await
+    .expect("the smaller cluster commits");
+    let deadline = Instant::now() + within;
+    loop {
+        let mut all = Vec::new();
+        for &a in &rest {
+            all.push(status(&client, a).await.expect("serves"));
+        }
+        let lead_commit = all.iter().map(|s| s.commit).max().unwrap_or(0);
+        if all
+            .iter()
+            .all(|s| s.applied == lead_commit && s.digest == all[0].digest)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the members never agreed: {all:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Bad input: a 4xx with a message.
+    let l = leader(&client, &rest, within).await.expect("a leader");
+    let a = rest[l];
+    for (req, what) in [
+        (
+            client
+                .post(format!("http://{a}/admin/members/9"))
+                .json(&serde_json::json!({"addr": "nowhere"})),
+            "not an address",
+        ),
+        (
+            client.post(format!("http://{a}/admin/members/9")).body("{"),
+            "malformed body",
+        ),
+        (
+            client.post(format!("http://{a}/admin/members/x/promote")),
+            "not a node id",
+        ),
+        (
+            client.post(format!("http://{a}/admin/members/9/promote")),
+            "promoting a non-member",
+        ),
+        (
+            client.delete(format!("http://{a}/admin/members/77")),
+            "removing a non-member",
+        ),
+        (
+            client
+                .put(format!("http://{a}/kv/%00peer%2F9"))
+                .json(&serde_json::json!({"client": 1, "seq": 40, "value": "127.0.0.1:1"})),
+            "a reserved key",
+        ),
+        (
+            client
+                .put(format!("http://{a}/kv/k"))
+                .json(&serde_json::json!({"client": 1u64 << 63, "seq": 1, "value": "v"})),
+            "a reserved client id",
+        ),
+    ] {
+        let r = req.send().await.expect("an answer");
+        assert!(r.status().is_client_error(), "{what}: {}", r.status());
+    }
+    for h in nodes.into_iter().flatten() {
+        h.stop().await;
+    }
+    for id in 0..4 {
+        let _ = std::fs::remove_dir_all(data_dir(&format!("m{id}")));
+    }
 }

@@ -6,6 +6,8 @@
 //! raftctl --nodes ... status          # every node: role, term, commit, applied, leader
 //! raftctl --nodes ... log 1           # node 1's log: index, term, kind
 //! raftctl --nodes ... kv 1            # node 1's kv store
+//! raftctl --nodes ... members         # the configuration and addresses
+//! raftctl --nodes ... add-learner 3 127.0.0.1:7003   # then: promote 3, remove 0
 //! raftctl --nodes ... repl            # the same commands, interactively
 //! raftctl inspect /var/lib/raft/n0    # a stopped node's log and snapshot, read only
 //! ```
@@ -13,7 +15,7 @@
 use clap::{Parser, Subcommand};
 use host::fs::{FileSystem, RealFs, SimFs};
 use host::wal_storage::WalStorage;
-use node::{LogLine, Status};
+use node::{LogLine, Members, Status};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -58,14 +60,36 @@ enum Cmd {
     Transfer { target: u64 },
     /// Compact node N's log now.
     Snapshot { node: usize },
+    /// The configuration (voters, learners) and every member's address.
+    Members,
+    /// Add node ID, serving at ADDR, as a learner (asked of the leader).
+    AddLearner { id: u64, addr: SocketAddr },
+    /// Make learner ID a voter (asked of the leader).
+    Promote { id: u64 },
+    /// Remove node ID from the configuration (asked of the leader).
+    Remove { id: u64 },
     /// The same commands, interactively (history and completion).
     Repl,
     /// A stopped node's data directory: hard state, snapshot, log (read only).
     Inspect { dir: PathBuf },
 }
 
-const COMMANDS: [&str; 12] = [
-    "put", "get", "append", "cas", "status", "log", "kv", "transfer", "snapshot", "help", "quit",
+const COMMANDS: [&str; 16] = [
+    "put",
+    "get",
+    "append",
+    "cas",
+    "status",
+    "log",
+    "kv",
+    "transfer",
+    "snapshot",
+    "members",
+    "add-learner",
+    "promote",
+    "remove",
+    "help",
+    "quit",
     "exit",
 ];
 
@@ -132,6 +156,50 @@ impl Ctl {
                 }
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(last)
+    }
+
+    /// Sends an admin request to the leader: tries each node in turn and
+    /// follows a `421`'s leader hint. The JSON answer.
+    fn to_leader(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, String> {
+        if self.nodes.is_empty() {
+            return Err("no nodes: give --nodes HOST:PORT,...".into());
+        }
+        let mut node = 0;
+        let mut last = String::from("no leader");
+        for _ in 0..2 * self.nodes.len() {
+            let mut req = self.http.request(method.clone(), self.url(node, path)?);
+            if let Some(b) = &body {
+                req = req.json(b);
+            }
+            match req.send() {
+                Ok(r) => {
+                    let code = r.status();
+                    let v: serde_json::Value = r.json().unwrap_or_default();
+                    if code.is_success() {
+                        return Ok(v);
+                    }
+                    last = v["error"].as_str().unwrap_or("refused").to_string();
+                    if code != reqwest::StatusCode::MISDIRECTED_REQUEST {
+                        // Refused by the leader itself: no use asking others.
+                        return Err(last);
+                    }
+                    node = match v["leader"].as_u64() {
+                        Some(l) if (l as usize) < self.nodes.len() => l as usize,
+                        _ => (node + 1) % self.nodes.len(),
+                    };
+                }
+                Err(e) => {
+                    last = e.to_string();
+                    node = (node + 1) % self.nodes.len();
+                }
+            }
         }
         Err(last)
     }
@@ -242,10 +310,58 @@ impl Ctl {
                     Err(v["error"].as_str().unwrap_or("refused").to_string())
                 }
             }
+            Cmd::Members => {
+                let v = self.to_leader(reqwest::Method::GET, "/admin/members", None)?;
+                let m: Members = serde_json::from_value(v).map_err(|e| e.to_string())?;
+                Ok(describe_members(&m))
+            }
+            Cmd::AddLearner { id, addr } => {
+                let body = serde_json::json!({ "addr": addr });
+                let path = format!("/admin/members/{id}");
+                let v = self.to_leader(reqwest::Method::POST, &path, Some(body))?;
+                Ok(changed(&v, &format!("n{id} ({addr}) added as a learner")))
+            }
+            Cmd::Promote { id } => {
+                let path = format!("/admin/members/{id}/promote");
+                let v = self.to_leader(reqwest::Method::POST, &path, None)?;
+                Ok(changed(&v, &format!("n{id} promoted to voter")))
+            }
+            Cmd::Remove { id } => {
+                let path = format!("/admin/members/{id}");
+                let v = self.to_leader(reqwest::Method::DELETE, &path, None)?;
+                Ok(changed(&v, &format!("n{id} removed")))
+            }
             Cmd::Repl => Err("already in the REPL".into()),
             Cmd::Inspect { dir } => inspect(&dir),
         }
     }
+}
+
+fn describe_members(m: &Members) -> String {
+    let list = |ids: &[u64]| {
+        ids.iter()
+            .map(|id| match m.addresses.get(id) {
+                Some(a) => format!("n{id}@{a}"),
+                None => format!("n{id}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut out = format!("voters: {}", list(&m.voters));
+    if !m.outgoing.is_empty() {
+        out.push_str(&format!("\noutgoing (joint): {}", list(&m.outgoing)));
+    }
+    out.push_str(&format!("\nlearners: {}", list(&m.learners)));
+    out
+}
+
+/// A committed membership change's answer, as one line and the new
+/// configuration.
+fn changed(v: &serde_json::Value, what: &str) -> String {
+    let members = serde_json::from_value::<Members>(v["members"].clone())
+        .map(|m| describe_members(&m))
+        .unwrap_or_default();
+    format!("{what} (committed at index {})\n{members}", v["index"])
 }
 
 /// A stopped node's files, read into memory and recovered there (the
@@ -351,7 +467,7 @@ fn repl(ctl: &mut Ctl) -> ExitCode {
         match words[0] {
             "quit" | "exit" => return ExitCode::SUCCESS,
             "help" => {
-                println!("put K V | get K | append K V | cas K EXPECTED|_ NEW | status | log N | kv N | transfer N | snapshot N | quit");
+                println!("put K V | get K | append K V | cas K EXPECTED|_ NEW | status | log N | kv N | transfer N | snapshot N | members | add-learner ID ADDR | promote ID | remove ID | quit");
                 continue;
             }
             _ => {}
