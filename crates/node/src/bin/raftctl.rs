@@ -413,8 +413,42 @@ fn inspect(dir: &PathBuf) -> Result<String, String> {
     Ok(out.trim_end().to_string())
 }
 
-/// The REPL's completion: command names.
-struct Names;
+/// The REPL's completion: command names, then a command's argument: node
+/// numbers for the commands that take one, keys (read from a node's kv
+/// store when asked) for the kv commands.
+struct Names {
+    nodes: Vec<SocketAddr>,
+    http: reqwest::blocking::Client,
+}
+
+impl Names {
+    /// The keys some node holds (the first that answers; none if none does).
+    fn keys(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .find_map(|a| {
+                self.http
+                    .get(format!("http://{a}/admin/kv"))
+                    .timeout(Duration::from_millis(300))
+                    .send()
+                    .and_then(|r| r.json::<BTreeMap<String, String>>())
+                    .ok()
+            })
+            .map(|kv| kv.into_keys().collect())
+            .unwrap_or_default()
+    }
+
+    /// What may follow `command` as its first argument.
+    fn arguments(&self, command: &str) -> Vec<String> {
+        match command {
+            "log" | "kv" | "snapshot" | "transfer" | "promote" | "remove" | "add-learner" => {
+                (0..self.nodes.len()).map(|n| n.to_string()).collect()
+            }
+            "get" | "put" | "append" | "cas" => self.keys(),
+            _ => Vec::new(),
+        }
+    }
+}
 
 impl rustyline::completion::Completer for Names {
     type Candidate = String;
@@ -424,16 +458,20 @@ impl rustyline::completion::Completer for Names {
         pos: usize,
         _: &rustyline::Context<'_>,
     ) -> rustyline::Result<(usize, Vec<String>)> {
-        let word = &line[..pos];
-        if word.contains(' ') {
-            return Ok((pos, Vec::new()));
-        }
-        let found = COMMANDS
-            .iter()
+        let before = &line[..pos];
+        let words: Vec<&str> = before.split(' ').collect();
+        let word = words.last().copied().unwrap_or("");
+        let start = pos - word.len();
+        let candidates: Vec<String> = match words.len() {
+            1 => COMMANDS.iter().map(|c| (*c).to_string()).collect(),
+            2 => self.arguments(words[0]),
+            _ => Vec::new(),
+        };
+        let found = candidates
+            .into_iter()
             .filter(|c| c.starts_with(word))
-            .map(|c| (*c).to_string())
             .collect();
-        Ok((0, found))
+        Ok((start, found))
     }
 }
 
@@ -452,8 +490,14 @@ fn repl(ctl: &mut Ctl) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    rl.set_helper(Some(Names));
-    println!("commands: {} (tab completes)", COMMANDS.join(", "));
+    rl.set_helper(Some(Names {
+        nodes: ctl.nodes.clone(),
+        http: ctl.http.clone(),
+    }));
+    println!(
+        "commands: {} (tab completes commands, node numbers and keys)",
+        COMMANDS.join(", ")
+    );
     loop {
         let line = match rl.readline("raft> ") {
             Ok(l) => l,
@@ -518,5 +562,35 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustyline::completion::Completer;
+
+    fn complete(names: &Names, line: &str) -> (usize, Vec<String>) {
+        let history = rustyline::history::DefaultHistory::new();
+        let cx = rustyline::Context::new(&history);
+        names.complete(line, line.len(), &cx).expect("completes")
+    }
+
+    #[test]
+    fn commands_node_numbers_and_keys_complete() {
+        let names = Names {
+            // Nothing listens on port 1: no keys to offer, quickly.
+            nodes: vec![SocketAddr::from(([127, 0, 0, 1], 1)); 3],
+            http: reqwest::blocking::Client::new(),
+        };
+        assert_eq!(complete(&names, "lo"), (0, vec!["log".to_string()]));
+        assert_eq!(
+            complete(&names, "p"),
+            (0, vec!["put".to_string(), "promote".to_string()])
+        );
+        assert_eq!(complete(&names, "log ").1, vec!["0", "1", "2"]);
+        assert_eq!(complete(&names, "remove 2"), (7, vec!["2".to_string()]));
+        assert_eq!(complete(&names, "get k"), (4, Vec::new()));
+        assert_eq!(complete(&names, "put k v").1, Vec::<String>::new());
     }
 }
