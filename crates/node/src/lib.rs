@@ -232,6 +232,7 @@ pub async fn start(
     let fs = RealFs::open(&config.data_dir).map_err(|e| e.to_string())?;
     let (disk, durable) = WalStorage::open(fs).map_err(|e| e.to_string())?;
     let raft_config = Config::new(NodeId(config.id), config.voters());
+    let id = config.id;
     let seed = config.id ^ (u64::from(addr.port()) << 16);
     let rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let raft = RaftNode::restore(raft_config, durable, rng).map_err(|e| e.to_string())?;
@@ -244,7 +245,10 @@ pub async fn start(
         .build()
         .map_err(|e| e.to_string())?;
     let app = Router::new()
-        .route("/raft", post(raft_message))
+        .route(
+            "/raft",
+            post(move |state, body| raft_message(state, NodeId(id), body)),
+        )
         .route("/kv/:key", get(kv_get).put(kv_put).post(kv_post))
         .route("/admin/status", get(admin::status))
         .route("/admin/log", get(admin::log))
@@ -518,13 +522,22 @@ fn status_of(driver: &Driver<KvStore, u64>) -> Status {
 
 type Inputs = mpsc::Sender<Input>;
 
-async fn raft_message(State(inputs): State<Inputs>, body: BodyBytes) -> StatusCode {
+async fn raft_message(State(inputs): State<Inputs>, me: NodeId, body: BodyBytes) -> Response {
     match postcard::from_bytes::<Message>(&body) {
+        Ok(m) if m.to != me || m.from == me => error(
+            StatusCode::BAD_REQUEST,
+            &format!("a message from {} to {} is not for {me}", m.from, m.to),
+            None,
+        ),
         Ok(m) => {
             let _ = inputs.send(Input::Message(m)).await;
-            StatusCode::NO_CONTENT
+            StatusCode::NO_CONTENT.into_response()
         }
-        Err(_) => StatusCode::BAD_REQUEST,
+        Err(e) => error(
+            StatusCode::BAD_REQUEST,
+            &format!("not a raft message: {e}"),
+            None,
+        ),
     }
 }
 
