@@ -73,7 +73,9 @@ struct Written {
 /// the driver is rebuilt from it).
 ///
 /// ```
-/// use host::{Answer, Driver, Effects, HostFault, MemStorage, Transport};
+/// use host::fs::SimFs;
+/// use host::wal_storage::WalStorage;
+/// use host::{Answer, Driver, Effects, HostFault, Transport};
 /// use raft_core::{Config, Message, NodeId, RaftNode, Role, Xoshiro256PlusPlus};
 /// use rand_xoshiro::rand_core::SeedableRng;
 ///
@@ -90,10 +92,11 @@ struct Written {
 /// let config = Config::new(NodeId(0), vec![NodeId(0)]);
 /// let raft = RaftNode::new(config, Xoshiro256PlusPlus::seed_from_u64(1)).expect("valid config");
 /// let mut driver = Driver::new(raft, kv::KvStore::new());
-/// let (mut disk, mut io) = (MemStorage::default(), Loopback::default());
+/// // The write-ahead log, on a simulated disk (`RealFs` for a real one).
+/// let (mut disk, mut io) = (WalStorage::<SimFs>::default(), Loopback::default());
 /// while driver.raft().role() != Role::Leader {
 ///     driver.tick(&mut disk, &mut io);
-///     disk.sync_all();
+///     disk.sync_all().expect("a simulated disk syncs");
 ///     driver.on_synced(&mut disk, &mut io);
 ///     for m in std::mem::take(&mut io.inbox) {
 ///         driver.step(m, &mut disk, &mut io); // our own vote
@@ -101,7 +104,7 @@ struct Written {
 /// }
 /// let put = kv::Command { client_id: 1, seq: 1, op: kv::Op::Put { key: "k".into(), value: "v".into() } };
 /// driver.propose(put.encode().into(), 7, &mut disk, &mut io).expect("the leader accepts");
-/// disk.sync_all();
+/// disk.sync_all().expect("a simulated disk syncs");
 /// driver.on_synced(&mut disk, &mut io);
 /// assert!(matches!(io.answers[..], [Answer::Applied { .. }]));
 /// assert_eq!(driver.state_machine().get("k"), Some("v"));

@@ -12,8 +12,6 @@
 //! * [`driver`]: the host loop and its checks (disk boundary, raft-core's own
 //!   invariants, a bound on batches per input);
 //! * [`io`]: the interfaces a host plugs in;
-//! * [`mem_storage`]: an in-memory disk with real semantics (volatile until
-//!   synced, torn tails on a crash);
 //! * [`fs`]: the file system storage writes through, on disk ([`fs::RealFs`])
 //!   or in memory with crash and corruption semantics ([`fs::SimFs`]);
 //! * [`wal`]: the write-ahead log's checksummed records and their recovery
@@ -28,7 +26,6 @@ pub mod cluster;
 pub mod driver;
 pub mod fs;
 pub mod io;
-pub mod mem_storage;
 pub mod wal;
 pub mod wal_storage;
 
@@ -36,7 +33,6 @@ pub use driver::{Driver, READY_ROUNDS_MAX};
 pub use io::{
     Answer, ApplyError, Effects, HostFault, StateMachine, Storage, StorageError, Transport,
 };
-pub use mem_storage::MemStorage;
 
 use bytes::Bytes;
 use raft_core::{Entry, EntryKind, LogIndex};

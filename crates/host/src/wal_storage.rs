@@ -273,6 +273,33 @@ impl<F: FileSystem> WalStorage<F> {
         !self.unsynced.is_empty()
     }
 
+    /// How many issued batches (records) await a sync.
+    #[must_use]
+    pub fn unsynced_batches(&self) -> usize {
+        self.unsynced.len()
+    }
+
+    /// Whether a snapshot's mark awaits a sync.
+    #[must_use]
+    pub fn has_unsynced_snapshot(&self) -> bool {
+        self.unsynced.iter().any(|p| p.snapshot.is_some())
+    }
+
+    /// The durable snapshot's (index, term), if any.
+    #[must_use]
+    pub fn snapshot_mark(&self) -> Option<(LogIndex, Term)> {
+        self.durable.snapshot
+    }
+
+    /// Makes every issued batch durable (a synchronous disk). Returns how
+    /// many log entries that covered.
+    ///
+    /// # Errors
+    /// As [`WalStorage::sync_to`].
+    pub fn sync_all(&mut self) -> Result<usize, StorageError> {
+        self.sync_to(self.issued_seq)
+    }
+
     /// The durable hard state (as of the last sync or recovery).
     #[must_use]
     pub fn hard_state(&self) -> HardState {
@@ -389,6 +416,31 @@ impl WalStorage<SimFs> {
     #[must_use]
     pub fn unsynced_bytes(&self) -> u64 {
         self.fs.unsynced_len(WAL_FILE)
+    }
+
+    /// A crash that keeps the first `batches` unsynced batches whole (their
+    /// bytes reached the disk) and loses the rest. Returns how many
+    /// batches were lost.
+    pub fn crash_keeping(&mut self, batches: usize) -> usize {
+        let total = self.unsynced.len();
+        let kept = batches.min(total);
+        let durable = self.fs.durable_len(WAL_FILE);
+        let torn = kept
+            .checked_sub(1)
+            .map(|k| usize::try_from(self.unsynced[k].len - durable).unwrap_or(usize::MAX));
+        self.crash(torn);
+        total - kept
+    }
+
+    /// What a restart would read back now (recovering a copy of the
+    /// files: the storage itself is untouched).
+    ///
+    /// # Errors
+    /// As [`WalStorage::recover`].
+    pub fn durable_state(&self) -> Result<DurableState, WalError> {
+        let mut copy = self.fs.clone();
+        copy.crash(None);
+        WalStorage::open(copy).map(|(_, durable)| durable)
     }
 }
 

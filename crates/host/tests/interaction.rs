@@ -50,8 +50,8 @@
 //!   its own; `heal`: one network again. Messages across sides are dropped
 //!   at delivery, and printed as dropped;
 //! * `crash ID [keep=K]`: loses memory and unsynced writes (keeping the
-//!   first K writes: a torn tail; an entry batch and a hard state are one
-//!   write each); `restart ID`: rebuilds the node from its disk alone;
+//!   first K writes whole: a write is one batch, its entries and hard state
+//!   in one log record); `restart ID`: rebuilds the node from its disk alone;
 //! * `status [ID]`, `log ID [from=INDEX] [to=INDEX]`, `kv ID`, `digests`, `check`:
 //!   views (`check` lists every violation so far, or says `ok`).
 //!

@@ -1,5 +1,5 @@
-//! The scripted cluster: N nodes, each a [`host::Driver`] over a
-//! [`MemStorage`] disk that survives crashes, one FIFO in-flight list as the
+//! The scripted cluster: N nodes, each a [`host::Driver`] over the
+//! write-ahead log on a simulated disk that survives crashes, one FIFO in-flight list as the
 //! network, network cuts, and the observer ([`Io`]) that prints what happens
 //! and feeds every change to a `SafetyChecker`.
 //!
@@ -15,7 +15,9 @@ use crate::args::Res;
 use crate::format;
 use crate::observer::{checker_durable, Io, Seen};
 use bytes::Bytes;
-use host::{Driver, MemStorage};
+use host::fs::SimFs;
+use host::wal_storage::WalStorage;
+use host::Driver;
 use kv::{Command, KvStore, Op};
 use raft_core::{
     Config, LogIndex, Message, NodeId, ProposeError, RaftNode, Role, Term, Xoshiro256PlusPlus,
@@ -85,7 +87,7 @@ struct Node {
     id: u64,
     config: Config,
     driver: Option<NodeDriver>,
-    disk: MemStorage,
+    disk: WalStorage<SimFs>,
     incarnation: u64,
 }
 
@@ -216,7 +218,7 @@ impl Env {
                 id,
                 config,
                 driver: Some(driver),
-                disk: MemStorage::default(),
+                disk: WalStorage::default(),
                 incarnation: 0,
             });
         }
@@ -437,9 +439,10 @@ impl Env {
         let i = self.index(id)?;
         let node = &mut self.nodes[i];
         node.driver = None;
-        let lost = node.disk.crash(keep);
+        let lost = node.disk.crash_keeping(keep);
         self.io.checker.crashed(i);
-        let durable = node.disk.durable_state();
+        // The disk as a restart reads it back (its views show that).
+        let durable = node.disk.recover().map_err(|e| format!("crash: {e}"))?;
         self.io.seen[i] = Seen::restored(&durable);
         let s = if lost == 1 { "" } else { "s" };
         let kept = if keep > 0 {
@@ -461,7 +464,7 @@ impl Env {
         }
         let node = &mut self.nodes[i];
         node.incarnation += 1;
-        let durable = node.disk.durable_state();
+        let durable = node.disk.recover().map_err(|e| format!("restart: {e}"))?;
         self.io.begin(i);
         let for_checker = checker_durable(&durable);
         self.io.checker.restarted(self.io.events, i, &for_checker);

@@ -29,12 +29,14 @@ impl Env {
             return false;
         }
         self.io.begin(i);
-        node.disk.sync_all();
+        if let Err(e) = node.disk.sync_all() {
+            self.io.problems.push(format!("{id} cannot sync: {e}"));
+        }
         let hs = node.disk.hard_state();
         self.io
             .checker
             .durable_hard_state(self.io.events, i, checker_hard_state(hs));
-        let snapshot = node.disk.snapshot().map(|s| (s.meta.index, s.meta.term));
+        let snapshot = node.disk.snapshot_mark();
         let last = node
             .disk
             .log()

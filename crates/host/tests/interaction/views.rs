@@ -43,7 +43,7 @@ impl Env {
                         log.committed().0,
                         d.state_machine().applied_index(),
                     );
-                    let unsynced = disk.unsynced_writes();
+                    let unsynced = disk.unsynced_batches();
                     if unsynced > 0 {
                         let _ = write!(line, " unsynced={unsynced}");
                     }
