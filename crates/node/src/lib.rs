@@ -7,11 +7,12 @@
 //! client commands, status queries) from a channel, hands each to the
 //! driver, and after each round of inputs syncs the log once (group
 //! commit) before the driver may release what waited for durability.
-//! Messages to peers leave as HTTP POSTs of their postcard encoding to
-//! `/raft`; a lost or refused one is simply lost (Raft retries).
+//! Messages to peers queue per peer and leave in batches, HTTP POSTs of a
+//! postcard-encoded list to `/raft` (see `transport`); a lost or refused
+//! one is simply lost (Raft retries).
 //!
 //! HTTP API:
-//! * `POST /raft`: a message from a peer (postcard body).
+//! * `POST /raft`: messages from a peer (a postcard-encoded list).
 //! * `PUT /kv/{key}` with `{"client": C, "seq": S, "value": V}`: put;
 //!   `POST /kv/{key}` with `{"op": "append", "client": C, "seq": S,
 //!   "value": V}` or `{"op": "cas", "client": C, "seq": S, "expected": V
@@ -44,6 +45,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 pub mod admin;
+mod transport;
 
 pub use admin::{peer_key, Members, PEER_KEY_PREFIX};
 use axum::{Json, Router};
@@ -304,6 +306,7 @@ async fn run(
 ) {
     let mut next_token = 0u64;
     let mut waiting: BTreeMap<u64, oneshot::Sender<Reply>> = BTreeMap::new();
+    let mut outbox = transport::Outbox::new(client);
     // A node's messages to itself (a candidate's own vote), stepped back in.
     let mut local: VecDeque<Message> = VecDeque::new();
     loop {
@@ -453,17 +456,9 @@ async fn run(
                 local.push_back(m);
                 continue;
             }
-            let Some(addr) = address_of(&driver, &peers, m.to.0) else {
-                continue;
-            };
-            let Ok(body) = postcard::to_allocvec(&m) else {
-                continue;
-            };
-            let url = format!("http://{addr}/raft");
-            let client = client.clone();
-            tokio::spawn(async move {
-                let _ = client.post(url).body(body).send().await;
-            });
+            if let Some(addr) = address_of(&driver, &peers, m.to.0) {
+                outbox.send(addr, m);
+            }
         }
     }
 }
@@ -523,22 +518,34 @@ fn status_of(driver: &Driver<KvStore, u64>) -> Status {
 type Inputs = mpsc::Sender<Input>;
 
 async fn raft_message(State(inputs): State<Inputs>, me: NodeId, body: BodyBytes) -> Response {
-    match postcard::from_bytes::<Message>(&body) {
-        Ok(m) if m.to != me || m.from == me => error(
-            StatusCode::BAD_REQUEST,
-            &format!("a message from {} to {} is not for {me}", m.from, m.to),
-            None,
-        ),
-        Ok(m) => {
-            let _ = inputs.send(Input::Message(m)).await;
-            StatusCode::NO_CONTENT.into_response()
+    let messages = match postcard::take_from_bytes::<Vec<Message>>(&body) {
+        Ok((messages, [])) if !messages.is_empty() => messages,
+        Ok((messages, rest)) => {
+            let found = format!(
+                "a list of {} raft messages and {} bytes more",
+                messages.len(),
+                rest.len()
+            );
+            return error(StatusCode::BAD_REQUEST, &found, None);
         }
-        Err(e) => error(
-            StatusCode::BAD_REQUEST,
-            &format!("not a raft message: {e}"),
-            None,
-        ),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("not a list of raft messages: {e}"),
+                None,
+            )
+        }
+    };
+    if let Some(m) = messages.iter().find(|m| m.to != me || m.from == me) {
+        let found = format!("a message from {} to {} is not for {me}", m.from, m.to);
+        return error(StatusCode::BAD_REQUEST, &found, None);
     }
+    for m in messages {
+        if inputs.send(Input::Message(m)).await.is_err() {
+            break;
+        }
+    }
+    StatusCode::NO_CONTENT.into_response()
 }
 
 /// `PUT /kv/{key}`'s body.

@@ -87,10 +87,13 @@ fn body(rng: &mut Xoshiro256PlusPlus) -> (Vec<u8>, &'static str) {
                 term: raft_core::Term(rng.gen_range(0..1_000)),
                 body: raft_core::MessageBody::HeartbeatResponse,
             };
-            (
-                postcard::to_allocvec(&m).unwrap_or_default(),
-                "application/octet-stream",
-            )
+            let batch = if rng.gen_bool(0.5) {
+                vec![m]
+            } else {
+                vec![m; 3]
+            };
+            let bytes = postcard::to_allocvec(&batch).unwrap_or_default();
+            (bytes, "application/octet-stream")
         }
     }
 }
