@@ -89,7 +89,7 @@ pub(crate) fn opaque_prefix(index: LogIndex, term: Term) -> u64 {
     chain(!CHAIN_ROOT, index, term, 0)
 }
 
-fn avalanche(mut z: u64) -> u64 {
+pub(crate) fn avalanche(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)

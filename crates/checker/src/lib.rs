@@ -60,7 +60,10 @@ mod violation;
 pub use corruption::recovered_from_damage;
 pub use durability::{check_durability, AckedWrite, FinalNode};
 pub use history::{parse_history, write_history, HistoryError};
-pub use linearizability::{check_linearizability, HistoryOp, LinearizabilityOutcome};
+pub use linearizability::{
+    check_linearizability, check_linearizability_report, HistoryOp, LinearizabilityOutcome,
+    LinearizabilityReport,
+};
 pub use liveness::{check_liveness, LivenessBounds};
 pub use safety::SafetyChecker;
 pub use violation::{Property, Violation};

@@ -13,7 +13,7 @@ mod tests;
 
 use crate::violation::{Property, Violation};
 use kv::{Op, OpResult};
-use search::{Failure, KeyOp, SearchOutcome};
+use search::{Decided, Failure, KeyOp, KeySearch};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -55,9 +55,28 @@ pub enum LinearizabilityOutcome {
     },
 }
 
-/// Decides whether `history` is linearizable, key by key (keys in order), with a
-/// Wing-Gong-Lowe search memoized on (linearized set, register value) as in
-/// Porcupine, taking at most `step_budget` steps per key.
+/// What a check found, and what it cost.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinearizabilityReport {
+    /// The verdict.
+    pub outcome: LinearizabilityOutcome,
+    /// Steps taken over all keys.
+    pub steps: u64,
+    /// The most steps one key took (against the per-key budget: how close
+    /// a pass came to being unknown).
+    pub max_key_steps: u64,
+    /// Keys checked.
+    pub keys: usize,
+}
+
+/// The first round's budget per key; each round doubles it.
+const FIRST_ROUND_STEPS: u64 = 1 << 10;
+
+/// Decides whether `history` is linearizable, with a Wing-Gong-Lowe search
+/// per key memoized on (linearized set, register value) as in Porcupine,
+/// taking at most `step_budget` steps per key. See
+/// [`check_linearizability_report`] for the order keys are searched in and
+/// what it costs.
 ///
 /// The model is a register of `Option<String>` per key, initially absent: Put
 /// sets it, Get returns it, Append concatenates (absent counts as `""`), Cas sets
@@ -70,29 +89,74 @@ pub enum LinearizabilityOutcome {
 /// linearization can reach the completion of.
 #[must_use]
 pub fn check_linearizability(history: &[HistoryOp], step_budget: u64) -> LinearizabilityOutcome {
-    let mut unknown = None;
-    for (key, indices) in ops_by_key(history) {
-        let ops: Vec<KeyOp<'_>> = indices.iter().map(|&i| key_op(&history[i])).collect();
-        match search::search(&ops, step_budget) {
-            SearchOutcome::Linearizable => {}
-            SearchOutcome::Unknown { steps } => {
-                unknown.get_or_insert(LinearizabilityOutcome::Unknown {
-                    key: key.to_owned(),
-                    steps,
-                });
-            }
-            SearchOutcome::Failed(failure) => {
-                let blocked = &history[indices[failure.blocked]];
-                return LinearizabilityOutcome::Violation(violation(
-                    key,
-                    indices.len(),
-                    blocked,
-                    &failure,
-                ));
+    check_linearizability_report(history, step_budget).outcome
+}
+
+/// [`check_linearizability`], with the steps it took.
+///
+/// Keys are searched in rounds: every undecided key gets a share of steps
+/// (1,024 in the first round, twice as many in each next one, never past
+/// `step_budget` in all), smallest key history first, and the first key
+/// whose search fails ends the check. So a violation in any key is found
+/// without waiting for another key's whole budget, and a key that exhausts
+/// its budget makes the verdict unknown only once no other key fails.
+/// Memory grows with the steps taken (about `8 * ceil(ops / 64) + 24`
+/// bytes per step, `ops` the key's operations).
+#[must_use]
+pub fn check_linearizability_report(
+    history: &[HistoryOp],
+    step_budget: u64,
+) -> LinearizabilityReport {
+    let keys = ops_by_key(history);
+    let mut searches: Vec<(&str, Vec<usize>, KeySearch)> = keys
+        .into_iter()
+        .map(|(key, indices)| {
+            let ops: Vec<KeyOp<'_>> = indices.iter().map(|&i| key_op(&history[i])).collect();
+            let search = KeySearch::new(&ops);
+            (key, indices, search)
+        })
+        .collect();
+    searches.sort_by_key(|(key, indices, _)| (indices.len(), *key));
+    let report = |outcome, searches: &[(&str, Vec<usize>, KeySearch)]| LinearizabilityReport {
+        outcome,
+        steps: searches.iter().map(|s| s.2.steps()).sum(),
+        max_key_steps: searches.iter().map(|s| s.2.steps()).max().unwrap_or(0),
+        keys: searches.len(),
+    };
+    let mut open: Vec<usize> = (0..searches.len()).collect();
+    let mut exhausted: Vec<usize> = Vec::new();
+    let mut round = FIRST_ROUND_STEPS;
+    while !open.is_empty() {
+        let mut still = Vec::with_capacity(open.len());
+        for &i in &open {
+            let (key, indices, search) = &mut searches[i];
+            let give = round.min(step_budget - search.steps());
+            match search.run(give) {
+                Some(Decided::Linearizable) => {}
+                Some(Decided::Failed(failure)) => {
+                    let blocked = &history[indices[failure.blocked]];
+                    let v = violation(key, indices.len(), blocked, &failure);
+                    return report(LinearizabilityOutcome::Violation(v), &searches);
+                }
+                None if search.steps() >= step_budget => exhausted.push(i),
+                None => still.push(i),
             }
         }
+        open = still;
+        round = round.saturating_mul(2);
     }
-    unknown.unwrap_or(LinearizabilityOutcome::Linearizable)
+    let unknown = exhausted
+        .iter()
+        .map(|&i| (searches[i].0, searches[i].2.steps()))
+        .min();
+    let outcome = match unknown {
+        Some((key, steps)) => LinearizabilityOutcome::Unknown {
+            key: key.to_owned(),
+            steps,
+        },
+        None => LinearizabilityOutcome::Linearizable,
+    };
+    report(outcome, &searches)
 }
 
 /// The key an op touches.
@@ -125,6 +189,7 @@ fn key_op(h: &HistoryOp) -> KeyOp<'_> {
         ret,
         op: &h.op,
         result: h.result.as_ref(),
+        cas_unknown: false,
     }
 }
 

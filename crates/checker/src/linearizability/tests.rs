@@ -416,3 +416,117 @@ proptest! {
         prop_assert!(matches!(outcome, LinearizabilityOutcome::Violation(_)), "{:?}", outcome);
     }
 }
+
+// ----- property: the search agrees with brute force on small histories -----------
+
+/// The register after `op` from `value`, if `op` may have returned `result`
+/// (`None`: unknown, anything goes) — the kv semantics, written out plainly.
+fn plain_step(
+    value: &Option<String>,
+    op: &Op,
+    result: Option<&OpResult>,
+) -> Option<Option<String>> {
+    let (next, returned) = match op {
+        Op::Put { value: v, .. } => (Some(v.clone()), OpResult::Ok),
+        Op::Get { .. } => (value.clone(), OpResult::Value(value.clone())),
+        Op::Append { value: v, .. } => {
+            let mut s = value.clone().unwrap_or_default();
+            s.push_str(v);
+            (Some(s), OpResult::Ok)
+        }
+        Op::Cas { expected, new, .. } if expected == value => (Some(new.clone()), OpResult::CasOk),
+        Op::Cas { .. } => (
+            value.clone(),
+            OpResult::CasFailed {
+                current: value.clone(),
+            },
+        ),
+    };
+    match result {
+        Some(r) if *r != returned => None,
+        _ => Some(next),
+    }
+}
+
+/// Whether some order of some of the ops (all completed ones; any subset of
+/// the unknown ones) respects real time and the results: every order tried.
+fn brute_force(ops: &[HistoryOp]) -> bool {
+    fn go(ops: &[HistoryOp], used: &mut Vec<bool>, value: Option<String>) -> bool {
+        let left_known = ops
+            .iter()
+            .zip(used.iter())
+            .any(|(o, &u)| !u && o.result.is_some());
+        if !left_known {
+            return true;
+        }
+        for i in 0..ops.len() {
+            if used[i] {
+                continue;
+            }
+            // Every op that returned before this one was invoked goes first.
+            let blocked = ops
+                .iter()
+                .zip(used.iter())
+                .any(|(o, &u)| !u && o.complete_us.is_some_and(|c| c < ops[i].invoke_us));
+            if blocked {
+                continue;
+            }
+            if let Some(next) = plain_step(&value, &ops[i].op, ops[i].result.as_ref()) {
+                used[i] = true;
+                let found = go(ops, used, next);
+                used[i] = false;
+                if found {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+    go(ops, &mut vec![false; ops.len()], None)
+}
+
+/// A random small history on one key: ops with random intervals, results
+/// drawn from a small domain (so many are impossible), some unknown.
+fn small_history() -> impl Strategy<Value = Vec<HistoryOp>> {
+    let op = (0..4u8, 0..3u8, 0..4u8, 0..60u64, 1..40u64, 0..6u8, 0..4u8);
+    prop::collection::vec(op, 0..7).prop_map(|specs| {
+        specs
+            .into_iter()
+            .enumerate()
+            .map(|(i, (kind, value, expected, invoke, took, result, fate))| {
+                let op = make_op(0, kind, value, expected);
+                let v = ["x", "y", "xy", "yx"][usize::from(result % 4)].to_owned();
+                let result = match (&op, result) {
+                    (Op::Get { .. }, 0) => read(None),
+                    (Op::Get { .. }, _) => read(Some(&v)),
+                    (Op::Cas { .. }, 0) => OpResult::CasOk,
+                    (Op::Cas { .. }, 1) => OpResult::CasFailed { current: None },
+                    (Op::Cas { .. }, _) => OpResult::CasFailed { current: Some(v) },
+                    _ => OpResult::Ok,
+                };
+                if fate == 0 {
+                    pending(i as u64, op, invoke)
+                } else {
+                    done(i as u64, op, invoke, invoke + took, result)
+                }
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    /// The memoized search (with its shortcuts for ops of unknown outcome)
+    /// gives brute force's verdict, linearizable or not.
+    #[test]
+    fn the_search_agrees_with_brute_force(history in small_history()) {
+        let expected = brute_force(&history);
+        let outcome = check_linearizability(&history, BUDGET);
+        prop_assert_eq!(
+            outcome == LinearizabilityOutcome::Linearizable,
+            expected,
+            "{:?} for {:#?}", outcome, history
+        );
+    }
+}
