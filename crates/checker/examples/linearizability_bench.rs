@@ -93,6 +93,7 @@ fn generate(clients: u64, keys: u64, ops: usize, seed: u64) -> Vec<HistoryOp> {
             invoke_us: invoke,
             complete_us: (!lost).then_some(complete),
             result: (!lost).then_some(result),
+            cas_current_unknown: false,
         });
     }
     history.sort_by_key(|h| h.invoke_us);

@@ -15,8 +15,9 @@
 //! `expected` (cas: a string, or `null` for an absent key) and `new` (cas),
 //! `invoke_us`, and, for an operation whose outcome the client saw,
 //! `complete_us` and `result`: `"ok"` (put, append), `{"value": V}` (get; V
-//! a string or `null`), `"cas_ok"`, or `{"cas_failed": V}` (the value found,
-//! or `null`). An operation without `result` has an unknown outcome: it may
+//! a string or `null`), `"cas_ok"`, `{"cas_failed": V}` (the value found,
+//! or `null`), or `"cas_failed"` (failed, the value found not reported:
+//! any value but the expected one). An operation without `result` has an unknown outcome: it may
 //! or may not have taken effect, at any time after its invocation. Blank
 //! lines and lines starting with `#` are skipped; anything else that does not
 //! fit (an unknown field, a missing one, a result that does not match the
@@ -54,14 +55,33 @@ enum OpName {
     Cas,
 }
 
+/// A result as a line holds it: a bare word or a one-field object.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum ResultLine {
+    Bare(BareResult),
+    Tagged(TaggedResult),
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-enum ResultLine {
+enum BareResult {
     Ok,
-    Value(Option<String>),
     CasOk,
+    /// A failed compare-and-set whose current value is not known.
+    CasFailed,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum TaggedResult {
+    Value(Option<String>),
     CasFailed(Option<String>),
 }
+
+/// What a result may be, for error messages.
+const RESULTS: &str = "a result is \"ok\", \"cas_ok\", \"cas_failed\" (current value unknown), \
+    {\"value\": V} or {\"cas_failed\": V}, V a string or null";
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -121,7 +141,15 @@ pub fn parse_history(text: &str) -> Result<Vec<HistoryOp>, HistoryError> {
             line: i + 1,
             message,
         };
-        let line: Line = serde_json::from_str(trimmed).map_err(|e| err(e.to_string()))?;
+        let line: Line = serde_json::from_str(trimmed).map_err(|e| {
+            let e = e.to_string();
+            // An untagged enum's error says only that nothing matched.
+            err(if e.contains("untagged enum ResultLine") {
+                RESULTS.to_string()
+            } else {
+                e
+            })
+        })?;
         let seq = next_seq.entry(line.client).or_insert(1);
         let this_seq = line.seq.unwrap_or(*seq);
         *seq = this_seq + 1;
@@ -178,11 +206,13 @@ fn to_op(line: Line, seq: u64) -> Result<HistoryOp, String> {
     if let Some((field, _)) = extra.iter().find(|(_, present)| *present) {
         return Err(format!("\"{field}\" does not belong to this op"));
     }
+    let cas_current_unknown = matches!(line.result, Some(ResultLine::Bare(BareResult::CasFailed)));
     let result = line.result.map(|r| match r {
-        ResultLine::Ok => OpResult::Ok,
-        ResultLine::Value(v) => OpResult::Value(v),
-        ResultLine::CasOk => OpResult::CasOk,
-        ResultLine::CasFailed(current) => OpResult::CasFailed { current },
+        ResultLine::Bare(BareResult::Ok) => OpResult::Ok,
+        ResultLine::Tagged(TaggedResult::Value(v)) => OpResult::Value(v),
+        ResultLine::Bare(BareResult::CasOk) => OpResult::CasOk,
+        ResultLine::Bare(BareResult::CasFailed) => OpResult::CasFailed { current: None },
+        ResultLine::Tagged(TaggedResult::CasFailed(current)) => OpResult::CasFailed { current },
     });
     let fits = matches!(
         (&op, &result),
@@ -214,6 +244,7 @@ fn to_op(line: Line, seq: u64) -> Result<HistoryOp, String> {
         invoke_us: line.invoke_us,
         complete_us: line.complete_us,
         result,
+        cas_current_unknown,
     })
 }
 
@@ -241,10 +272,15 @@ pub fn write_history(ops: &[HistoryOp]) -> String {
             invoke_us: h.invoke_us,
             complete_us: h.complete_us,
             result: h.result.clone().map(|r| match r {
-                OpResult::Ok => ResultLine::Ok,
-                OpResult::Value(v) => ResultLine::Value(v),
-                OpResult::CasOk => ResultLine::CasOk,
-                OpResult::CasFailed { current } => ResultLine::CasFailed(current),
+                OpResult::Ok => ResultLine::Bare(BareResult::Ok),
+                OpResult::Value(v) => ResultLine::Tagged(TaggedResult::Value(v)),
+                OpResult::CasOk => ResultLine::Bare(BareResult::CasOk),
+                OpResult::CasFailed { .. } if h.cas_current_unknown => {
+                    ResultLine::Bare(BareResult::CasFailed)
+                }
+                OpResult::CasFailed { current } => {
+                    ResultLine::Tagged(TaggedResult::CasFailed(current))
+                }
             }),
         };
         // Strings and numbers only: encoding cannot fail.
@@ -268,9 +304,11 @@ mod tests {
 {"client": 0, "op": "get", "key": "k", "invoke_us": 10, "complete_us": 12, "result": {"value": "b"}}
 {"client": 1, "op": "cas", "key": "k", "expected": null, "new": "c", "invoke_us": 13, "complete_us": 14, "result": {"cas_failed": "b"}}
 {"client": 0, "op": "append", "key": "k", "value": "x", "invoke_us": 20}
+{"client": 1, "op": "cas", "key": "k", "expected": "a", "new": "d", "invoke_us": 15, "complete_us": 16, "result": "cas_failed"}
 "#;
         let ops = parse_history(text).expect("well formed");
-        assert_eq!(ops.len(), 5);
+        assert_eq!(ops.len(), 6);
+        assert!(ops[5].cas_current_unknown && !ops[3].cas_current_unknown);
         assert_eq!((ops[2].client_id, ops[2].seq), (0, 2), "seq by position");
         assert_eq!(ops[4].result, None, "an unknown outcome");
         assert_eq!(
@@ -328,6 +366,10 @@ mod tests {
             (
                 r#"{"client": 0, "op": "get", "key": "k", "invoke_us": 1, "colour": "red"}"#,
                 "colour",
+            ),
+            (
+                r#"{"client": 0, "op": "get", "key": "k", "invoke_us": 1, "complete_us": 2, "result": "maybe"}"#,
+                "a result is",
             ),
             ("not json", "expected"),
         ] {

@@ -39,6 +39,7 @@
 //! // A read that misses a completed write is not linearizable.
 //! let op = |op, invoke_us, complete_us, result| HistoryOp {
 //!     client_id: 1, seq: invoke_us, op, invoke_us, complete_us: Some(complete_us), result: Some(result),
+//!     cas_current_unknown: false,
 //! };
 //! let history = [
 //!     op(Op::Put { key: "k".into(), value: "v".into() }, 0, 10, OpResult::Ok),

@@ -36,6 +36,11 @@ pub struct HistoryOp {
     pub complete_us: Option<u64>,
     /// The result, if the client received one.
     pub result: Option<OpResult>,
+    /// The result is a failed compare-and-set whose current value the
+    /// client was not told (`result`'s `current` is then ignored): any
+    /// value but the expected one.
+    #[serde(default)]
+    pub cas_current_unknown: bool,
 }
 
 /// The verdict on a history.
@@ -189,7 +194,7 @@ fn key_op(h: &HistoryOp) -> KeyOp<'_> {
         ret,
         op: &h.op,
         result: h.result.as_ref(),
-        cas_unknown: false,
+        cas_unknown: h.cas_current_unknown,
     }
 }
 
@@ -221,6 +226,7 @@ fn describe(h: &HistoryOp) -> String {
         Some(OpResult::Ok) => "ok".to_owned(),
         Some(OpResult::Value(v)) => format!("{v:?}"),
         Some(OpResult::CasOk) => "cas-ok".to_owned(),
+        Some(OpResult::CasFailed { .. }) if h.cas_current_unknown => "cas-failed ?".to_owned(),
         Some(OpResult::CasFailed { current }) => format!("cas-failed {current:?}"),
     };
     let complete = h

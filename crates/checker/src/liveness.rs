@@ -118,6 +118,7 @@ mod tests {
             invoke_us,
             complete_us,
             result: complete_us.map(|_| OpResult::Value(None)),
+            cas_current_unknown: false,
         }
     }
 

@@ -190,6 +190,7 @@ async fn client_loop(
             invoke_us,
             complete_us,
             result: outcome,
+            cas_current_unknown: false,
         };
         if let Ok(mut h) = history.lock() {
             h.push(done);
@@ -326,6 +327,7 @@ async fn killed_and_restarted_nodes_lose_nothing_and_stay_linearizable() {
                                 invoke_us,
                                 complete_us: Some(start.elapsed().as_micros() as u64),
                                 result: Some(r),
+                                cas_current_unknown: false,
                             };
                             if let Ok(mut f) = finals.lock() {
                                 f.push(h);

@@ -195,6 +195,7 @@ impl Clients {
             invoke_us: cx.queue.now_us(),
             complete_us: None,
             result: None,
+            cas_current_unknown: false,
         });
         self.clients[client].begin(history_index);
         if let Some(h) = self.history.last() {

@@ -28,7 +28,7 @@ use crate::rng::{self, Stream};
 use crate::stats::{RunResult, Verdict};
 use crate::timeline::Timeline;
 use checker::{
-    check_durability, check_linearizability, check_liveness, FinalNode, HistoryOp,
+    check_durability, check_linearizability_report, check_liveness, FinalNode, HistoryOp,
     LinearizabilityOutcome, LivenessBounds, Property, Violation,
 };
 use raft_core::{Entry, LogIndex};
@@ -674,7 +674,11 @@ impl Simulation {
         }
         let acked = self.clients.acked().len() as u64;
         self.obs.stats_mut().durable_writes_checked += acked;
-        match check_linearizability(self.clients.history(), LINEARIZABILITY_STEPS_MAX) {
+        let report =
+            check_linearizability_report(self.clients.history(), LINEARIZABILITY_STEPS_MAX);
+        let steps = &mut self.obs.stats_mut().linearizability_steps_max;
+        *steps = (*steps).max(report.max_key_steps);
+        match report.outcome {
             LinearizabilityOutcome::Linearizable => {
                 self.obs.stats_mut().linearizability_checked += 1;
             }

@@ -341,8 +341,15 @@ fn check_history(args: &CheckHistoryArgs) -> ExitCode {
         Ok(h) => h,
         Err(e) => return usage_error(&format!("{}: {e}", args.file.display())),
     };
-    let (line, code) = match checker::check_linearizability(&history, args.budget) {
-        L::Linearizable => ("linearizable".to_string(), 0),
+    let report = checker::check_linearizability_report(&history, args.budget);
+    let (line, code) = match report.outcome {
+        L::Linearizable => (
+            format!(
+                "linearizable ({} keys, {} search steps, at most {} on one key)",
+                report.keys, report.steps, report.max_key_steps
+            ),
+            0,
+        ),
         L::Violation(v) => (format!("NOT linearizable: {}", v.message()), 1),
         L::Unknown { key, steps } => (
             format!(
@@ -436,7 +443,7 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         s.mean_sim_seconds_per_seed,
         s.mean_events_per_seed
     )?;
-    let rows: [(&str, u64); 39] = [
+    let rows: [(&str, u64); 40] = [
         ("elections", st.elections),
         ("leaders elected", st.leaders_elected),
         ("max term", st.max_term),
@@ -467,6 +474,7 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         ("latency probes passed", st.latency_probes_passed),
         ("histories linearizable", st.linearizability_checked),
         ("histories unknown (budget)", st.linearizability_unknown),
+        ("most search steps on a key", st.linearizability_steps_max),
         ("durable writes checked", st.durable_writes_checked),
         ("config changes proposed", st.config_changes_proposed),
         ("config changes committed", st.config_changes_committed),

@@ -90,6 +90,11 @@ pub struct RunStats {
     /// Client histories whose linearizability search ran out of budget
     /// (neither proven nor refuted; never counted as a pass).
     pub linearizability_unknown: u64,
+    /// The most steps the linearizability search took on one key of one
+    /// run (against the per-key budget `LINEARIZABILITY_STEPS_MAX`: how
+    /// close a pass came to being unknown).
+    #[serde(default)]
+    pub linearizability_steps_max: u64,
     /// Acknowledged writes verified present on every live node at the end.
     pub durable_writes_checked: u64,
     /// Membership changes a leader accepted and put in its log (the
@@ -176,6 +181,9 @@ impl RunStats {
         self.latency_probes_passed += o.latency_probes_passed;
         self.linearizability_checked += o.linearizability_checked;
         self.linearizability_unknown += o.linearizability_unknown;
+        self.linearizability_steps_max = self
+            .linearizability_steps_max
+            .max(o.linearizability_steps_max);
         self.durable_writes_checked += o.durable_writes_checked;
         self.config_changes_proposed += o.config_changes_proposed;
         self.config_changes_committed += o.config_changes_committed;

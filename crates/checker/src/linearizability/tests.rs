@@ -43,6 +43,7 @@ fn done(client_id: u64, op: Op, invoke_us: u64, complete_us: u64, result: OpResu
         invoke_us,
         complete_us: Some(complete_us),
         result: Some(result),
+        cas_current_unknown: false,
     }
 }
 
@@ -55,6 +56,7 @@ fn pending(client_id: u64, op: Op, invoke_us: u64) -> HistoryOp {
         invoke_us,
         complete_us: None,
         result: None,
+        cas_current_unknown: false,
     }
 }
 
@@ -270,6 +272,79 @@ fn cas_results_must_match_the_model() {
 }
 
 #[test]
+fn a_failed_cas_may_leave_its_current_value_unknown() {
+    let unknown = |h: HistoryOp| HistoryOp {
+        cas_current_unknown: true,
+        ..h
+    };
+    let failed = OpResult::CasFailed { current: None };
+    // The value was "a", not the expected "b": a failure, whatever it saw.
+    assert_linearizable(&[
+        done(1, put("x", "a"), 0, 10, OpResult::Ok),
+        unknown(done(2, cas("x", Some("b"), "c"), 20, 30, failed.clone())),
+        done(1, get("x"), 40, 50, read(Some("a"))),
+    ]);
+    // The value was the expected "a": the cas cannot have failed.
+    let v = assert_not_linearizable(&[
+        done(1, put("x", "a"), 0, 10, OpResult::Ok),
+        unknown(done(2, cas("x", Some("a"), "c"), 20, 30, failed.clone())),
+    ]);
+    assert!(v.found.contains("cas-failed ?"), "{v}");
+    // Concurrent with a write that makes it differ: either order.
+    assert_linearizable(&[
+        done(1, put("x", "a"), 0, 10, OpResult::Ok),
+        done(1, put("x", "z"), 15, 40, OpResult::Ok),
+        unknown(done(2, cas("x", Some("a"), "c"), 20, 30, failed)),
+        done(1, get("x"), 50, 60, read(Some("z"))),
+    ]);
+}
+
+#[test]
+fn the_report_counts_the_steps_and_the_budget_holds() {
+    let h: Vec<HistoryOp> = (0..6)
+        .map(|i| done(i, append("x", &i.to_string()), 0, 100, OpResult::Ok))
+        .chain(std::iter::once(done(
+            9,
+            get("x"),
+            200,
+            300,
+            read(Some("nope")),
+        )))
+        .collect();
+    let report = check_linearizability_report(&h, 1_000_000);
+    assert!(matches!(
+        report.outcome,
+        LinearizabilityOutcome::Violation(_)
+    ));
+    assert!(report.steps > 0 && report.steps == report.max_key_steps);
+    assert_eq!(report.keys, 1);
+    // A key that fails is found before another key spends its budget:
+    // "a" is small but costly (seven concurrent appends, read in the one
+    // order that works, the last the search tries), "b" is longer and
+    // fails at once.
+    let mut two: Vec<HistoryOp> = (0..7)
+        .map(|i| done(20 + i, append("a", &format!("{i},")), 0, 100, OpResult::Ok))
+        .collect();
+    let order: String = (0..7).rev().map(|i| format!("{i},")).collect();
+    two.push(done(40, get("a"), 200, 300, read(Some(&order))));
+    let alone = check_linearizability_report(&two, 1 << 40);
+    assert_eq!(alone.outcome, LinearizabilityOutcome::Linearizable);
+    assert!(alone.steps > 5_000, "costly: {alone:?}");
+    two.extend((0..20).map(|i| done(60 + i, put("b", "v"), 10 * i, 10 * i + 5, OpResult::Ok)));
+    two.push(done(90, get("b"), 500, 600, read(None)));
+    let both = check_linearizability_report(&two, 1 << 40);
+    assert!(
+        matches!(both.outcome, LinearizabilityOutcome::Violation(ref v) if v.found.contains("\"b\"")),
+        "{both:?}"
+    );
+    assert!(both.steps < alone.steps / 4, "{} steps", both.steps);
+    for budget in [0, 1, 100, 5_000] {
+        let r = check_linearizability_report(&two, budget);
+        assert!(r.max_key_steps <= budget, "{budget}: {r:?}");
+    }
+}
+
+#[test]
 fn exceeding_the_budget_is_unknown_not_a_pass() {
     let mut h: Vec<HistoryOp> = (0..12)
         .map(|i| done(i, append("x", &i.to_string()), 0, 100, OpResult::Ok))
@@ -390,6 +465,7 @@ fn execute(specs: &[OpSpec]) -> Vec<HistoryOp> {
             invoke_us: point - before,
             complete_us,
             result,
+            cas_current_unknown: false,
         });
     }
     history
