@@ -115,7 +115,7 @@ mod tests {
                     from: NodeId(1),
                     to: NodeId(2),
                     term: Term(i as u64),
-                    body: MessageBody::HeartbeatResponse,
+                    body: MessageBody::HeartbeatResponse { read_round: 0 },
                 })
                 .collect();
             let encoded: Vec<Vec<u8>> = messages

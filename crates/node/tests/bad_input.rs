@@ -85,7 +85,7 @@ fn body(rng: &mut Xoshiro256PlusPlus) -> (Vec<u8>, &'static str) {
                 from: raft_core::NodeId(rng.gen_range(0..2)),
                 to: raft_core::NodeId(rng.gen_range(1..4)),
                 term: raft_core::Term(rng.gen_range(0..1_000)),
-                body: raft_core::MessageBody::HeartbeatResponse,
+                body: raft_core::MessageBody::HeartbeatResponse { read_round: 0 },
             };
             let batch = if rng.gen_bool(0.5) {
                 vec![m]

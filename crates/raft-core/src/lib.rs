@@ -85,9 +85,10 @@ pub use log::RaftLog;
 pub use message::{Message, MessageBody, RejectHint};
 pub use node::invariants::InvariantViolation;
 pub use node::{
-    CompactError, DurableState, ProposeError, RaftNode, RestoreError, Role, TransferError,
+    CompactError, DurableState, ProposeError, RaftNode, ReadError, RestoreError, Role,
+    TransferError,
 };
-pub use ready::Ready;
+pub use ready::{ReadState, Ready};
 pub use snapshot::{Snapshot, SnapshotChunk, SnapshotMeta};
 pub use types::{Entry, EntryKind, HardState, LogIndex, NodeId, Term};
 

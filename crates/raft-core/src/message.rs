@@ -66,9 +66,15 @@ pub enum MessageBody {
     Heartbeat {
         /// The commit index the follower may adopt.
         commit: LogIndex,
+        /// The leader's latest read round (ReadIndex): the answer echoes
+        /// it, confirming the sender led when it sent the heartbeat.
+        read_round: u64,
     },
     /// The answer to a `Heartbeat`.
-    HeartbeatResponse,
+    HeartbeatResponse {
+        /// The read round of the heartbeat answered.
+        read_round: u64,
+    },
     /// The leader hands leadership over: the receiver, up to date, campaigns
     /// at once (thesis §3.10).
     TimeoutNow {
@@ -137,7 +143,7 @@ impl MessageBody {
             MessageBody::AppendEntries { .. } => "Append",
             MessageBody::AppendEntriesResponse { .. } => "AppendResp",
             MessageBody::Heartbeat { .. } => "Heartbeat",
-            MessageBody::HeartbeatResponse => "HeartbeatResp",
+            MessageBody::HeartbeatResponse { .. } => "HeartbeatResp",
             MessageBody::TimeoutNow { .. } => "TimeoutNow",
             MessageBody::InstallSnapshot { .. } => "Snapshot",
             MessageBody::InstallSnapshotResponse { .. } => "SnapshotResp",
@@ -183,8 +189,11 @@ mod tests {
                 index: i,
                 reject: None,
             },
-            MessageBody::Heartbeat { commit: i },
-            MessageBody::HeartbeatResponse,
+            MessageBody::Heartbeat {
+                commit: i,
+                read_round: 0,
+            },
+            MessageBody::HeartbeatResponse { read_round: 0 },
             MessageBody::TimeoutNow { last_index: i },
             MessageBody::InstallSnapshot {
                 chunk: Box::default(),

@@ -15,8 +15,9 @@
 //! constructors and accessors, the public inputs, the [`Ready`] output and the
 //! shared step; `election` holds the election timer, campaigns, votes and role
 //! transitions; `replication` the leader's side of replication and commit;
-//! `follower` the follower's side. Children may use this module; this module
-//! imports nothing from them.
+//! `follower` the follower's side; `read` the leader's linearizable reads
+//! (ReadIndex). Children may use this module; this module imports nothing
+//! from them.
 //!
 //! [`RaftNode::check_invariants`] checks the state's invariants; see [`invariants`].
 
@@ -35,11 +36,13 @@ use std::fmt;
 mod election;
 mod follower;
 pub mod invariants;
+mod read;
 mod reconfig;
 mod replication;
 mod snapshot;
 mod transfer;
 
+pub use read::ReadError;
 pub use snapshot::CompactError;
 pub use transfer::TransferError;
 
@@ -174,6 +177,8 @@ pub struct RaftNode {
     persisted_messages: Vec<Message>,
     last_handed_hard_state: HardState,
     scratch: Vec<LogIndex>,
+    /// The leader's pending linearizable reads (ReadIndex).
+    reads: read::Reads,
 }
 
 impl RaftNode {
@@ -237,6 +242,7 @@ impl RaftNode {
             persisted_messages: Vec::new(),
             last_handed_hard_state: hard_state,
             scratch: Vec::new(),
+            reads: read::Reads::default(),
             config,
         };
         node.reset_election_timer();
@@ -416,6 +422,7 @@ impl RaftNode {
             || !self.messages.is_empty()
             || !self.persisted_messages.is_empty()
             || !self.log.entries_to_apply().is_empty()
+            || self.reads.has_output()
     }
 
     /// Takes everything the host must do now. See [`crate::ready`].
@@ -440,6 +447,7 @@ impl RaftNode {
         self.log.mark_handed_out();
         out.messages.append(&mut self.messages);
         out.persisted_messages.append(&mut self.persisted_messages);
+        out.read_states.append(&mut self.reads.out);
         let to_apply = self.log.entries_to_apply();
         if let Some(last) = to_apply.last() {
             let last = last.index;
@@ -549,7 +557,10 @@ impl RaftNode {
             MessageBody::AppendEntriesResponse { index, reject } => {
                 self.handle_append_response(m.from, index, reject);
             }
-            MessageBody::HeartbeatResponse => self.handle_heartbeat_response(m.from),
+            MessageBody::HeartbeatResponse { read_round } => {
+                self.handle_heartbeat_response(m.from);
+                self.read_round_acked(m.from, read_round);
+            }
             MessageBody::InstallSnapshotResponse { index, received } => {
                 self.handle_snapshot_response(m.from, index, received);
             }

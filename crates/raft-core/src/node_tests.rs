@@ -159,6 +159,7 @@ fn vote_response(from: u64, to: u64, term: u64, pre_vote: bool, granted: bool) -
 fn heartbeat(from: u64, to: u64, term: u64, commit: u64) -> Message {
     let body = MessageBody::Heartbeat {
         commit: LogIndex(commit),
+        read_round: 0,
     };
     msg(from, to, term, body)
 }
@@ -831,7 +832,12 @@ fn check_quorum_leader_with_quorum_contact_stays() {
     let min = leader.config().election_timeout_ticks_min;
     for _ in 0..5 * min {
         leader.tick();
-        leader.step(msg(2, 1, term, MessageBody::HeartbeatResponse));
+        leader.step(msg(
+            2,
+            1,
+            term,
+            MessageBody::HeartbeatResponse { read_round: 0 },
+        ));
     }
     assert_eq!(leader.role(), Role::Leader);
 }
@@ -1534,3 +1540,6 @@ mod reconfig_tests;
 
 #[path = "node/snapshot_tests.rs"]
 mod snapshot_tests;
+
+#[path = "node/read_tests.rs"]
+mod read_tests;

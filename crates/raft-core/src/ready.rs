@@ -49,7 +49,7 @@
 
 use crate::message::Message;
 use crate::snapshot::Snapshot;
-use crate::types::{Entry, HardState};
+use crate::types::{Entry, HardState, LogIndex};
 
 /// Everything a node asks of its host after an input. See the module docs
 /// for the order in which the host must handle it.
@@ -69,6 +69,23 @@ pub struct Ready {
     pub persisted_messages: Vec<Message>,
     /// Committed, locally durable entries to apply, in log order.
     pub committed_entries: Vec<Entry>,
+    /// Reads asked with [`RaftNode::read_index`], confirmed (answer each
+    /// once the state machine has applied its index) or refused (no index:
+    /// the node stopped leading).
+    ///
+    /// [`RaftNode::read_index`]: crate::RaftNode::read_index
+    pub read_states: Vec<ReadState>,
+}
+
+/// A read's fate: the index to serve it at, or none if it cannot be served
+/// here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadState {
+    /// The host's token for the read.
+    pub ctx: u64,
+    /// The state machine must have applied this index before the read is
+    /// answered from it; `None`: refused (the node stopped leading).
+    pub index: Option<LogIndex>,
 }
 
 impl Ready {
@@ -81,6 +98,7 @@ impl Ready {
             && self.messages.is_empty()
             && self.persisted_messages.is_empty()
             && self.committed_entries.is_empty()
+            && self.read_states.is_empty()
     }
 
     /// Empties the batch, keeping the allocations for reuse.
@@ -91,5 +109,6 @@ impl Ready {
         self.messages.clear();
         self.persisted_messages.clear();
         self.committed_entries.clear();
+        self.read_states.clear();
     }
 }

@@ -275,10 +275,12 @@ impl Before {
                 },
                 None => return None,
             },
-            MessageBody::HeartbeatResponse if leads_term => match PeerBefore::of(raft, m.from) {
-                Some(peer) => Input::HeartbeatAnswer { peer },
-                None => return None,
-            },
+            MessageBody::HeartbeatResponse { .. } if leads_term => {
+                match PeerBefore::of(raft, m.from) {
+                    Some(peer) => Input::HeartbeatAnswer { peer },
+                    None => return None,
+                }
+            }
             MessageBody::RequestVote {
                 pre_vote, transfer, ..
             } => Input::VoteRequest {

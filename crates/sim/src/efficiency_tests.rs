@@ -260,7 +260,7 @@ fn the_heartbeat_answer_rule_wants_no_append_to_a_follower_in_sync() {
     let term = n.term();
     let (before, r) = answer(
         &mut n,
-        msg(1, 0, term, MessageBody::HeartbeatResponse),
+        msg(1, 0, term, MessageBody::HeartbeatResponse { read_round: 0 }),
         true,
     );
     assert_eq!(judge(&before, &n, &r.messages, &[]), None);

@@ -23,7 +23,7 @@ fn heartbeat(from: u64, to: u64) -> Message {
         from: NodeId(from),
         to: NodeId(to),
         term: Term(1),
-        body: MessageBody::HeartbeatResponse,
+        body: MessageBody::HeartbeatResponse { read_round: 0 },
     }
 }
 
@@ -107,6 +107,7 @@ fn paused_node_piles_up_ticks_and_messages_then_catches_up() {
         term: Term(7),
         body: MessageBody::Heartbeat {
             commit: LogIndex(0),
+            read_round: 0,
         },
     };
     let delivered = sim.obs.stats().messages_delivered;

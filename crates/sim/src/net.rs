@@ -382,6 +382,7 @@ mod tests {
             term: Term(1),
             body: MessageBody::Heartbeat {
                 commit: raft_core::LogIndex(0),
+                read_round: 0,
             },
         }
     }

@@ -467,7 +467,7 @@ impl Nodes {
         let answer = matches!(
             m.body,
             MessageBody::AppendEntriesResponse { .. }
-                | MessageBody::HeartbeatResponse
+                | MessageBody::HeartbeatResponse { .. }
                 | MessageBody::InstallSnapshotResponse { .. }
         );
         if answer && view.role == Role::Leader && m.term == view.term {

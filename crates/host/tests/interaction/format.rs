@@ -82,8 +82,15 @@ pub fn message(m: &Message) -> String {
             index.0,
             at(hint.index, hint.term)
         ),
-        MessageBody::Heartbeat { commit } => format!(" commit={}", commit.0),
-        MessageBody::HeartbeatResponse => String::new(),
+        MessageBody::Heartbeat {
+            commit,
+            read_round: 0,
+        } => format!(" commit={}", commit.0),
+        MessageBody::Heartbeat { commit, read_round } => {
+            format!(" commit={} read-round={read_round}", commit.0)
+        }
+        MessageBody::HeartbeatResponse { read_round: 0 } => String::new(),
+        MessageBody::HeartbeatResponse { read_round } => format!(" read-round={read_round}"),
         MessageBody::TimeoutNow { last_index } => format!("last={last_index}"),
         MessageBody::InstallSnapshot { chunk } => format!(
             " snap={} bytes={}..{}/{}",

@@ -158,6 +158,9 @@ impl RaftNode {
             self.term = term;
             self.vote = None;
         }
+        if self.role == Role::Leader {
+            self.reads_lost_leadership();
+        }
         self.role = Role::Follower;
         self.leader = leader;
         self.progress.clear();

@@ -30,10 +30,11 @@ impl RaftNode {
                 &entries,
                 leader_commit,
             ),
-            MessageBody::Heartbeat { commit } => {
+            MessageBody::Heartbeat { commit, read_round } => {
                 let commit = commit.min(self.log.last_index());
                 self.log.commit_to(commit);
-                self.send(m.from, self.term, MessageBody::HeartbeatResponse);
+                let body = MessageBody::HeartbeatResponse { read_round };
+                self.send(m.from, self.term, body);
             }
             MessageBody::InstallSnapshot { chunk } => self.handle_snapshot_chunk(m.from, *chunk),
             _ => {}

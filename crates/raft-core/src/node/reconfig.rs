@@ -198,6 +198,7 @@ impl RaftNode {
     /// is committed, leave it if it is joint (and set to leave by itself),
     /// or step down if this node no longer votes.
     pub(super) fn after_leader_commit(&mut self) {
+        self.reads_after_commit();
         if self.role != Role::Leader || self.log.committed() < self.membership_index() {
             return;
         }

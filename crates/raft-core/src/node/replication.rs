@@ -76,14 +76,12 @@ impl RaftNode {
         }
     }
 
-    fn broadcast_heartbeat(&mut self) {
+    pub(super) fn broadcast_heartbeat(&mut self) {
         let committed = self.log.committed();
         for i in 0..self.progress.len() {
             let pr = &self.progress[i];
             if pr.id != self.id() {
-                let body = MessageBody::Heartbeat {
-                    commit: pr.match_index.min(committed),
-                };
+                let body = self.heartbeat_body(pr.match_index.min(committed));
                 self.send(pr.id, self.term, body);
             }
         }

@@ -250,7 +250,7 @@ impl TextTrace {
 fn answers_a_stale_message(m: &Message, receiver_term: raft_core::Term) -> bool {
     use raft_core::MessageBody as B;
     let answer = match m.body {
-        B::AppendEntriesResponse { .. } | B::HeartbeatResponse => true,
+        B::AppendEntriesResponse { .. } | B::HeartbeatResponse { .. } => true,
         B::RequestVoteResponse { granted, .. } => !granted,
         _ => false,
     };
@@ -342,8 +342,13 @@ pub(super) fn message_detail(m: &Message) -> String {
             None => format!("ok index={index}"),
             Some(h) => format!("reject index={index} hint={}@{}", h.index, h.term),
         },
-        B::Heartbeat { commit } => format!("commit={commit}"),
-        B::HeartbeatResponse => String::new(),
+        B::Heartbeat {
+            commit,
+            read_round: 0,
+        } => format!("commit={commit}"),
+        B::Heartbeat { commit, read_round } => format!("commit={commit} read-round={read_round}"),
+        B::HeartbeatResponse { read_round: 0 } => String::new(),
+        B::HeartbeatResponse { read_round } => format!("read-round={read_round}"),
         B::TimeoutNow { last_index } => format!("last={last_index}"),
         B::InstallSnapshot { chunk } => format!(
             "snap={}@{} bytes={}..{} of {}",

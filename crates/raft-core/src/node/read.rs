@@ -1,0 +1,223 @@
+//! Linearizable reads without log writes: ReadIndex (thesis §6.4).
+//!
+//! A read asked of the leader ([`RaftNode::read_index`]) is served at the
+//! leader's commit index of that moment, once the leader has confirmed it
+//! still leads: a quorum of its configuration (of both halves, while
+//! joint) answers a heartbeat sent after the read arrived. Reads share
+//! those rounds: one round is in flight at a time, and every read that
+//! arrives meanwhile waits for the next. A leader that has not yet
+//! committed an entry of its own term does not know the latest commit
+//! index: its reads wait for that commit first. The node hands a
+//! confirmed read out in [`Ready::read_states`] with its index; the host
+//! answers it from its state machine once that has applied the index. A
+//! read the node cannot serve any more (it stopped leading) comes out with
+//! no index, for the host to refuse.
+//!
+//! This module owns the pending reads and the rounds. It must never hand
+//! out an index before the round that confirms it, nor an index below the
+//! commit index at the read's arrival.
+//!
+//! [`Ready::read_states`]: crate::ready::Ready::read_states
+
+use super::{RaftNode, Role};
+use crate::message::MessageBody;
+use crate::ready::ReadState;
+use crate::types::{LogIndex, NodeId};
+use std::collections::VecDeque;
+use std::fmt;
+
+/// Why a read was refused at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadError {
+    /// This node does not lead (it knows of `leader`, if any).
+    NotLeader {
+        /// The leader it knows of.
+        leader: Option<NodeId>,
+    },
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::NotLeader { leader: Some(l) } => write!(f, "not the leader ({l} is)"),
+            ReadError::NotLeader { leader: None } => write!(f, "not the leader (none known)"),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// A read waiting for its confirmation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Pending {
+    ctx: u64,
+    /// The commit index when the read arrived (`None`: it arrived before
+    /// the leader committed an entry of its term).
+    index: Option<LogIndex>,
+    /// The round that confirms it (0: not yet assigned).
+    round: u64,
+}
+
+/// The leader's pending reads and heartbeat rounds.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Reads {
+    pending: VecDeque<Pending>,
+    /// The last round sent in heartbeats.
+    sent: u64,
+    /// The last round a quorum answered.
+    confirmed: u64,
+    /// Per peer: the last round it answered.
+    acked: Vec<(NodeId, u64)>,
+    /// Confirmed or dropped reads, for the next `Ready`.
+    pub(super) out: Vec<ReadState>,
+}
+
+impl Reads {
+    /// The round heartbeats carry.
+    pub(super) fn round(&self) -> u64 {
+        self.sent
+    }
+
+    pub(super) fn has_output(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// Every pending read is dropped (the node stops leading).
+    fn drop_all(&mut self) {
+        for p in self.pending.drain(..) {
+            self.out.push(ReadState {
+                ctx: p.ctx,
+                index: None,
+            });
+        }
+        self.acked.clear();
+    }
+}
+
+impl RaftNode {
+    /// Asks for a linearizable read, identified by `ctx` (the host's own
+    /// token): once it is safe, [`Ready::read_states`] holds `ctx` with the
+    /// index the state machine must have applied before the read is
+    /// answered from it.
+    ///
+    /// # Errors
+    /// [`ReadError::NotLeader`] if this node does not lead.
+    ///
+    /// [`Ready::read_states`]: crate::ready::Ready::read_states
+    pub fn read_index(&mut self, ctx: u64) -> Result<(), ReadError> {
+        if self.role != Role::Leader {
+            return Err(ReadError::NotLeader {
+                leader: self.leader,
+            });
+        }
+        let index = self.committed_in_term().then(|| self.log.committed());
+        self.reads.pending.push_back(Pending {
+            ctx,
+            index,
+            round: 0,
+        });
+        if index.is_some() {
+            self.start_read_round();
+        }
+        Ok(())
+    }
+
+    /// Whether the leader's commit index is of its own term (it has
+    /// committed an entry of its term, so it knows every committed entry).
+    fn committed_in_term(&self) -> bool {
+        self.log.term(self.log.committed()) == Some(self.term)
+    }
+
+    /// Starts a round for the reads that have an index and none yet, unless
+    /// one is in flight (they wait for the next); a node alone in its
+    /// quorum confirms at once.
+    fn start_read_round(&mut self) {
+        let waiting = self
+            .reads
+            .pending
+            .iter()
+            .any(|p| p.index.is_some() && p.round == 0);
+        if !waiting || self.reads.sent > self.reads.confirmed {
+            return;
+        }
+        self.reads.sent += 1;
+        let round = self.reads.sent;
+        for p in self.reads.pending.iter_mut() {
+            if p.index.is_some() && p.round == 0 {
+                p.round = round;
+            }
+        }
+        let me = self.id();
+        if self.membership().has_quorum(|peer| peer == me) {
+            self.confirm_reads(round);
+            return;
+        }
+        self.broadcast_heartbeat();
+    }
+
+    /// A peer answered a heartbeat of round `round`.
+    pub(super) fn read_round_acked(&mut self, from: NodeId, round: u64) {
+        if self.role != Role::Leader || round == 0 || round <= self.reads.confirmed {
+            return;
+        }
+        match self.reads.acked.iter_mut().find(|(p, _)| *p == from) {
+            Some((_, r)) => *r = (*r).max(round),
+            None => self.reads.acked.push((from, round)),
+        }
+        let target = self.reads.sent;
+        let (me, acked) = (self.id(), &self.reads.acked);
+        let answered =
+            |peer: NodeId| peer == me || acked.iter().any(|&(p, r)| p == peer && r >= target);
+        if self.membership().has_quorum(answered) {
+            self.confirm_reads(target);
+        }
+    }
+
+    /// Round `round` is confirmed: its reads (and earlier ones) go out.
+    fn confirm_reads(&mut self, round: u64) {
+        self.reads.confirmed = round;
+        while let Some(p) = self.reads.pending.front().copied() {
+            let Some(index) = p.index.filter(|_| p.round != 0 && p.round <= round) else {
+                break;
+            };
+            self.reads.pending.pop_front();
+            self.reads.out.push(ReadState {
+                ctx: p.ctx,
+                index: Some(index),
+            });
+        }
+        self.start_read_round();
+    }
+
+    /// The leader's commit advanced: reads that waited for an entry of its
+    /// term take the commit index and a round.
+    pub(super) fn reads_after_commit(&mut self) {
+        if self.role != Role::Leader || !self.committed_in_term() {
+            return;
+        }
+        let committed = self.log.committed();
+        let mut any = false;
+        for p in self.reads.pending.iter_mut().filter(|p| p.index.is_none()) {
+            p.index = Some(committed);
+            any = true;
+        }
+        if any {
+            self.start_read_round();
+        }
+    }
+
+    /// The node stops leading: its pending reads cannot be served.
+    pub(super) fn reads_lost_leadership(&mut self) {
+        self.reads.drop_all();
+        self.reads.sent = 0;
+        self.reads.confirmed = 0;
+    }
+
+    /// The heartbeat body to `to`, carrying the current read round.
+    pub(super) fn heartbeat_body(&self, commit: LogIndex) -> MessageBody {
+        MessageBody::Heartbeat {
+            commit,
+            read_round: self.reads.round(),
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! ReadIndex (thesis §6.4): a read is served at the commit index of its
+//! arrival, only after a quorum confirmed the leader still leads, never
+//! before the leader committed an entry of its term; lost leadership
+//! refuses pending reads. Nodes run on the test network of `node_tests`.
+
+use super::*;
+use crate::ready::ReadState;
+
+/// A cluster of `voters` (pre-vote off) led by the first, everything
+/// replicated and committed.
+fn cluster(voters: &[u64]) -> Vec<RaftNode> {
+    let mut nodes: Vec<RaftNode> = voters
+        .iter()
+        .map(|&v| new_node(cfg_no_pre_vote(v, voters)))
+        .collect();
+    elect(&mut nodes[0]);
+    let mut refs: Vec<&mut RaftNode> = nodes.iter_mut().collect();
+    run(&mut refs);
+    nodes
+}
+
+/// Runs the network like `run`, delivering only what `deliver` allows,
+/// and returns the read states the nodes handed out.
+fn run_reads(nodes: &mut [RaftNode], deliver: impl Fn(&Message) -> bool) -> Vec<ReadState> {
+    let mut reads = Vec::new();
+    for _round in 0..1_000 {
+        let mut queue = Vec::new();
+        for node in nodes.iter_mut() {
+            while node.has_ready() {
+                let ready = handle(node);
+                reads.extend(ready.read_states.iter().copied());
+                queue.extend(outgoing(&ready));
+            }
+        }
+        queue.retain(|m| deliver(m));
+        if queue.is_empty() {
+            return reads;
+        }
+        for m in queue {
+            if let Some(node) = nodes.iter_mut().find(|n| n.id() == m.to) {
+                node.step(m);
+            }
+        }
+    }
+    panic!("the network did not become quiescent");
+}
+
+fn served(ctx: u64, index: u64) -> ReadState {
+    ReadState {
+        ctx,
+        index: Some(LogIndex(index)),
+    }
+}
+
+/// Rule: a read is served at the commit index it arrived at, once a
+/// quorum answered a heartbeat sent after it; not before.
+#[test]
+fn a_read_waits_for_a_quorum_round_and_is_served_at_the_commit_index() {
+    let mut c = cluster(&[1, 2, 3]);
+    let commit = c[0].log().committed().0;
+    c[0].read_index(7).expect("the leader");
+    // No answer reaches the leader: nothing is served.
+    assert_eq!(run_reads(&mut c, |_| false), vec![]);
+    assert_eq!(run_reads(&mut c, |m| m.to != NodeId(1)), vec![]);
+    // The heartbeats went out with round 1; answers from n2 alone make a
+    // quorum of three with the leader.
+    c[0].tick(); // (a heartbeat resend changes nothing)
+    let reads = run_reads(&mut c, |m| m.from != NodeId(3) && m.to != NodeId(3));
+    assert_eq!(reads, vec![served(7, commit)]);
+}
+
+/// Rule: a follower refuses a read and names the leader; a single node
+/// serves at once.
+#[test]
+fn a_follower_refuses_and_a_single_node_serves_at_once() {
+    let mut c = cluster(&[1, 2, 3]);
+    assert_eq!(
+        c[1].read_index(1),
+        Err(ReadError::NotLeader {
+            leader: Some(NodeId(1))
+        })
+    );
+    let mut solo = vec![new_node(cfg_no_pre_vote(1, &[1]))];
+    elect(&mut solo[0]);
+    run_reads(&mut solo, |_| true);
+    solo[0].read_index(5).expect("the leader");
+    let commit = solo[0].log().committed().0;
+    assert_eq!(run_reads(&mut solo, |_| true), vec![served(5, commit)]);
+}
+
+/// Rule (thesis §6.4): a new leader serves no read before it committed an
+/// entry of its own term; then at that commit index.
+#[test]
+fn a_new_leader_serves_reads_only_after_committing_in_its_term() {
+    let voters = [1, 2, 3];
+    let mut c: Vec<RaftNode> = voters
+        .iter()
+        .map(|&v| new_node(cfg_no_pre_vote(v, &voters)))
+        .collect();
+    elect(&mut c[0]);
+    // Leader, its no-op not yet committed.
+    assert_ne!(c[0].log().term(c[0].log().committed()), Some(c[0].term()));
+    c[0].read_index(3).expect("the leader accepts and waits");
+    let reads = run_reads(&mut c, |_| true);
+    let noop = c[0].log().committed();
+    assert_eq!(c[0].log().term(noop), Some(c[0].term()));
+    assert_eq!(reads, vec![served(3, noop.0)]);
+}
+
+/// Rule: reads that arrive while a round is in flight share the next
+/// round; answers to an older round confirm nothing newer.
+#[test]
+fn reads_share_rounds_and_old_answers_confirm_nothing_newer() {
+    let mut c = cluster(&[1, 2, 3]);
+    c[0].read_index(1).expect("leader");
+    // Round 1 goes out; hold every answer.
+    let held: Vec<Message> = {
+        let ready = handle(&mut c[0]);
+        outgoing(&ready)
+    };
+    assert!(held
+        .iter()
+        .all(|m| matches!(m.body, MessageBody::Heartbeat { read_round: 1, .. })));
+    let term = c[0].term().0;
+    c[0].read_index(2).expect("leader");
+    c[0].read_index(3).expect("leader");
+    // No new round while round 1 is in flight.
+    assert!(outgoing(&handle(&mut c[0]))
+        .iter()
+        .all(|m| !matches!(m.body, MessageBody::Heartbeat { .. })));
+    // An answer to round 0 (an earlier heartbeat) confirms nothing.
+    c[0].step(msg(
+        2,
+        1,
+        term,
+        MessageBody::HeartbeatResponse { read_round: 0 },
+    ));
+    assert!(handle(&mut c[0]).read_states.is_empty());
+    // Round 1 answered by n2: read 1 is served, and round 2 starts for 2 and 3.
+    let commit = c[0].log().committed().0;
+    c[0].step(msg(
+        2,
+        1,
+        term,
+        MessageBody::HeartbeatResponse { read_round: 1 },
+    ));
+    let ready = handle(&mut c[0]);
+    assert_eq!(ready.read_states, vec![served(1, commit)]);
+    assert!(outgoing(&ready)
+        .iter()
+        .any(|m| matches!(m.body, MessageBody::Heartbeat { read_round: 2, .. })));
+    c[0].step(msg(
+        3,
+        1,
+        term,
+        MessageBody::HeartbeatResponse { read_round: 2 },
+    ));
+    assert_eq!(
+        handle(&mut c[0]).read_states,
+        vec![served(2, commit), served(3, commit)]
+    );
+}
+
+/// Rule: a leader that steps down refuses its pending reads (no index):
+/// a newer leader may have committed what they would miss.
+#[test]
+fn a_deposed_leader_refuses_its_pending_reads() {
+    let mut c = cluster(&[1, 2, 3]);
+    c[0].read_index(9).expect("leader");
+    handle(&mut c[0]);
+    let term = c[0].term().0;
+    c[0].step(heartbeat(2, 1, term + 1, 0));
+    assert_eq!(c[0].role(), Role::Follower);
+    assert_eq!(
+        handle(&mut c[0]).read_states,
+        vec![ReadState {
+            ctx: 9,
+            index: None
+        }]
+    );
+}
