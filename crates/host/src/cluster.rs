@@ -272,10 +272,17 @@ impl LocalCluster {
                     Answer::Applied {
                         output: Applied::Fresh { result, .. } | Applied::Duplicate { result, .. },
                         ..
+                    }
+                    | Answer::Read {
+                        output: Applied::Fresh { result, .. },
+                        ..
                     } => return Ok(result),
                     // Lost to a leader change: propose again (the session
                     // applies it at most once).
-                    Answer::Applied { .. } | Answer::Lost { .. } => accepted = false,
+                    Answer::Applied { .. }
+                    | Answer::Lost { .. }
+                    | Answer::Read { .. }
+                    | Answer::ReadRefused => accepted = false,
                 }
             }
             if !accepted {

@@ -129,6 +129,10 @@ pub struct Driver<S: StateMachine, T> {
     snapshot_every: u64,
     /// Set by the first fault: the node does nothing more.
     stopped: bool,
+    /// Linearizable reads waiting for their index or for the state machine.
+    reads: Vec<reads::WaitingRead<T>>,
+    /// The last read's context (raft-core's token for it).
+    next_read: u64,
 }
 
 impl<S: StateMachine, T> Driver<S, T> {
@@ -152,6 +156,8 @@ impl<S: StateMachine, T> Driver<S, T> {
             check_invariants: false,
             snapshot_every: 0,
             stopped: false,
+            reads: Vec::new(),
+            next_read: 0,
         }
     }
 
@@ -539,6 +545,12 @@ impl<S: StateMachine, T> Driver<S, T> {
                 return false;
             }
         }
+        if !ready.read_states.is_empty() {
+            self.read_states(&ready.read_states, fx);
+        }
+        if !self.reads.is_empty() {
+            self.serve_reads(fx);
+        }
         if self.snapshot_every > 0 && !ready.committed_entries.is_empty() {
             return self.maybe_compact(storage, fx);
         }
@@ -741,6 +753,8 @@ fn durable_cursor_broken(
         "a sync covered {index} ({term}); the node counts {persisted} ({there}) as durable"
     ))
 }
+
+mod reads;
 
 #[cfg(test)]
 #[path = "driver_tests.rs"]

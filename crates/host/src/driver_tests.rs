@@ -396,6 +396,7 @@ impl StateMachine for Refuses {
     fn restore(&mut self, _: LogIndex, _: &[u8]) -> Result<(), ApplyError> {
         Err(ApplyError("corrupt".into()))
     }
+    fn query(&self, _: &[u8]) {}
 }
 
 impl Effects<u32, ()> for Recorder {
@@ -735,4 +736,54 @@ fn the_driver_runs_on_the_write_ahead_log_and_recovers_from_it() {
         "nothing acknowledged is lost"
     );
     assert_eq!(back.state_machine().get("k"), Some("v8"));
+}
+
+/// A get as a read query.
+fn get_query(seq: u64) -> Bytes {
+    Command {
+        client_id: 2,
+        seq,
+        op: Op::Get { key: "k".into() },
+    }
+    .encode()
+    .into()
+}
+
+/// Rule: a read is answered from the state machine without a log entry,
+/// once it has applied the index the read was confirmed at; a follower
+/// refuses it.
+#[test]
+fn a_read_is_answered_from_the_state_machine_without_a_log_entry() {
+    let (mut d, mut disk, mut fx) = single_leader();
+    d.propose(put(1), 1, &mut disk, &mut fx)
+        .expect("the leader accepts");
+    disk.sync_all().expect("synced");
+    d.on_synced(&mut disk, &mut fx);
+    let last = d.raft().log().last_index();
+    d.read(get_query(1), 7, &mut disk, &mut fx)
+        .expect("the leader reads");
+    assert_eq!(d.raft().log().last_index(), last, "no log entry");
+    assert_eq!(d.pending_reads(), 0);
+    let read = fx.answers.iter().find(|(t, _)| *t == 7).map(|(_, a)| a);
+    let Some(Answer::Read {
+        output: Applied::Fresh { result, .. },
+        ..
+    }) = read
+    else {
+        panic!("no read answer: {:?}", fx.answers);
+    };
+    assert_eq!(*result, kv::OpResult::Value(Some("v1".into())));
+    // A put accepted but not yet committed is not seen.
+    d.propose(put(2), 2, &mut disk, &mut fx)
+        .expect("the leader accepts");
+    d.read(get_query(2), 8, &mut disk, &mut fx)
+        .expect("the leader reads");
+    let read = fx.answers.iter().find(|(t, _)| *t == 8).map(|(_, a)| a);
+    assert!(
+        matches!(read, Some(Answer::Read { output: Applied::Fresh { result: kv::OpResult::Value(Some(v)), .. }, .. }) if v == "v1"),
+        "{read:?}"
+    );
+    // A follower refuses.
+    let mut f: KvDriver = Driver::new(node(1, &[0, 1, 2]), KvStore::new());
+    assert!(f.read(get_query(3), 9, &mut disk, &mut fx).is_err());
 }

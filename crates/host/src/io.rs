@@ -90,6 +90,10 @@ pub trait StateMachine {
     /// # Errors
     /// The data is not a snapshot (damaged, another format, another index).
     fn restore(&mut self, index: LogIndex, data: &[u8]) -> Result<(), ApplyError>;
+
+    /// Answers a read-only `query` from the current state (a linearizable
+    /// read, [`crate::Driver::read`], once the state is recent enough).
+    fn query(&self, query: &[u8]) -> Self::Output;
 }
 
 /// An entry the state machine could not apply.
@@ -124,6 +128,17 @@ pub enum Answer<O> {
         /// The index the proposal had.
         index: LogIndex,
     },
+    /// A read ([`crate::Driver::read`]) answered from the state machine,
+    /// which had applied at least `index` (the leader's commit index when
+    /// the read arrived).
+    Read {
+        /// The index the read was confirmed at.
+        index: LogIndex,
+        /// The state machine's answer.
+        output: O,
+    },
+    /// A read the node could not serve (it stopped leading): ask the leader.
+    ReadRefused,
 }
 
 /// A broken rule the driver detected. The node must stop: continuing would

@@ -57,6 +57,25 @@ impl StateMachine for kv::KvStore {
         }
     }
 
+    /// A query is an encoded get (`kv::Command` with `Op::Get`): the answer
+    /// is the value as `Applied::Fresh` under the query's client and seq,
+    /// without touching the client's session (a read changes nothing).
+    /// Anything else answers `Applied::Noop`.
+    fn query(&self, query: &[u8]) -> kv::Applied {
+        match kv::Command::decode(query) {
+            Ok(kv::Command {
+                client_id,
+                seq,
+                op: kv::Op::Get { key },
+            }) => kv::Applied::Fresh {
+                client_id,
+                seq,
+                result: kv::OpResult::Value(self.get(&key).map(str::to_owned)),
+            },
+            _ => kv::Applied::Noop,
+        }
+    }
+
     fn snapshot(&self, index: LogIndex) -> Bytes {
         debug_assert_eq!(self.applied_index(), index.0);
         Bytes::from(kv::KvStore::snapshot(self))

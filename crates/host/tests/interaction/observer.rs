@@ -283,8 +283,8 @@ impl Effects<u64, Applied> for Io {
                 ),
             ),
             None => match answer {
-                Answer::Applied { .. } => self.quiet_answers.0 += 1,
-                Answer::Lost { .. } => self.quiet_answers.1 += 1,
+                Answer::Applied { .. } | Answer::Read { .. } => self.quiet_answers.0 += 1,
+                Answer::Lost { .. } | Answer::ReadRefused => self.quiet_answers.1 += 1,
             },
         }
     }

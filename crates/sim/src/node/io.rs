@@ -161,7 +161,12 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
                 index,
                 term,
             },
-            Answer::Applied { .. } | Answer::Lost { .. } => Reply::Lost,
+            // (The simulator's clients read through the log: no read
+            // answers come here.)
+            Answer::Applied { .. }
+            | Answer::Lost { .. }
+            | Answer::Read { .. }
+            | Answer::ReadRefused => Reply::Lost,
         };
         self.net
             .reply(token.client, token.attempt, reply, self.queue, self.obs);

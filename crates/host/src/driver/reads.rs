@@ -1,0 +1,97 @@
+//! Linearizable reads through the driver (ReadIndex): a query waits until
+//! raft-core confirms it with an index, then until the state machine has
+//! applied that index, and is answered from the state machine as it is
+//! then ([`Answer::Read`]), without a log entry. A read the node cannot
+//! serve (it stopped leading) is answered [`Answer::ReadRefused`].
+//!
+//! This module owns the waiting reads. It must never answer a read before
+//! its index is applied.
+
+use super::Driver;
+use crate::io::{Answer, Effects, StateMachine, Storage};
+use bytes::Bytes;
+use raft_core::{LogIndex, ReadError, ReadState};
+
+/// A read waiting for its index, then for the state machine to reach it.
+pub(super) struct WaitingRead<T> {
+    ctx: u64,
+    token: T,
+    query: Bytes,
+    /// The index raft-core confirmed (`None`: not yet).
+    index: Option<LogIndex>,
+}
+
+impl<S: StateMachine, T> Driver<S, T> {
+    /// Asks for a linearizable read of `query` (see
+    /// [`StateMachine::query`]) without writing to the log; answered
+    /// through [`Effects::answer`] with [`Answer::Read`], or
+    /// [`Answer::ReadRefused`] if the node stops leading first.
+    ///
+    /// # Errors
+    /// The node does not lead (nothing is asked; the caller answers its
+    /// client); a stopped node is no leader.
+    pub fn read<St: Storage, E: Effects<T, S::Output>>(
+        &mut self,
+        query: Bytes,
+        token: T,
+        storage: &mut St,
+        fx: &mut E,
+    ) -> Result<(), ReadError> {
+        if self.stopped {
+            return Err(ReadError::NotLeader { leader: None });
+        }
+        self.next_read += 1;
+        let ctx = self.next_read;
+        self.raft.read_index(ctx)?;
+        self.reads.push(WaitingRead {
+            ctx,
+            token,
+            query,
+            index: None,
+        });
+        self.after_input(storage, fx);
+        Ok(())
+    }
+
+    /// Reads waiting for an index or for the state machine.
+    #[must_use]
+    pub fn pending_reads(&self) -> usize {
+        self.reads.len()
+    }
+
+    /// Takes in the node's verdicts on reads.
+    pub(super) fn read_states<E: Effects<T, S::Output>>(
+        &mut self,
+        states: &[ReadState],
+        fx: &mut E,
+    ) {
+        for s in states {
+            let Some(at) = self.reads.iter().position(|r| r.ctx == s.ctx) else {
+                continue;
+            };
+            match s.index {
+                Some(index) => self.reads[at].index = Some(index),
+                None => {
+                    let r = self.reads.remove(at);
+                    fx.answer(r.token, Answer::ReadRefused);
+                }
+            }
+        }
+    }
+
+    /// Answers every read whose index the state machine has applied.
+    pub(super) fn serve_reads<E: Effects<T, S::Output>>(&mut self, fx: &mut E) {
+        let applied = self.raft.log().applied();
+        let mut i = 0;
+        while i < self.reads.len() {
+            match self.reads[i].index {
+                Some(index) if index <= applied => {
+                    let r = self.reads.remove(i);
+                    let output = self.state_machine.query(&r.query);
+                    fx.answer(r.token, Answer::Read { index, output });
+                }
+                _ => i += 1,
+            }
+        }
+    }
+}
