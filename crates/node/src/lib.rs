@@ -17,7 +17,9 @@
 //!   `POST /kv/{key}` with `{"op": "append", "client": C, "seq": S,
 //!   "value": V}` or `{"op": "cas", "client": C, "seq": S, "expected": V
 //!   or null, "new": V}`; `GET /kv/{key}?client=C&seq=S`: a read through
-//!   the log. Answers
+//!   the log (`&read=index`: by ReadIndex, no log entry: the leader
+//!   confirms it still leads with a heartbeat round and answers from its
+//!   state machine). Answers
 //!   `200 {"result": ...}`, `421 {"error": ..., "leader": N}` from a node
 //!   that does not lead, `503` when the command was not applied in time.
 //! * `GET /admin/status`: the node's role, term, commit, applied index,
@@ -118,6 +120,8 @@ enum Input {
     Tick,
     Message(Message),
     Command(Command, oneshot::Sender<Reply>),
+    /// A get served by ReadIndex: no log entry.
+    Read(Command, oneshot::Sender<Reply>),
     Status(oneshot::Sender<Status>),
     Log(oneshot::Sender<Vec<LogLine>>),
     Transfer(u64, oneshot::Sender<Result<(), String>>),
@@ -377,6 +381,19 @@ async fn run(
                         }
                     }
                 }
+                Input::Read(cmd, reply) => {
+                    next_token += 1;
+                    let query = cmd.encode().into();
+                    match driver.read(query, next_token, &mut disk, &mut round) {
+                        Ok(()) => {
+                            waiting.insert(next_token, reply);
+                        }
+                        Err(_) => {
+                            let leader = driver.raft().leader().map(|l| l.0);
+                            let _ = reply.send(Reply::NotLeader(leader));
+                        }
+                    }
+                }
                 Input::Status(reply) => {
                     let _ = reply.send(status_of(&driver));
                 }
@@ -445,7 +462,12 @@ async fn run(
                     Answer::Applied {
                         output: Applied::Fresh { result, .. } | Applied::Duplicate { result, .. },
                         ..
+                    }
+                    | Answer::Read {
+                        output: Applied::Fresh { result, .. },
+                        ..
                     } => Reply::Done(result),
+                    Answer::ReadRefused => Reply::NotLeader(driver.raft().leader().map(|l| l.0)),
                     _ => Reply::Lost,
                 };
                 let _ = reply.send(r);
@@ -581,6 +603,21 @@ enum PostBody {
 struct GetQuery {
     client: u64,
     seq: u64,
+    /// How the read is served: through the log (default), or by ReadIndex.
+    #[serde(default)]
+    read: ReadMode,
+}
+
+/// How a get is served.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ReadMode {
+    /// A log entry, applied like a write.
+    #[default]
+    Log,
+    /// ReadIndex: the leader confirms it leads with a heartbeat round and
+    /// answers from its state machine, writing nothing.
+    Index,
 }
 
 async fn kv_put(
@@ -634,10 +671,23 @@ async fn kv_get(
         seq: q.seq,
         op: Op::Get { key },
     };
-    submit(inputs, cmd).await
+    match q.read {
+        ReadMode::Log => submit(inputs, cmd).await,
+        ReadMode::Index => submit_as(inputs, cmd, Input::Read).await,
+    }
 }
 
 async fn submit(inputs: Inputs, cmd: Command) -> Response {
+    submit_as(inputs, cmd, Input::Command).await
+}
+
+/// Sends `cmd` to the node as `make` builds the input, and answers with
+/// what it replies.
+async fn submit_as(
+    inputs: Inputs,
+    cmd: Command,
+    make: fn(Command, oneshot::Sender<Reply>) -> Input,
+) -> Response {
     let key = match &cmd.op {
         Op::Put { key, .. } | Op::Get { key } | Op::Append { key, .. } | Op::Cas { key, .. } => key,
     };
@@ -656,7 +706,7 @@ async fn submit(inputs: Inputs, cmd: Command) -> Response {
         );
     }
     let (tx, rx) = oneshot::channel();
-    if inputs.send(Input::Command(cmd, tx)).await.is_err() {
+    if inputs.send(make(cmd, tx)).await.is_err() {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the node is stopping",

@@ -108,6 +108,22 @@ async fn three_nodes_serve_writes_and_survive_losing_the_leader() {
     .await
     .expect("the get is applied");
     assert_eq!(get["result"], serde_json::json!({"Value": "v"}));
+    // The same read by ReadIndex: the value, and no entry in the log.
+    let l = leader(&client, &addrs, within).await.expect("a leader");
+    let before = status(&client, addrs[l]).await.expect("serves").last_index;
+    let read = client
+        .get(format!(
+            "http://{}/kv/k?client=1&seq=9&read=index",
+            addrs[l]
+        ))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(read.status().as_u16(), 200);
+    let read: serde_json::Value = read.json().await.expect("json");
+    assert_eq!(read["result"], serde_json::json!({"Value": "v"}));
+    let after = status(&client, addrs[l]).await.expect("serves").last_index;
+    assert_eq!(after, before, "a ReadIndex read writes nothing");
     let append = request(&client, &addrs, within, |c, a| {
         c.post(format!("http://{a}/kv/k"))
             .json(&serde_json::json!({"op": "append", "client": 1, "seq": 3, "value": "+"}))

@@ -1,6 +1,7 @@
 //! The real-process fault test: three `raft-node` processes, four
 //! concurrent clients, and `kill -9` of random nodes (the leader too) and
-//! restarts, several times. Afterwards the recorded client history must be
+//! restarts, several times (reads alternate between the log and ReadIndex).
+//! Afterwards the recorded client history must be
 //! linearizable (judged by the checker, and written as a history file for
 //! `sim check-history`), a final read of every key is part of it (so every
 //! acknowledged write is accounted for), and every node's kv digest agrees.
@@ -120,6 +121,11 @@ async fn send(
         Op::Cas { key, expected, new } => client.post(url(key)).json(
             &serde_json::json!({"op": "cas", "client": id, "seq": seq, "expected": expected, "new": new}),
         ),
+        // Every other read by ReadIndex (no log entry), the rest through
+        // the log: both must be linearizable.
+        Op::Get { key } if seq % 2 == 0 => {
+            client.get(format!("{}?client={id}&seq={seq}&read=index", url(key)))
+        }
         Op::Get { key } => client.get(format!("{}?client={id}&seq={seq}", url(key))),
     };
     let r = req
