@@ -228,6 +228,9 @@ pub struct Nodes {
     flip_rng: Xoshiro256PlusPlus,
     /// A node's files were damaged this run (at most one is).
     damaged: bool,
+    /// How each client read is served (drawn only when reads may go by
+    /// ReadIndex).
+    read_rng: Xoshiro256PlusPlus,
 }
 
 impl Nodes {
@@ -289,6 +292,7 @@ impl Nodes {
             shutdown_rng: rng::stream(seed, Stream::Shutdown),
             flip_rng: rng::stream(seed, Stream::BitFlips),
             damaged: false,
+            read_rng: rng::stream(seed, Stream::Reads),
         }
     }
 
@@ -551,8 +555,15 @@ impl Nodes {
         self.finish(node, cx);
     }
 
-    /// Proposes a client's command; a refusal is answered at once.
+    /// Proposes a client's command, or serves a read by ReadIndex (as the
+    /// seed's `read_index_probability` draws it, per read); a refusal is
+    /// answered at once.
     fn propose(&mut self, node: usize, token: ClientToken, command: Bytes, cx: &mut Ctx<'_>) {
+        let p = self.config.read_index_probability;
+        if p > 0.0 && is_get(&command) && self.read_rng.gen_bool(p.min(1.0)) {
+            self.read(node, token, command, cx);
+            return;
+        }
         let mut refused = None;
         let handing_over = self.handing_over(node);
         self.with_driver(node, cx, |d, disk, io| {
@@ -581,6 +592,23 @@ impl Nodes {
                     | ProposeError::InvalidConfChange(_)
                     | ProposeError::TransferInProgress => Reply::Busy,
                 };
+                cx.net
+                    .reply(token.client, token.attempt, reply, cx.queue, cx.obs);
+            }
+        }
+    }
+
+    /// Serves a client's get by ReadIndex: no log entry; the answer comes
+    /// once the leader confirmed it leads and applied the read's index.
+    fn read(&mut self, node: usize, token: ClientToken, query: Bytes, cx: &mut Ctx<'_>) {
+        let mut refused = None;
+        self.with_driver(node, cx, |d, disk, io| {
+            refused = d.read(query, token, disk, io).err();
+        });
+        match refused {
+            None => self.finish(node, cx),
+            Some(raft_core::ReadError::NotLeader { leader }) => {
+                let reply = Reply::Redirect(leader.map(|l| l.0 as usize));
                 cx.net
                     .reply(token.client, token.attempt, reply, cx.queue, cx.obs);
             }
@@ -685,3 +713,14 @@ use transfers::{transfer_answer_broken, TransferAfter, TransferExpectation};
 #[cfg(test)]
 #[path = "node_tests.rs"]
 mod tests;
+
+/// Whether an encoded client command is a get.
+fn is_get(command: &[u8]) -> bool {
+    matches!(
+        kv::Command::decode(command),
+        Ok(kv::Command {
+            op: kv::Op::Get { .. },
+            ..
+        })
+    )
+}

@@ -73,6 +73,11 @@ pub struct Profile {
     /// leaves a quorum: three or more voters, no membership changes, at
     /// most one damaged node per run.
     pub bit_flip_probability: Range,
+    /// The share of seeds whose clients read by ReadIndex at all.
+    pub read_index_seeds: f64,
+    /// In those seeds, the probability each read is served by ReadIndex
+    /// (no log entry) rather than through the log.
+    pub read_index_probability: Range,
     /// Pauses per simulated second.
     pub pauses_per_sec: Range,
     /// How long a pause lasts, in milliseconds.
@@ -155,6 +160,8 @@ const BASE: Profile = Profile {
     crash_at_sync_probability: 0.0,
     torn_tail_probability: r(0.0, 0.0),
     bit_flip_probability: r(0.0, 0.0),
+    read_index_seeds: 0.5,
+    read_index_probability: r(0.2, 1.0),
     pauses_per_sec: r(0.0, 0.0),
     pause_ms: r(50.0, 500.0),
     sync_us: r(50.0, 2_000.0),
@@ -408,6 +415,10 @@ pub struct SimConfig {
     /// and no membership changes: the damaged node never starts again).
     #[serde(default)]
     pub bit_flip_probability: f64,
+    /// Probability a client read is served by ReadIndex (no log entry)
+    /// rather than through the log.
+    #[serde(default)]
+    pub read_index_probability: f64,
     /// Raft knobs.
     pub raft: RaftKnobs,
 }
@@ -554,6 +565,12 @@ impl Profile {
         config.bit_flip_probability =
             self.bit_flip_probability
                 .draw(&mut rng::knob_stream(seed, Stream::SwarmTiming, 27));
+        let reads_on =
+            rng::knob_stream(seed, Stream::SwarmTiming, 28).gen_bool(self.read_index_seeds);
+        let share =
+            self.read_index_probability
+                .draw(&mut rng::knob_stream(seed, Stream::SwarmTiming, 29));
+        config.read_index_probability = if reads_on { share } else { 0.0 };
         config
     }
 
@@ -668,6 +685,7 @@ impl Profile {
             transfer_interval_us: 0,
             snapshot_every: 0,
             bit_flip_probability: 0.0,
+            read_index_probability: 0.0,
             raft: RaftKnobs {
                 election_timeout_ticks_min: 10,
                 heartbeat_interval_ticks: 2,

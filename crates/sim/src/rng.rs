@@ -47,6 +47,8 @@ pub enum Stream {
     Shutdown = 14,
     /// Which crashes flip a bit of the node's synced files, and where.
     BitFlips = 15,
+    /// How each client read is served (through the log or by ReadIndex).
+    Reads = 16,
 }
 
 /// SplitMix64 finalizer: a bijective mix of 64 bits.

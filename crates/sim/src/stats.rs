@@ -95,6 +95,13 @@ pub struct RunStats {
     /// close a pass came to being unknown).
     #[serde(default)]
     pub linearizability_steps_max: u64,
+    /// Client reads answered through the log (an entry applied like a
+    /// write).
+    #[serde(default)]
+    pub reads_log: u64,
+    /// Client reads answered by ReadIndex (a heartbeat round, no entry).
+    #[serde(default)]
+    pub reads_read_index: u64,
     /// Acknowledged writes verified present on every live node at the end.
     pub durable_writes_checked: u64,
     /// Membership changes a leader accepted and put in its log (the
@@ -181,6 +188,8 @@ impl RunStats {
         self.latency_probes_passed += o.latency_probes_passed;
         self.linearizability_checked += o.linearizability_checked;
         self.linearizability_unknown += o.linearizability_unknown;
+        self.reads_log += o.reads_log;
+        self.reads_read_index += o.reads_read_index;
         self.linearizability_steps_max = self
             .linearizability_steps_max
             .max(o.linearizability_steps_max);

@@ -151,22 +151,38 @@ impl Transport for NodeIo<'_> {
 
 impl Effects<ClientToken, Applied> for NodeIo<'_> {
     fn answer(&mut self, token: ClientToken, answer: Answer<Applied>) {
+        let node = self.node;
         let reply = match answer {
             Answer::Applied {
                 index,
                 term,
                 output: Applied::Fresh { result, .. } | Applied::Duplicate { result, .. },
-            } => Reply::Ok {
-                result,
+            } => {
+                if matches!(result, kv::OpResult::Value(_)) {
+                    let read_index = None;
+                    self.obs.emit(SimEvent::ReadServed { node, read_index });
+                }
+                Reply::Ok {
+                    result,
+                    index,
+                    term,
+                }
+            }
+            Answer::Read {
                 index,
-                term,
-            },
-            // (The simulator's clients read through the log: no read
-            // answers come here.)
-            Answer::Applied { .. }
-            | Answer::Lost { .. }
-            | Answer::Read { .. }
-            | Answer::ReadRefused => Reply::Lost,
+                output: Applied::Fresh { result, .. },
+            } => {
+                let read_index = Some(index);
+                self.obs.emit(SimEvent::ReadServed { node, read_index });
+                Reply::Ok {
+                    result,
+                    index,
+                    term: Term(0),
+                }
+            }
+            // It stopped leading: the client tries elsewhere.
+            Answer::ReadRefused => Reply::Redirect(None),
+            Answer::Applied { .. } | Answer::Lost { .. } | Answer::Read { .. } => Reply::Lost,
         };
         self.net
             .reply(token.client, token.attempt, reply, self.queue, self.obs);

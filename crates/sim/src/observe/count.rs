@@ -64,6 +64,13 @@ pub(super) fn count(s: &mut RunStats, e: &SimEvent<'_>) {
             s.snapshots_sent += u64::from(offset == 0);
         }
         SimEvent::SnapshotInstalled { .. } => s.snapshots_installed += 1,
+        SimEvent::ReadServed {
+            read_index: None, ..
+        } => s.reads_log += 1,
+        SimEvent::ReadServed {
+            read_index: Some(_),
+            ..
+        } => s.reads_read_index += 1,
         _ => {}
     }
 }

@@ -284,6 +284,14 @@ pub enum SimEvent<'a> {
         /// The attempt.
         attempt: u32,
     },
+    /// A node answered a client's read: through the log (applied like a
+    /// write), or by ReadIndex at `index` (no log entry).
+    ReadServed {
+        /// The node.
+        node: usize,
+        /// Served by ReadIndex at this index (`None`: through the log).
+        read_index: Option<LogIndex>,
+    },
     /// A client's operation completed.
     ClientOk {
         /// The client.

@@ -189,6 +189,10 @@ impl TextTrace {
                 index,
                 term,
             } => format!("c{client} ok {result:?} ({index}@{term})"),
+            SimEvent::ReadServed {
+                node,
+                read_index: Some(index),
+            } => format!("n{node} answers a read by ReadIndex at {index}"),
             SimEvent::CrashPointReached { node, point } => match point {
                 CrashPoint::BeforeSync => format!("n{node} power lost with writes in flight"),
                 _ => format!("n{node} crash after sync, before send"),
