@@ -102,6 +102,21 @@ pub enum MessageBody {
         /// offset of the chunk it wants next.
         received: u64,
     },
+    /// A follower asks its leader for a read index (a follower read): the
+    /// leader answers once a heartbeat round confirmed it leads.
+    ReadIndex {
+        /// The follower's token for the read.
+        ctx: u64,
+    },
+    /// The leader's answer to a `ReadIndex`: the index the follower must
+    /// have applied before serving the read, or `None` if the leader
+    /// cannot serve it (it stopped leading).
+    ReadIndexResponse {
+        /// The follower's token for the read.
+        ctx: u64,
+        /// The read's index.
+        index: Option<LogIndex>,
+    },
 }
 
 /// A follower's hint after a failed consistency check (fast backoff): the
@@ -118,7 +133,7 @@ pub struct RejectHint {
 impl MessageBody {
     /// Every name [`MessageBody::name`] gives, for tools that refer to a
     /// kind of message by name.
-    pub const NAMES: [&'static str; 11] = [
+    pub const NAMES: [&'static str; 13] = [
         "PreVote",
         "Vote",
         "PreVoteResp",
@@ -130,6 +145,8 @@ impl MessageBody {
         "TimeoutNow",
         "Snapshot",
         "SnapshotResp",
+        "ReadIndex",
+        "ReadIndexResp",
     ];
 
     /// A short name for traces (one of [`MessageBody::NAMES`]).
@@ -147,6 +164,8 @@ impl MessageBody {
             MessageBody::TimeoutNow { .. } => "TimeoutNow",
             MessageBody::InstallSnapshot { .. } => "Snapshot",
             MessageBody::InstallSnapshotResponse { .. } => "SnapshotResp",
+            MessageBody::ReadIndex { .. } => "ReadIndex",
+            MessageBody::ReadIndexResponse { .. } => "ReadIndexResp",
         }
     }
 }
@@ -201,6 +220,11 @@ mod tests {
             MessageBody::InstallSnapshotResponse {
                 index: i,
                 received: 0,
+            },
+            MessageBody::ReadIndex { ctx: 1 },
+            MessageBody::ReadIndexResponse {
+                ctx: 1,
+                index: Some(i),
             },
         ];
         let names: Vec<&str> = bodies.iter().map(MessageBody::name).collect();

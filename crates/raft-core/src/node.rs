@@ -529,6 +529,8 @@ impl RaftNode {
                 self.handle_from_leader(m);
             }
             MessageBody::TimeoutNow { last_index } => self.handle_timeout_now(last_index),
+            MessageBody::ReadIndex { ctx } => self.read_index_asked(m.from, ctx),
+            MessageBody::ReadIndexResponse { ctx, index } => self.read_index_answered(ctx, index),
             _ => {}
         }
     }
@@ -548,6 +550,7 @@ impl RaftNode {
                 self.record_vote(m.from, granted);
                 self.tally_votes();
             }
+            MessageBody::ReadIndex { ctx } => self.read_index_asked(m.from, ctx),
             _ => {}
         }
     }
@@ -564,6 +567,7 @@ impl RaftNode {
             MessageBody::InstallSnapshotResponse { index, received } => {
                 self.handle_snapshot_response(m.from, index, received);
             }
+            MessageBody::ReadIndex { ctx } => self.read_index_asked(m.from, ctx),
             _ => {}
         }
     }

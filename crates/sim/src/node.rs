@@ -598,12 +598,17 @@ impl Nodes {
         }
     }
 
-    /// Serves a client's get by ReadIndex: no log entry; the answer comes
-    /// once the leader confirmed it leads and applied the read's index.
+    /// Serves a client's get without a log entry: by ReadIndex at the
+    /// leader, or as a follower read (the leader confirms the index, this
+    /// node answers once it has applied it) at a follower.
     fn read(&mut self, node: usize, token: ClientToken, query: Bytes, cx: &mut Ctx<'_>) {
         let mut refused = None;
         self.with_driver(node, cx, |d, disk, io| {
-            refused = d.read(query, token, disk, io).err();
+            refused = if d.raft().role() == Role::Leader {
+                d.read(query, token, disk, io).err()
+            } else {
+                d.follower_read(query, token, disk, io).err()
+            };
         });
         match refused {
             None => self.finish(node, cx),

@@ -102,6 +102,10 @@ pub struct RunStats {
     /// Client reads answered by ReadIndex (a heartbeat round, no entry).
     #[serde(default)]
     pub reads_read_index: u64,
+    /// Client reads answered by a follower (the leader confirmed the
+    /// index with a heartbeat round; the follower applied up to it).
+    #[serde(default)]
+    pub reads_follower: u64,
     /// Acknowledged writes verified present on every live node at the end.
     pub durable_writes_checked: u64,
     /// Membership changes a leader accepted and put in its log (the
@@ -190,6 +194,7 @@ impl RunStats {
         self.linearizability_unknown += o.linearizability_unknown;
         self.reads_log += o.reads_log;
         self.reads_read_index += o.reads_read_index;
+        self.reads_follower += o.reads_follower;
         self.linearizability_steps_max = self
             .linearizability_steps_max
             .max(o.linearizability_steps_max);

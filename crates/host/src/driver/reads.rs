@@ -37,12 +37,44 @@ impl<S: StateMachine, T> Driver<S, T> {
         storage: &mut St,
         fx: &mut E,
     ) -> Result<(), ReadError> {
+        self.ask_read(query, token, false, storage, fx)
+    }
+
+    /// Like [`Driver::read`], served here though this node follows: the
+    /// leader confirms the read's index (one heartbeat round), this node
+    /// answers once its own state machine has applied it.
+    ///
+    /// # Errors
+    /// This node knows no leader, or leads (it reads with
+    /// [`Driver::read`]); a stopped node reads nothing.
+    pub fn follower_read<St: Storage, E: Effects<T, S::Output>>(
+        &mut self,
+        query: Bytes,
+        token: T,
+        storage: &mut St,
+        fx: &mut E,
+    ) -> Result<(), ReadError> {
+        self.ask_read(query, token, true, storage, fx)
+    }
+
+    fn ask_read<St: Storage, E: Effects<T, S::Output>>(
+        &mut self,
+        query: Bytes,
+        token: T,
+        at_follower: bool,
+        storage: &mut St,
+        fx: &mut E,
+    ) -> Result<(), ReadError> {
         if self.stopped {
             return Err(ReadError::NotLeader { leader: None });
         }
         self.next_read += 1;
         let ctx = self.next_read;
-        self.raft.read_index(ctx)?;
+        if at_follower {
+            self.raft.follower_read(ctx)?;
+        } else {
+            self.raft.read_index(ctx)?;
+        }
         self.reads.push(WaitingRead {
             ctx,
             token,

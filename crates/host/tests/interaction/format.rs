@@ -92,6 +92,11 @@ pub fn message(m: &Message) -> String {
         MessageBody::HeartbeatResponse { read_round: 0 } => String::new(),
         MessageBody::HeartbeatResponse { read_round } => format!(" read-round={read_round}"),
         MessageBody::TimeoutNow { last_index } => format!("last={last_index}"),
+        MessageBody::ReadIndex { ctx } => format!(" ctx={ctx}"),
+        MessageBody::ReadIndexResponse { ctx, index } => match index {
+            Some(i) => format!(" ctx={ctx} index={}", i.0),
+            None => format!(" ctx={ctx} refused"),
+        },
         MessageBody::InstallSnapshot { chunk } => format!(
             " snap={} bytes={}..{}/{}",
             at(chunk.meta.index, chunk.meta.term),

@@ -161,6 +161,7 @@ impl RaftNode {
         if self.role == Role::Leader {
             self.reads_lost_leadership();
         }
+        self.reads_forget_asked();
         self.role = Role::Follower;
         self.leader = leader;
         self.progress.clear();
@@ -173,6 +174,7 @@ impl RaftNode {
 
     fn become_pre_candidate(&mut self) {
         debug_assert_ne!(self.role, Role::Leader);
+        self.reads_forget_asked();
         self.role = Role::PreCandidate;
         self.leader = None;
         self.votes.clear();
@@ -181,6 +183,7 @@ impl RaftNode {
 
     fn become_candidate(&mut self) {
         debug_assert_ne!(self.role, Role::Leader);
+        self.reads_forget_asked();
         self.term = self.term.next();
         self.vote = Some(self.id());
         self.role = Role::Candidate;

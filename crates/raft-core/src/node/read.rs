@@ -13,6 +13,13 @@
 //! read the node cannot serve any more (it stopped leading) comes out with
 //! no index, for the host to refuse.
 //!
+//! A follower read ([`RaftNode::follower_read`]) asks the leader for the
+//! index with a `ReadIndex` message; the leader treats it as one of its own
+//! reads and answers `ReadIndexResponse` once confirmed; the follower hands
+//! it out in `read_states` like a leader's (the host serves it once its own
+//! state machine reaches the index). A follower that moves to another term
+//! or role refuses what it still waits for.
+//!
 //! This module owns the pending reads and the rounds. It must never hand
 //! out an index before the round that confirms it, nor an index below the
 //! commit index at the read's arrival.
@@ -51,6 +58,8 @@ impl std::error::Error for ReadError {}
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Pending {
     ctx: u64,
+    /// The follower that asked for it (`None`: this node's own).
+    from: Option<NodeId>,
     /// The commit index when the read arrived (`None`: it arrived before
     /// the leader committed an entry of its term).
     index: Option<LogIndex>,
@@ -70,7 +79,13 @@ pub(super) struct Reads {
     acked: Vec<(NodeId, u64)>,
     /// Confirmed or dropped reads, for the next `Ready`.
     pub(super) out: Vec<ReadState>,
+    /// A follower's reads waiting for the leader's answer.
+    asked: VecDeque<u64>,
 }
+
+/// A follower's reads waiting for their answer, at most (the oldest is
+/// refused past it: answers the network lost would pile up).
+const ASKED_MAX: usize = 1024;
 
 impl Reads {
     /// The round heartbeats carry.
@@ -80,17 +95,6 @@ impl Reads {
 
     pub(super) fn has_output(&self) -> bool {
         !self.out.is_empty()
-    }
-
-    /// Every pending read is dropped (the node stops leading).
-    fn drop_all(&mut self) {
-        for p in self.pending.drain(..) {
-            self.out.push(ReadState {
-                ctx: p.ctx,
-                index: None,
-            });
-        }
-        self.acked.clear();
     }
 }
 
@@ -110,16 +114,80 @@ impl RaftNode {
                 leader: self.leader,
             });
         }
+        self.leader_read(ctx, None);
+        Ok(())
+    }
+
+    /// Asks the leader for a read index (a follower read), identified by
+    /// `ctx`: [`Ready::read_states`] later holds `ctx` with the index this
+    /// node's state machine must reach, or with none if the leader cannot
+    /// serve it (or this node moved to another term first).
+    ///
+    /// # Errors
+    /// [`ReadError::NotLeader`] (with no leader) if this node knows no
+    /// leader to ask, or leads itself (it reads with
+    /// [`RaftNode::read_index`]).
+    ///
+    /// [`Ready::read_states`]: crate::ready::Ready::read_states
+    pub fn follower_read(&mut self, ctx: u64) -> Result<(), ReadError> {
+        let Some(leader) = self.leader.filter(|_| self.role == Role::Follower) else {
+            return Err(ReadError::NotLeader {
+                leader: self.leader,
+            });
+        };
+        if self.reads.asked.len() >= ASKED_MAX {
+            if let Some(old) = self.reads.asked.pop_front() {
+                self.reads.out.push(ReadState {
+                    ctx: old,
+                    index: None,
+                });
+            }
+        }
+        self.reads.asked.push_back(ctx);
+        self.send(leader, self.term, MessageBody::ReadIndex { ctx });
+        Ok(())
+    }
+
+    /// A read this leader serves: its own (`from` is `None`) or a
+    /// follower's.
+    fn leader_read(&mut self, ctx: u64, from: Option<NodeId>) {
         let index = self.committed_in_term().then(|| self.log.committed());
         self.reads.pending.push_back(Pending {
             ctx,
+            from,
             index,
             round: 0,
         });
         if index.is_some() {
             self.start_read_round();
         }
-        Ok(())
+    }
+
+    /// A follower's `ReadIndex`: a leader serves it; anyone else refuses.
+    pub(super) fn read_index_asked(&mut self, from: NodeId, ctx: u64) {
+        if self.role == Role::Leader {
+            self.leader_read(ctx, Some(from));
+        } else {
+            let body = MessageBody::ReadIndexResponse { ctx, index: None };
+            self.send(from, self.term, body);
+        }
+    }
+
+    /// The leader answered a follower read.
+    pub(super) fn read_index_answered(&mut self, ctx: u64, index: Option<LogIndex>) {
+        if let Some(at) = self.reads.asked.iter().position(|&c| c == ctx) {
+            self.reads.asked.remove(at);
+            self.reads.out.push(ReadState { ctx, index });
+        }
+    }
+
+    /// This node moved to another role or term: the follower reads it
+    /// still waits for are refused (their answer would come from a leader
+    /// it no longer follows).
+    pub(super) fn reads_forget_asked(&mut self) {
+        for ctx in self.reads.asked.drain(..) {
+            self.reads.out.push(ReadState { ctx, index: None });
+        }
     }
 
     /// Whether the leader's commit index is of its own term (it has
@@ -181,10 +249,7 @@ impl RaftNode {
                 break;
             };
             self.reads.pending.pop_front();
-            self.reads.out.push(ReadState {
-                ctx: p.ctx,
-                index: Some(index),
-            });
+            self.read_done(p, Some(index));
         }
         self.start_read_round();
     }
@@ -208,9 +273,24 @@ impl RaftNode {
 
     /// The node stops leading: its pending reads cannot be served.
     pub(super) fn reads_lost_leadership(&mut self) {
-        self.reads.drop_all();
+        while let Some(p) = self.reads.pending.pop_front() {
+            self.read_done(p, None);
+        }
+        self.reads.acked.clear();
         self.reads.sent = 0;
         self.reads.confirmed = 0;
+    }
+
+    /// A read's fate: out in the next `Ready` if it is this node's own,
+    /// else back to the follower that asked.
+    fn read_done(&mut self, p: Pending, index: Option<LogIndex>) {
+        match p.from {
+            None => self.reads.out.push(ReadState { ctx: p.ctx, index }),
+            Some(to) => {
+                let body = MessageBody::ReadIndexResponse { ctx: p.ctx, index };
+                self.send(to, self.term, body);
+            }
+        }
     }
 
     /// The heartbeat body to `to`, carrying the current read round.

@@ -179,3 +179,99 @@ fn a_deposed_leader_refuses_its_pending_reads() {
         }]
     );
 }
+
+/// Rule: a follower read asks the leader, which answers once its round is
+/// confirmed; the follower hands the read out with the leader's commit
+/// index (its host serves it once its own state machine reaches it).
+#[test]
+fn a_follower_read_gets_the_leaders_index_after_a_round() {
+    let mut c = cluster(&[1, 2, 3]);
+    let commit = c[0].log().committed().0;
+    c[1].follower_read(4).expect("n2 follows n1");
+    // n3 is away: the round needs n2's own answer.
+    let reads = run_reads(&mut c, |m| m.to != NodeId(3) && m.from != NodeId(3));
+    assert_eq!(reads, vec![served(4, commit)]);
+}
+
+/// Rule: a node that knows no leader, or leads, does not ask; a node that
+/// is not the leader answers a `ReadIndex` with a refusal; a follower that
+/// moves to a new term refuses what it still waits for.
+#[test]
+fn follower_reads_are_refused_where_no_leader_can_answer() {
+    let mut c = cluster(&[1, 2, 3]);
+    assert!(c[0].follower_read(1).is_err(), "the leader reads itself");
+    let mut lone = new_node(cfg_no_pre_vote(2, &[1, 2, 3]));
+    assert_eq!(
+        lone.follower_read(1),
+        Err(ReadError::NotLeader { leader: None })
+    );
+    // n3 asked by n2 (not a leader): refused at once.
+    let term = c[2].term().0;
+    c[2].step(msg(2, 3, term, MessageBody::ReadIndex { ctx: 8 }));
+    let answer = outgoing(&handle(&mut c[2]));
+    assert_eq!(
+        answer,
+        vec![msg(
+            3,
+            2,
+            term,
+            MessageBody::ReadIndexResponse {
+                ctx: 8,
+                index: None
+            }
+        )]
+    );
+    // n2 asks, then hears of a newer term before the answer: refused.
+    c[1].follower_read(5).expect("n2 follows n1");
+    handle(&mut c[1]);
+    c[1].step(heartbeat(3, 2, term + 1, 0));
+    assert_eq!(
+        handle(&mut c[1]).read_states,
+        vec![ReadState {
+            ctx: 5,
+            index: None
+        }]
+    );
+}
+
+/// Rule: a leader that steps down with a follower's read pending tells
+/// the follower, which refuses it.
+#[test]
+fn a_deposed_leader_refuses_a_followers_pending_read() {
+    let mut c = cluster(&[1, 2, 3]);
+    c[1].follower_read(6).expect("n2 follows n1");
+    // The request reaches the leader; its round goes nowhere.
+    let ask = outgoing(&handle(&mut c[1]));
+    for m in ask {
+        c[0].step(m);
+    }
+    handle(&mut c[0]);
+    let term = c[0].term().0;
+    c[0].step(heartbeat(3, 1, term + 1, 0));
+    let refusal: Vec<Message> = outgoing(&handle(&mut c[0]))
+        .into_iter()
+        .filter(|m| matches!(m.body, MessageBody::ReadIndexResponse { .. }))
+        .collect();
+    assert_eq!(
+        refusal,
+        vec![msg(
+            1,
+            2,
+            term + 1,
+            MessageBody::ReadIndexResponse {
+                ctx: 6,
+                index: None
+            }
+        )]
+    );
+    for m in refusal {
+        c[1].step(m);
+    }
+    assert_eq!(
+        handle(&mut c[1]).read_states,
+        vec![ReadState {
+            ctx: 6,
+            index: None
+        }]
+    );
+}

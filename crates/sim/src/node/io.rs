@@ -159,8 +159,12 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
                 output: Applied::Fresh { result, .. } | Applied::Duplicate { result, .. },
             } => {
                 if matches!(result, kv::OpResult::Value(_)) {
-                    let read_index = None;
-                    self.obs.emit(SimEvent::ReadServed { node, read_index });
+                    let (read_index, follower) = (None, false);
+                    self.obs.emit(SimEvent::ReadServed {
+                        node,
+                        read_index,
+                        follower,
+                    });
                 }
                 Reply::Ok {
                     result,
@@ -173,7 +177,12 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
                 output: Applied::Fresh { result, .. },
             } => {
                 let read_index = Some(index);
-                self.obs.emit(SimEvent::ReadServed { node, read_index });
+                let follower = self.view.role != Role::Leader;
+                self.obs.emit(SimEvent::ReadServed {
+                    node,
+                    read_index,
+                    follower,
+                });
                 Reply::Ok {
                     result,
                     index,

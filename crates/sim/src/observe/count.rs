@@ -69,8 +69,14 @@ pub(super) fn count(s: &mut RunStats, e: &SimEvent<'_>) {
         } => s.reads_log += 1,
         SimEvent::ReadServed {
             read_index: Some(_),
+            follower: false,
             ..
         } => s.reads_read_index += 1,
+        SimEvent::ReadServed {
+            read_index: Some(_),
+            follower: true,
+            ..
+        } => s.reads_follower += 1,
         _ => {}
     }
 }

@@ -291,6 +291,9 @@ pub enum SimEvent<'a> {
         node: usize,
         /// Served by ReadIndex at this index (`None`: through the log).
         read_index: Option<LogIndex>,
+        /// Served by a follower (a follower read: the leader confirmed
+        /// the index).
+        follower: bool,
     },
     /// A client's operation completed.
     ClientOk {

@@ -192,7 +192,15 @@ impl TextTrace {
             SimEvent::ReadServed {
                 node,
                 read_index: Some(index),
-            } => format!("n{node} answers a read by ReadIndex at {index}"),
+                follower,
+            } => {
+                let how = if follower {
+                    "as a follower read"
+                } else {
+                    "by ReadIndex"
+                };
+                format!("n{node} answers a read {how} at {index}")
+            }
             SimEvent::CrashPointReached { node, point } => match point {
                 CrashPoint::BeforeSync => format!("n{node} power lost with writes in flight"),
                 _ => format!("n{node} crash after sync, before send"),
@@ -354,6 +362,12 @@ pub(super) fn message_detail(m: &Message) -> String {
         B::HeartbeatResponse { read_round: 0 } => String::new(),
         B::HeartbeatResponse { read_round } => format!("read-round={read_round}"),
         B::TimeoutNow { last_index } => format!("last={last_index}"),
+        B::ReadIndex { ctx } => format!("ctx={ctx}"),
+        B::ReadIndexResponse {
+            ctx,
+            index: Some(index),
+        } => format!("ctx={ctx} index={index}"),
+        B::ReadIndexResponse { ctx, index: None } => format!("ctx={ctx} refused"),
         B::InstallSnapshot { chunk } => format!(
             "snap={}@{} bytes={}..{} of {}",
             chunk.meta.index,
