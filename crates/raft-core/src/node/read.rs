@@ -232,6 +232,17 @@ impl RaftNode {
             Some((_, r)) => *r = (*r).max(round),
             None => self.reads.acked.push((from, round)),
         }
+        self.recheck_read_round();
+    }
+
+    /// Confirms the round in flight if a quorum of the configuration now
+    /// in force has answered it: after an answer, and at every heartbeat
+    /// (the configuration may have changed under the round, e.g. to fewer
+    /// voters that answered already, or to this node alone).
+    pub(super) fn recheck_read_round(&mut self) {
+        if self.role != Role::Leader || self.reads.sent <= self.reads.confirmed {
+            return;
+        }
         let target = self.reads.sent;
         let (me, acked) = (self.id(), &self.reads.acked);
         let answered =

@@ -275,3 +275,36 @@ fn a_deposed_leader_refuses_a_followers_pending_read() {
         }]
     );
 }
+
+/// Rule: a round whose answers were lost is confirmed once the
+/// configuration in force no longer needs them (here: shrunk to the
+/// leader alone); reads never wait on voters that left.
+#[test]
+fn a_round_in_flight_is_rechecked_when_the_configuration_changes() {
+    use crate::membership::{Change, ConfChange};
+    let mut c = cluster(&[1, 2, 3]);
+    c[0].read_index(11).expect("leader");
+    // The round's heartbeats and their answers are all lost.
+    let no_heartbeats = |m: &Message| {
+        !matches!(
+            m.body,
+            MessageBody::Heartbeat { .. } | MessageBody::HeartbeatResponse { .. }
+        )
+    };
+    assert_eq!(run_reads(&mut c, no_heartbeats), vec![]);
+    for gone in [3, 2] {
+        let remove = ConfChange::auto(vec![Change::Remove(NodeId(gone))]);
+        c[0].propose_conf_change(&remove)
+            .expect("one change at a time");
+        assert_eq!(run_reads(&mut c, no_heartbeats), vec![]);
+    }
+    assert_eq!(c[0].membership().voters, vec![NodeId(1)]);
+    // The next heartbeat finds the round confirmed by the leader alone.
+    let mut reads = Vec::new();
+    for _ in 0..10 {
+        c[0].tick();
+        reads.extend(handle(&mut c[0]).read_states);
+    }
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(reads[0].ctx, 11);
+}

@@ -77,6 +77,7 @@ impl RaftNode {
     }
 
     pub(super) fn broadcast_heartbeat(&mut self) {
+        self.recheck_read_round();
         let committed = self.log.committed();
         for i in 0..self.progress.len() {
             let pr = &self.progress[i];
