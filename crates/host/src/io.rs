@@ -136,6 +136,8 @@ pub enum Answer<O> {
         index: LogIndex,
         /// The state machine's answer.
         output: O,
+        /// Served on the leader's lease (no heartbeat round).
+        lease: bool,
     },
     /// A read the node could not serve (it stopped leading): ask the leader.
     ReadRefused,

@@ -48,6 +48,20 @@ pub struct Config {
     /// Most snapshot bytes in one `InstallSnapshot` chunk.
     #[serde(default = "default_snapshot_chunk_bytes")]
     pub snapshot_chunk_bytes: u64,
+    /// Leader leases for reads (thesis §6.4.1): a leader serves
+    /// [`crate::RaftNode::lease_read`] at once while its lease holds: for
+    /// `election_timeout_ticks_min - clock_drift_bound_ticks` of its ticks
+    /// from the start of the last heartbeat round a quorum answered.
+    /// Needs `check_quorum` (followers that heard from a leader refuse
+    /// votes for an election timeout). Off: lease reads go by ReadIndex.
+    #[serde(default)]
+    pub read_lease: bool,
+    /// How many ticks the nodes' clocks may drift apart over an election
+    /// timeout: the lease is that much shorter than the followers'
+    /// promise. A bound below the real drift is **unsafe**: a deposed
+    /// leader may serve a stale read. Below `election_timeout_ticks_min`.
+    #[serde(default)]
+    pub clock_drift_bound_ticks: u32,
 }
 
 /// The default chunk size for sending snapshots: 64 KiB.
@@ -75,6 +89,8 @@ impl Config {
             check_quorum: true,
             vote_retry_ticks: 0,
             snapshot_chunk_bytes: default_snapshot_chunk_bytes(),
+            read_lease: false,
+            clock_drift_bound_ticks: 0,
         }
     }
 
@@ -121,6 +137,16 @@ impl Config {
         if self.max_inflight_messages == 0 || self.max_uncommitted_entries == 0 {
             return Err(ConfigError(
                 "in-flight and uncommitted limits must be positive".into(),
+            ));
+        }
+        if self.read_lease && !self.check_quorum {
+            return Err(ConfigError(
+                "read_lease needs check_quorum (followers must refuse votes while a leader's lease holds)".into(),
+            ));
+        }
+        if self.clock_drift_bound_ticks >= self.election_timeout_ticks_min {
+            return Err(ConfigError(
+                "clock_drift_bound_ticks must be below election_timeout_ticks_min".into(),
             ));
         }
         Ok(())

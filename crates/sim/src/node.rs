@@ -605,7 +605,11 @@ impl Nodes {
         let mut refused = None;
         self.with_driver(node, cx, |d, disk, io| {
             refused = if d.raft().role() == Role::Leader {
-                d.read(query, token, disk, io).err()
+                if d.raft().config().read_lease {
+                    d.lease_read(query, token, disk, io).err()
+                } else {
+                    d.read(query, token, disk, io).err()
+                }
             } else {
                 d.follower_read(query, token, disk, io).err()
             };

@@ -75,6 +75,9 @@ pub struct Profile {
     pub bit_flip_probability: Range,
     /// The share of seeds whose clients read by ReadIndex at all.
     pub read_index_seeds: f64,
+    /// The share of seeds (with check-quorum on) whose leaders serve reads
+    /// on a lease, with a clock-drift bound that covers the seed's skew.
+    pub read_lease_seeds: f64,
     /// In those seeds, the probability each read is served by ReadIndex
     /// (no log entry) rather than through the log.
     pub read_index_probability: Range,
@@ -161,6 +164,7 @@ const BASE: Profile = Profile {
     torn_tail_probability: r(0.0, 0.0),
     bit_flip_probability: r(0.0, 0.0),
     read_index_seeds: 0.5,
+    read_lease_seeds: 0.5,
     read_index_probability: r(0.2, 1.0),
     pauses_per_sec: r(0.0, 0.0),
     pause_ms: r(50.0, 500.0),
@@ -474,6 +478,13 @@ pub struct RaftKnobs {
     /// Most snapshot bytes in one `InstallSnapshot` chunk.
     #[serde(default = "default_snapshot_chunk_bytes")]
     pub snapshot_chunk_bytes: u64,
+    /// Leader leases for reads (needs check-quorum).
+    #[serde(default)]
+    pub read_lease: bool,
+    /// The lease's clock-drift bound, in ticks (see raft-core's
+    /// `Config::clock_drift_bound_ticks`).
+    #[serde(default)]
+    pub clock_drift_bound_ticks: u32,
 }
 
 fn default_snapshot_chunk_bytes() -> u64 {
@@ -537,9 +548,38 @@ impl SimConfig {
             max_uncommitted_entries: k.max_uncommitted_entries,
             vote_retry_ticks: k.vote_retry_ticks,
             snapshot_chunk_bytes: k.snapshot_chunk_bytes,
+            read_lease: k.read_lease,
+            clock_drift_bound_ticks: k.clock_drift_bound_ticks,
             ..Config::new(NodeId(node as u64), voters)
         }
     }
+}
+
+/// A clock-drift bound, in ticks, that covers the seed's skew: the
+/// leader's lease (in its ticks) must end before any follower (with the
+/// fastest clock) can time out after the round (with the slowest clock
+/// for the leader): `timeout * (1 - fastest / slowest)` ticks, rounded up,
+/// plus one; below the election timeout.
+#[must_use]
+pub fn safe_drift_bound(config: &SimConfig) -> u32 {
+    let timeout = config.raft.election_timeout_ticks_min;
+    let fastest = config
+        .node_tick_us
+        .iter()
+        .copied()
+        .min()
+        .unwrap_or(1)
+        .max(1);
+    let slowest = config
+        .node_tick_us
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let share = 1.0 - fastest as f64 / slowest as f64;
+    let bound = (f64::from(timeout) * share).ceil() as u32 + 1;
+    bound.min(timeout.saturating_sub(1))
 }
 
 impl Profile {
@@ -571,6 +611,11 @@ impl Profile {
             self.read_index_probability
                 .draw(&mut rng::knob_stream(seed, Stream::SwarmTiming, 29));
         config.read_index_probability = if reads_on { share } else { 0.0 };
+        let lease = rng::knob_stream(seed, Stream::SwarmTiming, 30).gen_bool(self.read_lease_seeds);
+        if lease && reads_on && config.raft.check_quorum {
+            config.raft.read_lease = true;
+            config.raft.clock_drift_bound_ticks = safe_drift_bound(&config);
+        }
         config
     }
 
@@ -697,6 +742,8 @@ impl Profile {
                 max_uncommitted_entries: default_max_uncommitted_entries(),
                 vote_retry_ticks: 0,
                 snapshot_chunk_bytes: default_snapshot_chunk_bytes(),
+                read_lease: false,
+                clock_drift_bound_ticks: 0,
             },
             node_tick_us: Vec::new(),
         };

@@ -106,6 +106,9 @@ pub struct RunStats {
     /// index with a heartbeat round; the follower applied up to it).
     #[serde(default)]
     pub reads_follower: u64,
+    /// Client reads a leader answered on its lease (no heartbeat round).
+    #[serde(default)]
+    pub reads_lease: u64,
     /// Acknowledged writes verified present on every live node at the end.
     pub durable_writes_checked: u64,
     /// Membership changes a leader accepted and put in its log (the
@@ -195,6 +198,7 @@ impl RunStats {
         self.reads_log += o.reads_log;
         self.reads_read_index += o.reads_read_index;
         self.reads_follower += o.reads_follower;
+        self.reads_lease += o.reads_lease;
         self.linearizability_steps_max = self
             .linearizability_steps_max
             .max(o.linearizability_steps_max);

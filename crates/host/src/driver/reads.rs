@@ -12,6 +12,14 @@ use crate::io::{Answer, Effects, StateMachine, Storage};
 use bytes::Bytes;
 use raft_core::{LogIndex, ReadError, ReadState};
 
+/// How a read asks raft-core for its index.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Via {
+    ReadIndex,
+    Lease,
+    Follower,
+}
+
 /// A read waiting for its index, then for the state machine to reach it.
 pub(super) struct WaitingRead<T> {
     ctx: u64,
@@ -19,6 +27,8 @@ pub(super) struct WaitingRead<T> {
     query: Bytes,
     /// The index raft-core confirmed (`None`: not yet).
     index: Option<LogIndex>,
+    /// Served on the leader's lease.
+    lease: bool,
 }
 
 impl<S: StateMachine, T> Driver<S, T> {
@@ -37,7 +47,23 @@ impl<S: StateMachine, T> Driver<S, T> {
         storage: &mut St,
         fx: &mut E,
     ) -> Result<(), ReadError> {
-        self.ask_read(query, token, false, storage, fx)
+        self.ask_read(query, token, Via::ReadIndex, storage, fx)
+    }
+
+    /// Like [`Driver::read`], served at once from the state machine while
+    /// the leader's lease holds ([`raft_core::Config::read_lease`]; safe
+    /// only while clocks drift less than its bound), else by ReadIndex.
+    ///
+    /// # Errors
+    /// As [`Driver::read`].
+    pub fn lease_read<St: Storage, E: Effects<T, S::Output>>(
+        &mut self,
+        query: Bytes,
+        token: T,
+        storage: &mut St,
+        fx: &mut E,
+    ) -> Result<(), ReadError> {
+        self.ask_read(query, token, Via::Lease, storage, fx)
     }
 
     /// Like [`Driver::read`], served here though this node follows: the
@@ -54,14 +80,14 @@ impl<S: StateMachine, T> Driver<S, T> {
         storage: &mut St,
         fx: &mut E,
     ) -> Result<(), ReadError> {
-        self.ask_read(query, token, true, storage, fx)
+        self.ask_read(query, token, Via::Follower, storage, fx)
     }
 
     fn ask_read<St: Storage, E: Effects<T, S::Output>>(
         &mut self,
         query: Bytes,
         token: T,
-        at_follower: bool,
+        via: Via,
         storage: &mut St,
         fx: &mut E,
     ) -> Result<(), ReadError> {
@@ -70,16 +96,18 @@ impl<S: StateMachine, T> Driver<S, T> {
         }
         self.next_read += 1;
         let ctx = self.next_read;
-        if at_follower {
-            self.raft.follower_read(ctx)?;
-        } else {
-            self.raft.read_index(ctx)?;
+        let lease = via == Via::Lease && self.raft.lease_holds();
+        match via {
+            Via::ReadIndex => self.raft.read_index(ctx)?,
+            Via::Lease => self.raft.lease_read(ctx)?,
+            Via::Follower => self.raft.follower_read(ctx)?,
         }
         self.reads.push(WaitingRead {
             ctx,
             token,
             query,
             index: None,
+            lease,
         });
         self.after_input(storage, fx);
         Ok(())
@@ -120,7 +148,15 @@ impl<S: StateMachine, T> Driver<S, T> {
                 Some(index) if index <= applied => {
                     let r = self.reads.remove(i);
                     let output = self.state_machine.query(&r.query);
-                    fx.answer(r.token, Answer::Read { index, output });
+                    let lease = r.lease;
+                    fx.answer(
+                        r.token,
+                        Answer::Read {
+                            index,
+                            output,
+                            lease,
+                        },
+                    );
                 }
                 _ => i += 1,
             }

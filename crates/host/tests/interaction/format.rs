@@ -166,7 +166,7 @@ pub fn answer(a: &Answer<Applied>) -> String {
             format!("{what} at {}", at(*index, *term))
         }
         Answer::Lost { index } => format!("lost: index {} holds another term's entry", index.0),
-        Answer::Read { index, output } => match output {
+        Answer::Read { index, output, .. } => match output {
             Applied::Fresh { result: r, .. } => format!("read {} at {}", result(r), index.0),
             _ => format!("read nothing at {}", index.0),
         },

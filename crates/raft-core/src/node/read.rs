@@ -81,6 +81,12 @@ pub(super) struct Reads {
     pub(super) out: Vec<ReadState>,
     /// A follower's reads waiting for the leader's answer.
     asked: VecDeque<u64>,
+    /// The leader's own clock, in ticks since it took office (leases).
+    ticks: u64,
+    /// When the round in flight was sent (leases).
+    sent_at: u64,
+    /// The leader's lease holds while `ticks` is below this.
+    lease_until: u64,
 }
 
 /// A follower's reads waiting for their answer, at most (the oldest is
@@ -116,6 +122,62 @@ impl RaftNode {
         }
         self.leader_read(ctx, None);
         Ok(())
+    }
+
+    /// A linearizable read served at once while the leader's lease holds
+    /// ([`crate::Config::read_lease`]): the lease is renewed by every
+    /// heartbeat round a quorum answers, and lasts
+    /// `election_timeout_ticks_min - clock_drift_bound_ticks` of this
+    /// node's ticks from the round's start (followers refuse votes for an
+    /// election timeout after hearing from their leader). Without a lease
+    /// (off, expired, a transfer under way, or no entry of this term
+    /// committed yet) the read goes by ReadIndex. Safe only while clocks
+    /// drift apart by less than the configured bound.
+    ///
+    /// # Errors
+    /// [`ReadError::NotLeader`] if this node does not lead.
+    pub fn lease_read(&mut self, ctx: u64) -> Result<(), ReadError> {
+        if self.role != Role::Leader {
+            return Err(ReadError::NotLeader {
+                leader: self.leader,
+            });
+        }
+        if self.lease_holds() {
+            let index = Some(self.log.committed());
+            self.reads.out.push(ReadState { ctx, index });
+        } else {
+            self.leader_read(ctx, None);
+        }
+        Ok(())
+    }
+
+    /// Whether a read may be served on the leader's lease now.
+    pub fn lease_holds(&self) -> bool {
+        self.config.read_lease
+            && self.role == Role::Leader
+            && self.transfer.is_none()
+            && self.committed_in_term()
+            && self.reads.ticks < self.reads.lease_until
+    }
+
+    /// One tick of the leader's clock (leases).
+    pub(super) fn read_tick(&mut self) {
+        self.reads.ticks += 1;
+    }
+
+    /// A transfer starts: the lease ends (the target campaigns at once,
+    /// and voters grant it whatever they promised the leader).
+    pub(super) fn end_lease(&mut self) {
+        self.reads.lease_until = 0;
+    }
+
+    /// A heartbeat goes out: with leases on, each starts a round (if none
+    /// is in flight), whose answers renew the lease.
+    pub(super) fn lease_round(&mut self) {
+        if self.config.read_lease && self.reads.sent == self.reads.confirmed {
+            self.reads.sent += 1;
+            self.reads.sent_at = self.reads.ticks;
+        }
     }
 
     /// Asks the leader for a read index (a follower read), identified by
@@ -209,6 +271,7 @@ impl RaftNode {
             return;
         }
         self.reads.sent += 1;
+        self.reads.sent_at = self.reads.ticks;
         let round = self.reads.sent;
         for p in self.reads.pending.iter_mut() {
             if p.index.is_some() && p.round == 0 {
@@ -255,6 +318,12 @@ impl RaftNode {
     /// Round `round` is confirmed: its reads (and earlier ones) go out.
     fn confirm_reads(&mut self, round: u64) {
         self.reads.confirmed = round;
+        if self.config.read_lease {
+            let timeout = u64::from(self.config.election_timeout_ticks_min);
+            let drift = u64::from(self.config.clock_drift_bound_ticks);
+            let until = self.reads.sent_at + timeout.saturating_sub(drift);
+            self.reads.lease_until = self.reads.lease_until.max(until);
+        }
         while let Some(p) = self.reads.pending.front().copied() {
             let Some(index) = p.index.filter(|_| p.round != 0 && p.round <= round) else {
                 break;
@@ -290,6 +359,9 @@ impl RaftNode {
         self.reads.acked.clear();
         self.reads.sent = 0;
         self.reads.confirmed = 0;
+        self.reads.ticks = 0;
+        self.reads.sent_at = 0;
+        self.reads.lease_until = 0;
     }
 
     /// A read's fate: out in the next `Ready` if it is this node's own,

@@ -308,3 +308,73 @@ fn a_round_in_flight_is_rechecked_when_the_configuration_changes() {
     assert_eq!(reads.len(), 1, "{reads:?}");
     assert_eq!(reads[0].ctx, 11);
 }
+
+/// A cluster of three with leases on (drift bound `drift` ticks; election
+/// timeout 10 ticks, heartbeat every tick).
+fn lease_cluster(drift: u32) -> Vec<RaftNode> {
+    let voters = [1, 2, 3];
+    let mut nodes: Vec<RaftNode> = voters
+        .iter()
+        .map(|&v| {
+            let mut c = cfg_no_pre_vote(v, &voters);
+            c.read_lease = true;
+            c.clock_drift_bound_ticks = drift;
+            new_node(c)
+        })
+        .collect();
+    elect(&mut nodes[0]);
+    let mut refs: Vec<&mut RaftNode> = nodes.iter_mut().collect();
+    run(&mut refs);
+    nodes
+}
+
+/// Rule (thesis §6.4.1): a leader serves a lease read at once while a
+/// quorum answered a heartbeat round that started less than the election
+/// timeout minus the drift bound ago; after that, by ReadIndex.
+#[test]
+fn a_lease_read_is_served_at_once_while_the_lease_holds() {
+    let mut c = lease_cluster(2);
+    // A heartbeat round answered by the followers grants the lease.
+    c[0].tick();
+    run_reads(&mut c, |_| true);
+    assert!(c[0].lease_holds());
+    let commit = c[0].log().committed().0;
+    c[0].lease_read(1).expect("leader");
+    let ready = handle(&mut c[0]);
+    assert_eq!(ready.read_states, vec![served(1, commit)]);
+    assert!(outgoing(&ready).is_empty(), "no round for a lease read");
+    // Nothing answers for 10 - 2 = 8 ticks: the lease runs out, and a lease
+    // read waits for a round like any ReadIndex read.
+    for _ in 0..8 {
+        c[0].tick();
+        handle(&mut c[0]);
+    }
+    assert!(!c[0].lease_holds());
+    c[0].lease_read(2).expect("leader");
+    assert!(handle(&mut c[0]).read_states.is_empty());
+    // (The round in flight began before the read: the read waits for the
+    // next, which the first's answers start.)
+    c[0].tick();
+    assert_eq!(run_reads(&mut c, |_| true), vec![served(2, commit)]);
+    assert!(c[0].lease_holds(), "the answered round renewed it");
+}
+
+/// Rule: a transfer ends the lease (its target campaigns at once and the
+/// voters grant it); leases need check-quorum, and a drift bound below the
+/// election timeout.
+#[test]
+fn a_transfer_ends_the_lease_and_bad_lease_configs_are_refused() {
+    let mut c = lease_cluster(1);
+    c[0].tick();
+    run_reads(&mut c, |_| true);
+    assert!(c[0].lease_holds());
+    c[0].transfer_leadership(NodeId(2)).expect("a voter");
+    assert!(!c[0].lease_holds());
+    let mut no_quorum_check = cfg(1, &[1, 2, 3]);
+    no_quorum_check.read_lease = true;
+    no_quorum_check.check_quorum = false;
+    assert!(no_quorum_check.validate().is_err());
+    let mut too_much_drift = cfg(1, &[1, 2, 3]);
+    too_much_drift.clock_drift_bound_ticks = too_much_drift.election_timeout_ticks_min;
+    assert!(too_much_drift.validate().is_err());
+}

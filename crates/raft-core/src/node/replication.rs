@@ -20,6 +20,7 @@ impl RaftNode {
     // ----- leader ----------------------------------------------------------
 
     pub(super) fn tick_leader(&mut self) {
+        self.read_tick();
         self.tick_transfer();
         self.heartbeat_elapsed_ticks += 1;
         self.election_elapsed_ticks += 1;
@@ -78,6 +79,7 @@ impl RaftNode {
 
     pub(super) fn broadcast_heartbeat(&mut self) {
         self.recheck_read_round();
+        self.lease_round();
         let committed = self.log.committed();
         for i in 0..self.progress.len() {
             let pr = &self.progress[i];

@@ -66,6 +66,7 @@ impl RaftNode {
         if !self.membership().is_voter(target) {
             return Err(TransferError::NotAVoter(target));
         }
+        self.end_lease();
         self.transfer = Some(Transfer {
             target,
             elapsed_ticks: 0,

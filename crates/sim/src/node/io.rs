@@ -159,11 +159,12 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
                 output: Applied::Fresh { result, .. } | Applied::Duplicate { result, .. },
             } => {
                 if matches!(result, kv::OpResult::Value(_)) {
-                    let (read_index, follower) = (None, false);
+                    let (read_index, follower, lease) = (None, false, false);
                     self.obs.emit(SimEvent::ReadServed {
                         node,
                         read_index,
                         follower,
+                        lease,
                     });
                 }
                 Reply::Ok {
@@ -175,6 +176,7 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
             Answer::Read {
                 index,
                 output: Applied::Fresh { result, .. },
+                lease,
             } => {
                 let read_index = Some(index);
                 let follower = self.view.role != Role::Leader;
@@ -182,6 +184,7 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
                     node,
                     read_index,
                     follower,
+                    lease,
                 });
                 Reply::Ok {
                     result,

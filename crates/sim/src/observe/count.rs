@@ -69,6 +69,11 @@ pub(super) fn count(s: &mut RunStats, e: &SimEvent<'_>) {
         } => s.reads_log += 1,
         SimEvent::ReadServed {
             read_index: Some(_),
+            lease: true,
+            ..
+        } => s.reads_lease += 1,
+        SimEvent::ReadServed {
+            read_index: Some(_),
             follower: false,
             ..
         } => s.reads_read_index += 1,

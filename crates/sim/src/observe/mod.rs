@@ -294,6 +294,8 @@ pub enum SimEvent<'a> {
         /// Served by a follower (a follower read: the leader confirmed
         /// the index).
         follower: bool,
+        /// Served on the leader's lease (no heartbeat round).
+        lease: bool,
     },
     /// A client's operation completed.
     ClientOk {

@@ -193,11 +193,12 @@ impl TextTrace {
                 node,
                 read_index: Some(index),
                 follower,
+                lease,
             } => {
-                let how = if follower {
-                    "as a follower read"
-                } else {
-                    "by ReadIndex"
+                let how = match (follower, lease) {
+                    (_, true) => "on its lease",
+                    (true, false) => "as a follower read",
+                    (false, false) => "by ReadIndex",
                 };
                 format!("n{node} answers a read {how} at {index}")
             }
