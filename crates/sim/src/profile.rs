@@ -78,6 +78,7 @@ pub struct Profile {
     /// The share of seeds (with check-quorum on) whose leaders serve reads
     /// on a lease, with a clock-drift bound that covers the seed's skew.
     pub read_lease_seeds: f64,
+
     /// In those seeds, the probability each read is served by ReadIndex
     /// (no log entry) rather than through the log.
     pub read_index_probability: Range,
@@ -165,6 +166,7 @@ const BASE: Profile = Profile {
     bit_flip_probability: r(0.0, 0.0),
     read_index_seeds: 0.5,
     read_lease_seeds: 0.5,
+
     read_index_probability: r(0.2, 1.0),
     pauses_per_sec: r(0.0, 0.0),
     pause_ms: r(50.0, 500.0),
@@ -193,7 +195,7 @@ const BASE: Profile = Profile {
 };
 
 /// Every profile, the default (`chaos`) last.
-pub const PROFILES: [Profile; 6] = [
+pub const PROFILES: [Profile; 7] = [
     BASE,
     Profile {
         name: "lossy",
@@ -294,7 +296,33 @@ pub const PROFILES: [Profile; 6] = [
         reconfig_probability: 0.02,
         ..BASE
     },
+    READS,
 ];
+
+/// Reads without the log under partitions and clock skew: every seed
+/// reads by ReadIndex, lease or follower read, with check-quorum on and
+/// clocks up to 60% apart.
+const READS: Profile = Profile {
+    name: "reads",
+    description:
+        "reads by ReadIndex, lease and follower under partitions and clocks up to 60% apart",
+    drop_probability: r(0.0, 0.05),
+    partitions_per_sec: r(1.0, 3.0),
+    partition_ms: r(100.0, 600.0),
+    clock_skew_percent_max: r(20.0, 60.0),
+    check_quorum_off_probability: 0.0,
+    read_index_seeds: 1.0,
+    read_index_probability: r(0.6, 1.0),
+    read_lease_seeds: 1.0,
+    triggered_per_sec: r(0.5, 2.0),
+    // Leadership transfers (no membership changes) put slow clocks in
+    // office too: elections alone mostly pick the fastest.
+    reconfig_probability: 1.0,
+    membership_changes_per_sec: r(0.0, 0.0),
+    transfers_per_sec: r(1.0, 4.0),
+    swarm_off_probability: 0.0,
+    ..BASE
+};
 
 /// Largest cluster the simulator runs (partitions are bit masks).
 pub const NODES_MAX: usize = 9;
