@@ -16,6 +16,7 @@
 
 pub mod case;
 pub mod clients;
+pub mod config;
 pub mod corpus;
 pub mod efficiency;
 pub mod engine;
