@@ -81,6 +81,12 @@ pub struct Profile {
     /// The share of seeds (with check-quorum on) whose leaders serve reads
     /// on a lease, with a clock-drift bound that covers the seed's skew.
     pub read_lease_seeds: f64,
+    /// Scales that safe bound: 1 in every profile but `reads-unsafe`
+    /// (0: no drift allowed for, the configuration the docs call unsafe).
+    pub lease_bound_scale: f64,
+    /// How long a client waits for an answer before it tries another
+    /// node, in milliseconds.
+    pub client_timeout_ms: Range,
 
     /// In those seeds, the probability each read is served by ReadIndex
     /// (no log entry) rather than through the log.
@@ -169,6 +175,8 @@ const BASE: Profile = Profile {
     bit_flip_probability: r(0.0, 0.0),
     read_index_seeds: 0.5,
     read_lease_seeds: 0.5,
+    lease_bound_scale: 1.0,
+    client_timeout_ms: r(500.0, 500.0),
 
     read_index_probability: r(0.2, 1.0),
     pauses_per_sec: r(0.0, 0.0),
@@ -198,7 +206,7 @@ const BASE: Profile = Profile {
 };
 
 /// Every profile, the default (`chaos`) last.
-pub const PROFILES: [Profile; 7] = [
+pub const PROFILES: [Profile; 8] = [
     BASE,
     Profile {
         name: "lossy",
@@ -300,6 +308,12 @@ pub const PROFILES: [Profile; 7] = [
         ..BASE
     },
     READS,
+    Profile {
+        name: "reads-unsafe",
+        description: "`reads` with leases that allow for no clock drift: UNSAFE, stale reads expected",
+        lease_bound_scale: 0.0,
+        ..READS
+    },
 ];
 
 /// Reads without the log under partitions and clock skew: every seed
@@ -324,6 +338,9 @@ const READS: Profile = Profile {
     membership_changes_per_sec: r(0.0, 0.0),
     transfers_per_sec: r(1.0, 4.0),
     swarm_off_probability: 0.0,
+    // Clients give up on a cut-off leader quickly and find the new one,
+    // while others still read at the old: where stale reads would show.
+    client_timeout_ms: r(80.0, 200.0),
     ..BASE
 };
 
@@ -418,8 +435,13 @@ impl Profile {
         let lease = rng::knob_stream(seed, Stream::SwarmTiming, 30).gen_bool(self.read_lease_seeds);
         if lease && reads_on && config.raft.check_quorum {
             config.raft.read_lease = true;
-            config.raft.clock_drift_bound_ticks = safe_drift_bound(&config);
+            let safe = f64::from(safe_drift_bound(&config));
+            config.raft.clock_drift_bound_ticks = (safe * self.lease_bound_scale) as u32;
         }
+        let timeout_ms =
+            self.client_timeout_ms
+                .draw(&mut rng::knob_stream(seed, Stream::SwarmTiming, 31));
+        config.client_timeout_us = (timeout_ms * MS) as u64;
         config
     }
 
