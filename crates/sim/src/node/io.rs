@@ -152,6 +152,16 @@ impl Transport for NodeIo<'_> {
 impl Effects<ClientToken, Applied> for NodeIo<'_> {
     fn answer(&mut self, token: ClientToken, answer: Answer<Applied>) {
         let node = self.node;
+        // A read: through the log (`None`), or without it at an index.
+        let served = |obs: &mut Observers, read_index, follower, lease| {
+            let e = SimEvent::ReadServed {
+                node,
+                read_index,
+                follower,
+                lease,
+            };
+            obs.emit(e);
+        };
         let reply = match answer {
             Answer::Applied {
                 index,
@@ -159,13 +169,7 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
                 output: Applied::Fresh { result, .. } | Applied::Duplicate { result, .. },
             } => {
                 if matches!(result, kv::OpResult::Value(_)) {
-                    let (read_index, follower, lease) = (None, false, false);
-                    self.obs.emit(SimEvent::ReadServed {
-                        node,
-                        read_index,
-                        follower,
-                        lease,
-                    });
+                    served(self.obs, None, false, false);
                 }
                 Reply::Ok {
                     result,
@@ -178,14 +182,8 @@ impl Effects<ClientToken, Applied> for NodeIo<'_> {
                 output: Applied::Fresh { result, .. },
                 lease,
             } => {
-                let read_index = Some(index);
                 let follower = self.view.role != Role::Leader;
-                self.obs.emit(SimEvent::ReadServed {
-                    node,
-                    read_index,
-                    follower,
-                    lease,
-                });
+                served(self.obs, Some(index), follower, lease);
                 Reply::Ok {
                     result,
                     index,
