@@ -229,8 +229,11 @@ impl Cache {
     fn insert(&mut self, set: &Linearized, value: u32) -> bool {
         let n = set.words.len();
         let hash = set.hash ^ avalanche(u64::from(value) ^ 0x0076_616c_7565);
-        let head = self.heads.get(&hash).copied().unwrap_or(NO_ENTRY);
-        let mut at = head;
+        let id = self.entries.len() as u32;
+        // One probe of the index: the chain's head, replaced by the new
+        // entry if the state is new.
+        let head = self.heads.entry(hash).or_insert(NO_ENTRY);
+        let mut at = *head;
         while at != NO_ENTRY {
             let (next, v) = self.entries[at as usize];
             let start = at as usize * n;
@@ -239,10 +242,9 @@ impl Cache {
             }
             at = next;
         }
-        let id = self.entries.len() as u32;
-        self.entries.push((head, value));
+        self.entries.push((*head, value));
+        *head = id;
         self.words.extend_from_slice(&set.words);
-        self.heads.insert(hash, id);
         true
     }
 }
