@@ -33,7 +33,8 @@
 # N seeds, or its guarding case does not fail with a violation; 2 on bad
 # usage.
 #
-# Optional header fields: `# Profile: NAME` sweeps that profile instead of
+# Optional header fields: `# Seeds: N` widens the bound for that patch
+# (a break the sweep reaches only past 10000); `# Profile: NAME` sweeps that profile instead of
 # the default (e.g. `reconfig` for membership breaks); `# Test: PACKAGE FILTER` names unit tests
 # (`cargo test -p PACKAGE -- FILTER`) that must fail with the break applied;
 # `# Sweep: unreachable (why)` marks a break no execution of the
@@ -211,17 +212,20 @@ if [ -n "$threads" ]; then
   sim_threads=(--threads "$threads")
 fi
 
-# Chunk ends: 250, 1000, 2500, 5000, 10000, then doubling, up to the bound.
-chunk_ends=()
-for e in 250 1000 2500 5000 10000; do
-  if [ "$e" -lt "$seeds" ]; then chunk_ends+=("$e"); fi
-done
-e=20000
-while [ "$e" -lt "$seeds" ]; do
-  chunk_ends+=("$e")
-  e=$((e * 2))
-done
-chunk_ends+=("$seeds")
+# Chunk ends: 250, 1000, 2500, 5000, 10000, then doubling, up to bound $1.
+chunks_to() {
+  chunk_ends=()
+  local e
+  for e in 250 1000 2500 5000 10000; do
+    if [ "$e" -lt "$1" ]; then chunk_ends+=("$e"); fi
+  done
+  e=20000
+  while [ "$e" -lt "$1" ]; do
+    chunk_ends+=("$e")
+    e=$((e * 2))
+  done
+  chunk_ends+=("$1")
+}
 
 # Sums the user and system seconds `time` wrote (TIMEFORMAT below) to $1.
 cpu_of() { awk '{ s += $1 + $2 } END { printf "%.1f", s }' "$1"; }
@@ -236,6 +240,11 @@ for p in "${patches[@]}"; do
   unreachable=""
   case "$(field "$p" Sweep)" in unreachable*) unreachable=1 ;; esac
   test_spec="$(field "$p" Test)"
+  # A patch may ask for a wider bound (`# Seeds: N`) than --seeds gives.
+  bound="$(field "$p" Seeds)"
+  case "$bound" in '' | *[!0-9]*) bound=$seeds ;; esac
+  if [ "$bound" -lt "$seeds" ]; then bound=$seeds; fi
+  chunks_to "$bound"
   profile_args=()
   profile="$(field "$p" Profile)"
   if [ -n "$profile" ]; then profile_args=(--profile "$profile"); fi
@@ -337,9 +346,9 @@ for p in "${patches[@]}"; do
     rows+=("$name | - | $sweep_error | $cpu | $corpus")
     status=1
   elif [ -z "$seed" ] && [ -n "$unreachable" ]; then
-    rows+=("$name | unreachable: not caught in 0..$seeds (expected) | - | $cpu | $corpus")
+    rows+=("$name | unreachable: not caught in 0..$bound (expected) | - | $cpu | $corpus")
   elif [ -z "$seed" ]; then
-    rows+=("$name | not caught in 0..$seeds | - | $cpu | $corpus")
+    rows+=("$name | not caught in 0..$bound | - | $cpu | $corpus")
     status=1
   elif [ -n "$unreachable" ]; then
     rows+=("$name | $seed (MARKED UNREACHABLE) | $property | $cpu | $corpus")
