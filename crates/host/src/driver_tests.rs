@@ -63,6 +63,19 @@ fn put(seq: u64) -> Bytes {
 
 type KvDriver = Driver<KvStore, u32>;
 
+/// One tick of a lone node, its disk synced, its own messages stepped back.
+fn tick_round<S: StateMachine>(d: &mut Driver<S, u32>, disk: &mut Disk, fx: &mut Recorder)
+where
+    Recorder: Effects<u32, S::Output>,
+{
+    d.tick(disk, fx);
+    disk.sync_all().expect("synced");
+    d.on_synced(disk, fx);
+    for m in std::mem::take(&mut fx.sent) {
+        d.step(m, disk, fx);
+    }
+}
+
 /// A single-node leader, with its disk synced after every step.
 fn single_leader() -> (KvDriver, Disk, Recorder) {
     let mut d = Driver::new(node(0, &[0]), KvStore::new());
@@ -72,12 +85,7 @@ fn single_leader() -> (KvDriver, Disk, Recorder) {
         if d.raft().role() == Role::Leader {
             break;
         }
-        d.tick(&mut disk, &mut fx);
-        disk.sync_all().expect("synced");
-        d.on_synced(&mut disk, &mut fx);
-        for m in std::mem::take(&mut fx.sent) {
-            d.step(m, &mut disk, &mut fx);
-        }
+        tick_round(&mut d, &mut disk, &mut fx);
     }
     assert_eq!(d.raft().role(), Role::Leader);
     assert!(fx.faults.is_empty(), "{:?}", fx.faults);
@@ -260,12 +268,7 @@ fn a_restarted_node_reapplies_its_committed_log_from_storage() {
         if d.state_machine().digest() == digest {
             break;
         }
-        d.tick(&mut disk, &mut fx);
-        disk.sync_all().expect("synced");
-        d.on_synced(&mut disk, &mut fx);
-        for m in std::mem::take(&mut fx.sent) {
-            d.step(m, &mut disk, &mut fx);
-        }
+        tick_round(&mut d, &mut disk, &mut fx);
     }
     assert_eq!(d.state_machine().digest(), digest);
     assert!(fx.faults.is_empty(), "{:?}", fx.faults);
@@ -411,12 +414,7 @@ fn an_entry_the_state_machine_refuses_stops_the_node() {
     let mut d: Driver<Refuses, u32> = Driver::new(node(0, &[0]), Refuses);
     let (mut disk, mut fx) = (Disk::default(), Recorder::default());
     for _ in 0..100 {
-        d.tick(&mut disk, &mut fx);
-        disk.sync_all().expect("synced");
-        d.on_synced(&mut disk, &mut fx);
-        for m in std::mem::take(&mut fx.sent) {
-            d.step(m, &mut disk, &mut fx);
-        }
+        tick_round(&mut d, &mut disk, &mut fx);
     }
     assert!(d.is_stopped());
     assert!(
@@ -636,12 +634,7 @@ fn the_policy_compacts_and_a_restart_restores_the_snapshot() {
     let mut back: KvDriver = Driver::restore(raft, KvStore::new()).expect("a valid snapshot");
     let mut fx2 = Recorder::default();
     for _ in 0..40 {
-        back.tick(&mut disk, &mut fx2);
-        disk.sync_all().expect("synced");
-        back.on_synced(&mut disk, &mut fx2);
-        for m in std::mem::take(&mut fx2.sent) {
-            back.step(m, &mut disk, &mut fx2);
-        }
+        tick_round(&mut back, &mut disk, &mut fx2);
     }
     assert_eq!(back.state_machine().digest(), d.state_machine().digest());
     assert_eq!(back.state_machine().get("k"), Some("v8"));

@@ -239,6 +239,19 @@ fn tick_until_campaign(node: &mut RaftNode) -> u32 {
     panic!("node {} did not campaign within {limit} ticks", node.id());
 }
 
+/// A cluster of `voters` (pre-vote off) led by the first, everything
+/// replicated and committed; the nodes in the order given.
+fn cluster(voters: &[u64]) -> Vec<RaftNode> {
+    let mut nodes: Vec<RaftNode> = voters
+        .iter()
+        .map(|&v| new_node(cfg_no_pre_vote(v, voters)))
+        .collect();
+    elect(&mut nodes[0]);
+    let mut refs: Vec<&mut RaftNode> = nodes.iter_mut().collect();
+    run(&mut refs);
+    nodes
+}
+
 /// Makes `node` the leader of the next term: it times out and every other
 /// voter grants its (pre-)votes. The Ready batches of the campaign are
 /// discarded (the peers' answers are simulated), so the next Ready is the new

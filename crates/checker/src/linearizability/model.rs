@@ -19,7 +19,9 @@ use std::collections::HashMap;
 pub(super) const ABSENT: u32 = 0;
 
 /// Register values, interned: the history's own strings borrowed, only
-/// appends' results owned.
+/// appends' results owned. (The maps here and in the search are looked up,
+/// never iterated: ids come from the order values are first met, which is
+/// the history's.)
 #[derive(Default)]
 pub(super) struct Values<'a> {
     /// By id; id 0 ([`ABSENT`]) is the absent value.

@@ -6,19 +6,6 @@
 use super::*;
 use crate::ready::ReadState;
 
-/// A cluster of `voters` (pre-vote off) led by the first, everything
-/// replicated and committed.
-fn cluster(voters: &[u64]) -> Vec<RaftNode> {
-    let mut nodes: Vec<RaftNode> = voters
-        .iter()
-        .map(|&v| new_node(cfg_no_pre_vote(v, voters)))
-        .collect();
-    elect(&mut nodes[0]);
-    let mut refs: Vec<&mut RaftNode> = nodes.iter_mut().collect();
-    run(&mut refs);
-    nodes
-}
-
 /// Runs the network like `run`, delivering only what `deliver` allows,
 /// and returns the read states the nodes handed out.
 fn run_reads(nodes: &mut [RaftNode], deliver: impl Fn(&Message) -> bool) -> Vec<ReadState> {

@@ -6,14 +6,9 @@
 use super::*;
 use crate::membership::{Change, ConfChange, Transition};
 
-/// A cluster of `voters` (pre-vote off) led by the first, everything
-/// replicated and committed; the nodes in the order given.
+/// `node_tests`' cluster, with a few heartbeats more (see `run_all`).
 fn cluster(voters: &[u64]) -> Vec<RaftNode> {
-    let mut nodes: Vec<RaftNode> = voters
-        .iter()
-        .map(|&v| new_node(cfg_no_pre_vote(v, voters)))
-        .collect();
-    elect(&mut nodes[0]);
+    let mut nodes = super::cluster(voters);
     run_all(&mut nodes);
     nodes
 }
