@@ -88,6 +88,22 @@ pub(super) enum Step {
     Never,
 }
 
+impl Step {
+    /// The op never changes the value, whatever it is: a read, a failed
+    /// compare-and-set, a compare-and-set of a value with itself.
+    pub(super) fn read_only(self) -> bool {
+        match self {
+            Step::Get(_) | Step::Never => true,
+            Step::Cas {
+                expected,
+                new,
+                result,
+            } => expected == new || matches!(result, Some(CasResult::Failed(_))),
+            Step::Put(_) | Step::Append(_) => false,
+        }
+    }
+}
+
 /// A compare-and-set's result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum CasResult {

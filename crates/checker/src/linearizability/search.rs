@@ -8,6 +8,12 @@
 //! have been linearized already. Success is an empty list; failure is a return
 //! reached with nothing left to undo.
 //!
+//! Two reductions keep the search small. A read-only op with a known outcome
+//! that can take effect where the search stands is the only choice tried
+//! there (see [`KeySearch::run`]), and a state is skipped when one seen
+//! before has the same value and known-outcome ops and a subset of the
+//! unknown-outcome ones (see [`Cache::insert`]).
+//!
 //! A search is resumable ([`KeySearch::run`] takes a step budget and picks up
 //! where it stopped), so the caller can share a budget across keys in rounds.
 //! The cache holds one entry per state the search moved to: the linearized set
@@ -16,7 +22,7 @@
 //! linearized and undone) and stored in one arena, so a step allocates
 //! nothing beyond the arena's growth. Memory is bounded by the steps taken:
 //! at most one entry per step, `8 * ceil(ops / 64) + 8` bytes in the arena
-//! plus about 16 in the index.
+//! (one or two words more when the set is split) plus about 16 in the index.
 //!
 //! This module owns the search alone. It must never recurse (histories can be
 //! long: the stack is explicit), never exceed its step budget, and never treat
@@ -157,30 +163,57 @@ impl EventList {
     }
 }
 
-/// The set of linearized ops and its hash, kept together.
+/// The set of linearized ops, in two bitsets: ops with a known outcome
+/// (hashed: the cache looks states up by them) and ops of unknown outcome
+/// (compared by inclusion, see [`Cache::insert`]).
 struct Linearized {
-    words: Vec<u64>,
-    /// Per op: its random key in the hash.
-    keys: Vec<u64>,
-    /// The XOR of the linearized ops' keys.
+    known: Vec<u64>,
+    unknown: Vec<u64>,
+    /// Per op: its bit in `known` or in `unknown`, and its random key in
+    /// the hash (0 for an op of unknown outcome).
+    slot: Vec<(usize, u64)>,
+    /// Per op: its outcome is unknown.
+    open_ended: Vec<bool>,
+    /// The XOR of the linearized known-outcome ops' keys.
     hash: u64,
 }
 
 impl Linearized {
-    fn new(ops: usize) -> Linearized {
+    fn new(open_ended: &[bool]) -> Linearized {
+        let (mut known, mut unknown) = (0, 0);
+        let slot = open_ended
+            .iter()
+            .enumerate()
+            .map(|(i, &open)| {
+                let counter = if open { &mut unknown } else { &mut known };
+                *counter += 1;
+                let key = if open {
+                    0
+                } else {
+                    avalanche(i as u64 ^ 0x6c69_6e65_6172)
+                };
+                (*counter - 1, key)
+            })
+            .collect();
         Linearized {
-            words: vec![0; ops.div_ceil(64)],
-            keys: (0..ops as u64)
-                .map(|i| avalanche(i ^ 0x6c69_6e65_6172))
-                .collect(),
+            known: vec![0; usize::div_ceil(known, 64)],
+            unknown: vec![0; usize::div_ceil(unknown, 64)],
+            slot,
+            open_ended: open_ended.to_vec(),
             hash: 0,
         }
     }
 
     #[inline]
     fn flip(&mut self, i: usize) {
-        self.words[i / 64] ^= 1 << (i % 64);
-        self.hash ^= self.keys[i];
+        let (bit, key) = self.slot[i];
+        let words = if self.open_ended[i] {
+            &mut self.unknown
+        } else {
+            &mut self.known
+        };
+        words[bit / 64] ^= 1 << (bit % 64);
+        self.hash ^= key;
     }
 }
 
@@ -212,7 +245,8 @@ struct Cache {
     heads: HashMap<u64, u32, BuildHasherDefault<PassThrough>>,
     /// Per entry: the next entry with the same hash, and its value.
     entries: Vec<(u32, u32)>,
-    /// Per entry: its linearized set's words.
+    /// Per entry: its linearized set's words, known-outcome ops then
+    /// unknown-outcome ops.
     words: Vec<u64>,
 }
 
@@ -225,9 +259,13 @@ impl Cache {
         }
     }
 
-    /// Records (`set`, `value`); false if it was there already.
+    /// Records (`set`, `value`); false if it is subsumed by a state seen
+    /// already: the same value, the same known-outcome ops linearized, and
+    /// of the unknown-outcome ops a subset. Such a state can do anything
+    /// this one can (an op of unknown outcome may also never take effect),
+    /// so nothing is lost by not searching from this one.
     fn insert(&mut self, set: &Linearized, value: u32) -> bool {
-        let n = set.words.len();
+        let (k, n) = (set.known.len(), set.known.len() + set.unknown.len());
         let hash = set.hash ^ avalanche(u64::from(value) ^ 0x0076_616c_7565);
         let id = self.entries.len() as u32;
         // One probe of the index: the chain's head, replaced by the new
@@ -236,15 +274,19 @@ impl Cache {
         let mut at = *head;
         while at != NO_ENTRY {
             let (next, v) = self.entries[at as usize];
-            let start = at as usize * n;
-            if v == value && self.words[start..start + n] == set.words[..] {
+            let seen = &self.words[at as usize * n..][..n];
+            if v == value
+                && seen[..k] == set.known[..]
+                && seen[k..].iter().zip(&set.unknown).all(|(s, u)| s & !u == 0)
+            {
                 return false;
             }
             at = next;
         }
         self.entries.push((*head, value));
         *head = id;
-        self.words.extend_from_slice(&set.words);
+        self.words.extend_from_slice(&set.known);
+        self.words.extend_from_slice(&set.unknown);
         true
     }
 }
@@ -261,6 +303,8 @@ struct Longest {
 /// initially absent).
 pub(super) struct KeySearch<'a> {
     steps_of: Vec<Step>,
+    /// Per op: it has a known outcome and never changes the value.
+    read_only: Vec<bool>,
     /// Per op: its outcome is unknown (it never returned).
     open_ended: Vec<bool>,
     /// Ops with a known outcome not yet linearized: none left is success.
@@ -270,7 +314,9 @@ pub(super) struct KeySearch<'a> {
     value: u32,
     linearized: Linearized,
     cache: Cache,
-    stack: Vec<(usize, u32)>,
+    /// Per linearized op: its call node, the value before it, and whether
+    /// it was the only choice tried at its state (see [`KeySearch::run`]).
+    stack: Vec<(usize, u32, bool)>,
     longest: Longest,
     entry: usize,
     steps: u64,
@@ -279,7 +325,7 @@ pub(super) struct KeySearch<'a> {
 impl<'a> KeySearch<'a> {
     pub(super) fn new(ops: &[KeyOp<'a>]) -> KeySearch<'a> {
         let mut model = Model::new(ops.len());
-        let steps_of = ops
+        let steps_of: Vec<Step> = ops
             .iter()
             .map(|o| model.compile(o.op, o.result, o.cas_unknown))
             .collect();
@@ -287,14 +333,21 @@ impl<'a> KeySearch<'a> {
         let entry = list.first();
         let open_ended: Vec<bool> = ops.iter().map(|o| o.ret == u64::MAX).collect();
         let remaining = open_ended.iter().filter(|&&o| !o).count();
+        let read_only = steps_of
+            .iter()
+            .zip(&open_ended)
+            .map(|(s, &open): (&Step, _)| !open && s.read_only())
+            .collect();
+        let linearized = Linearized::new(&open_ended);
         KeySearch {
             steps_of,
+            read_only,
             open_ended,
             remaining,
             model,
             list,
             value: ABSENT,
-            linearized: Linearized::new(ops.len()),
+            linearized,
             cache: Cache::new(ops.len()),
             stack: Vec::new(),
             longest: Longest {
@@ -316,7 +369,6 @@ impl<'a> KeySearch<'a> {
     /// if the budget ran out first.
     pub(super) fn run(&mut self, budget: u64) -> Option<Decided> {
         let stop = self.steps.saturating_add(budget);
-        let list = &mut self.list;
         let mut entry = self.entry;
         let decided = loop {
             if self.remaining == 0 {
@@ -328,9 +380,9 @@ impl<'a> KeySearch<'a> {
                 break None;
             }
             self.steps += 1;
-            let is_call = entry != NONE && list.is_call(entry);
+            let is_call = entry != NONE && self.list.is_call(entry);
             if is_call {
-                let o = list.op(entry);
+                let o = self.list.op(entry);
                 match self.model.step(self.value, self.steps_of[o]) {
                     // An op of unknown outcome that would change nothing
                     // here is not tried here: taking effect later, or
@@ -338,12 +390,20 @@ impl<'a> KeySearch<'a> {
                     Some(after) if after == self.value && self.open_ended[o] => {}
                     Some(after) => {
                         self.linearized.flip(o);
+                        // A read-only op with a known outcome that can take
+                        // effect here can go first in any linearization from
+                        // here: nothing pending returned before it was
+                        // called, it returns the same from here, and taking
+                        // it out of its place changes no other op's result
+                        // (it never changes the value). So it is the only
+                        // choice tried here.
+                        let only = self.read_only[o];
                         if self.cache.insert(&self.linearized, after) {
-                            self.stack.push((entry, self.value));
+                            self.stack.push((entry, self.value, only));
                             self.value = after;
                             self.remaining -= usize::from(!self.open_ended[o]);
-                            list.lift(entry);
-                            entry = list.first();
+                            self.list.lift(entry);
+                            entry = self.list.first();
                             if self.stack.len() > self.longest.depth {
                                 self.longest = Longest {
                                     depth: self.stack.len(),
@@ -354,32 +414,69 @@ impl<'a> KeySearch<'a> {
                             continue;
                         }
                         self.linearized.flip(o);
+                        if only {
+                            // Its state was searched already: so was
+                            // every way on from this one.
+                            self.note_blocked(entry);
+                            match self.backtrack() {
+                                Ok(next) => entry = next,
+                                Err(failure) => break Some(Decided::Failed(failure)),
+                            }
+                            continue;
+                        }
                     }
                     None => {}
                 }
-                entry = list.next(entry);
+                entry = self.list.next(entry);
                 continue;
             }
             // A return (or the end): the op should have been linearized by now.
-            let returned = if entry == NONE { 0 } else { list.op(entry) };
-            if self.stack.len() == self.longest.depth {
-                self.longest.blocked.get_or_insert(returned);
+            self.note_blocked(entry);
+            match self.backtrack() {
+                Ok(next) => entry = next,
+                Err(failure) => break Some(Decided::Failed(failure)),
             }
-            let Some((call, before)) = self.stack.pop() else {
-                break Some(Decided::Failed(Failure {
-                    blocked: self.longest.blocked.unwrap_or(returned),
+        };
+        self.entry = entry;
+        decided
+    }
+
+    /// At the deepest point yet, records the first op whose return, at or
+    /// after `entry`, the search could not get past.
+    fn note_blocked(&mut self, mut entry: usize) {
+        if self.stack.len() != self.longest.depth || self.longest.blocked.is_some() {
+            return;
+        }
+        while entry != NONE && self.list.is_call(entry) {
+            entry = self.list.next(entry);
+        }
+        self.longest.blocked = Some(if entry == NONE {
+            0
+        } else {
+            self.list.op(entry)
+        });
+    }
+
+    /// Undoes the last choice (and any only-choice before it): the list
+    /// node to go on from, or the failure if there is nothing left to undo.
+    fn backtrack(&mut self) -> Result<usize, Failure> {
+        let list = &mut self.list;
+        loop {
+            let Some((call, before, only)) = self.stack.pop() else {
+                return Err(Failure {
+                    blocked: self.longest.blocked.unwrap_or_default(),
                     longest: self.longest.depth,
                     value_at_longest: self.model.values.get(self.longest.value).map(str::to_owned),
-                }));
+                });
             };
             let undone = list.op(call);
             self.linearized.flip(undone);
             self.remaining += usize::from(!self.open_ended[undone]);
             self.value = before;
             list.unlift(call);
-            entry = list.next(call);
-        };
-        self.entry = entry;
-        decided
+            if !only {
+                return Ok(list.next(call));
+            }
+        }
     }
 }
