@@ -13,10 +13,6 @@ cd "$(dirname "$0")/.."
 
 SEED="${SEED:-1}"
 PROFILE="${PROFILE:-chaos}"
-OUT="${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/sim-html.XXXXXX")}"
-mkdir -p "$OUT"
-OUT="$(cd "$OUT" && pwd)" # absolute, for the file:// URL
-
 step() { printf '\n== %s\n' "$*"; }
 fail() {
 	echo "ci/html-check.sh: FAIL: $*" >&2
@@ -40,6 +36,11 @@ if [ -z "$CHROMIUM" ]; then
 	echo "SKIP: ci/html-check.sh (chromium not installed)"
 	exit 0
 fi
+
+# Made only now: a skipped check leaves nothing behind.
+OUT="${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/sim-html.XXXXXX")}"
+mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)" # absolute, for the file:// URL
 
 step "cargo build --release -p sim"
 cargo build --release -p sim
