@@ -26,6 +26,7 @@
 
 use crate::faults::{Fault, Partition, Reconfig, Target, TimedFault};
 use crate::profile::{SimConfig, NODES_MAX};
+use crate::timeline::ReadPath;
 use kv::Op;
 use raft_core::{MessageBody, Role};
 use serde::{Deserialize, Serialize};
@@ -332,6 +333,18 @@ pub enum Assertion {
         /// Window end.
         to_us: u64,
     },
+    /// Every node of `nodes` serves a client's read without a log entry in
+    /// the window (by `path`, if named).
+    Reads {
+        /// Nodes, as a bit mask.
+        nodes: u32,
+        /// Only reads served this way.
+        path: Option<ReadPath>,
+        /// Window start.
+        from_us: u64,
+        /// Window end.
+        to_us: u64,
+    },
     /// Every node of `nodes` refuses to start in the window: recovery
     /// found its files damaged.
     RefusesToStart {
@@ -374,6 +387,7 @@ impl Assertion {
             | Assertion::InstallsSnapshot { from_us, to_us, .. }
             | Assertion::RefusesToStart { from_us, to_us, .. }
             | Assertion::Votes { from_us, to_us, .. }
+            | Assertion::Reads { from_us, to_us, .. }
             | Assertion::Reordered { from_us, to_us, .. } => (from_us, to_us),
         }
     }
@@ -390,6 +404,7 @@ impl Assertion {
             | Assertion::InstallsSnapshot { nodes, .. }
             | Assertion::RefusesToStart { nodes, .. }
             | Assertion::Votes { nodes, .. }
+            | Assertion::Reads { nodes, .. }
             | Assertion::Deduplicated { nodes, .. } => Some(nodes),
             Assertion::NewLeader { .. }
             | Assertion::Leaders { .. }

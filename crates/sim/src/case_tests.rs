@@ -408,3 +408,51 @@ fn vote_claims_round_trip_are_checked_and_bad_ones_are_refused() {
         assert!(Case::parse(&text).is_err(), "{bad} must be refused");
     }
 }
+
+#[test]
+fn read_claims_round_trip_are_checked_and_bad_ones_are_refused() {
+    use crate::timeline::{ReadPath, Timeline, TimelineEvent};
+    let text = "seed 1\nprofile calm\nnodes 3\nchaos 2s\n\
+                assert reads {0} 0s..1s\n\
+                assert reads {1,2} 0s..1s follower\n\
+                expect pass\n";
+    let case = Case::parse(text).expect("valid");
+    let again = Case::parse(&case.to_script()).expect("its own script parses");
+    assert_eq!(again.asserts, case.asserts);
+    let read = |node, path| TimelineEvent::Read {
+        t: 500_000,
+        node,
+        path,
+    };
+    let timeline = |events| Timeline {
+        events,
+        ..Timeline::default()
+    };
+    let [any, follower] = [&case.asserts[0], &case.asserts[1]];
+    let served = timeline(vec![
+        read(0, ReadPath::Lease),
+        read(1, ReadPath::Follower),
+        read(2, ReadPath::Follower),
+    ]);
+    assert_eq!(crate::scenario::check(any, &served), Ok(()));
+    assert_eq!(crate::scenario::check(follower, &served), Ok(()));
+    // Each named node must serve one, the named way, inside the window.
+    let one = timeline(vec![read(1, ReadPath::Follower)]);
+    assert!(crate::scenario::check(follower, &one).is_err());
+    let other_way = timeline(vec![read(1, ReadPath::Index), read(2, ReadPath::Follower)]);
+    assert!(crate::scenario::check(follower, &other_way).is_err());
+    let late = timeline(vec![TimelineEvent::Read {
+        t: 1_500_000,
+        node: 0,
+        path: ReadPath::Index,
+    }]);
+    assert!(crate::scenario::check(any, &late).is_err());
+    for bad in [
+        "assert reads {7} 0s..1s",
+        "assert reads 0s..1s",
+        "assert reads {1} 0s..1s log",
+    ] {
+        let text = format!("seed 1\nprofile calm\nnodes 3\n{bad}\nexpect pass\n");
+        assert!(Case::parse(&text).is_err(), "{bad} must be refused");
+    }
+}

@@ -129,6 +129,16 @@ pub fn check(a: &Assertion, timeline: &Timeline) -> Result<(), String> {
             };
             each_node(*nodes, &voted, what)
         }
+        Assertion::Reads { nodes, path, .. } => {
+            let served = |n: usize| {
+                events().any(|e| matches!(*e, TimelineEvent::Read { t, node, path: how } if node == n && within(t) && path.map_or(true, |p| p == how)))
+            };
+            let what = match path {
+                Some(p) => format!("never served a read without the log by {}", p.word()),
+                None => "never served a read without the log".to_owned(),
+            };
+            each_node(*nodes, &served, &what)
+        }
         Assertion::RefusesToStart { nodes, .. } => {
             let refused = |n: usize| {
                 events().any(

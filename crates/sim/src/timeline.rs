@@ -105,6 +105,15 @@ pub enum TimelineEvent {
         /// learned the term without voting, then granted a vote in it).
         known_term: bool,
     },
+    /// A node served a client's read without a log entry.
+    Read {
+        /// Time.
+        t: u64,
+        /// Node.
+        node: usize,
+        /// How.
+        path: ReadPath,
+    },
     /// A node refused to start: its files are damaged (down for good).
     Refused {
         /// Time.
@@ -194,4 +203,28 @@ pub enum TimelineEvent {
         /// The one-line message.
         text: String,
     },
+}
+
+/// How a read was served without a log entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadPath {
+    /// By ReadIndex at the leader (a quorum round).
+    Index,
+    /// On the leader's lease.
+    Lease,
+    /// At a follower, at the index its leader confirmed.
+    Follower,
+}
+
+impl ReadPath {
+    /// The word case scripts use for it.
+    #[must_use]
+    pub fn word(self) -> &'static str {
+        match self {
+            ReadPath::Index => "index",
+            ReadPath::Lease => "lease",
+            ReadPath::Follower => "follower",
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 use super::text::message_detail;
 use super::SimEvent;
-use crate::timeline::{Timeline, TimelineEvent};
+use crate::timeline::{ReadPath, Timeline, TimelineEvent};
 use raft_core::membership::Membership;
 use raft_core::NodeId;
 
@@ -65,6 +65,22 @@ pub(super) fn record(timeline: &mut Timeline, t: u64, e: &SimEvent<'_>) {
                 known_term: held == Some(term.0),
             }
         }
+        SimEvent::ReadServed {
+            node,
+            read_index: Some(_),
+            follower,
+            lease,
+        } => TimelineEvent::Read {
+            t,
+            node,
+            path: if follower {
+                ReadPath::Follower
+            } else if lease {
+                ReadPath::Lease
+            } else {
+                ReadPath::Index
+            },
+        },
         SimEvent::SnapshotTaken { node, meta, .. } => TimelineEvent::Snapshot {
             t,
             node,

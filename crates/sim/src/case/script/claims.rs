@@ -3,6 +3,7 @@
 
 use super::super::Assertion;
 use super::{format_duration, format_node_set, parse_duration, parse_node_set};
+use crate::timeline::ReadPath;
 use raft_core::Role;
 
 fn parse_window(s: &str) -> Result<(u64, u64), String> {
@@ -24,7 +25,15 @@ const ASSERT_USAGE: &str = "expected one of: 'assert no-commit {nodes} T1..T2', 
     'assert deduplicated {nodes} T1..T2', 'assert configuration {voters} [joint] T1..T2', \
     'assert installs-snapshot {nodes} T1..T2', 'assert refuses-to-start {nodes} T1..T2', \
     'assert votes {nodes} T1..T2 [known-term]', \
+    'assert reads {nodes} T1..T2 [index|lease|follower]', \
     'assert reordered KIND A->B T1..T2' (KIND as traces name it, e.g. Append)";
+
+fn parse_read_path(s: &str) -> Result<ReadPath, String> {
+    [ReadPath::Index, ReadPath::Lease, ReadPath::Follower]
+        .into_iter()
+        .find(|p| p.word() == s)
+        .ok_or_else(|| format!("'{s}' is not a read path (index, lease or follower)"))
+}
 
 fn parse_role(s: &str) -> Result<Role, String> {
     match s {
@@ -118,6 +127,18 @@ pub(super) fn parse_assertion(words: &[&str]) -> Result<Assertion, String> {
             from_us,
             to_us,
         },
+        ["reads", nodes, _] => Assertion::Reads {
+            nodes: parse_node_set(nodes)?,
+            path: None,
+            from_us,
+            to_us,
+        },
+        ["reads", nodes, _, path] => Assertion::Reads {
+            nodes: parse_node_set(nodes)?,
+            path: Some(parse_read_path(path)?),
+            from_us,
+            to_us,
+        },
         ["votes", nodes, _] | ["votes", nodes, _, "known-term"] => Assertion::Votes {
             nodes: parse_node_set(nodes)?,
             known_term: rest.len() == 4,
@@ -182,6 +203,10 @@ pub(super) fn describe_assertion(a: &Assertion) -> String {
         } => {
             let known = if *known_term { " known-term" } else { "" };
             format!("votes {} {window}{known}", format_node_set(*nodes))
+        }
+        Assertion::Reads { nodes, path, .. } => {
+            let path = path.map_or(String::new(), |p| format!(" {}", p.word()));
+            format!("reads {} {window}{path}", format_node_set(*nodes))
         }
         Assertion::Reordered { kind, from, to, .. } => {
             format!("reordered {kind} n{from}->n{to} {window}")
