@@ -562,6 +562,9 @@ impl Case {
                 "client_duplicate_probability",
                 c.client_duplicate_probability,
             ),
+            ("bit_flip_probability", c.bit_flip_probability),
+            ("read_index_probability", c.read_index_probability),
+            ("transfer_cut_probability", c.transfer_cut_probability),
         ];
         for (name, p) in probabilities {
             if !(0.0..=1.0).contains(&p) {

@@ -110,6 +110,10 @@ pub struct SimConfig {
     /// rather than through the log.
     #[serde(default)]
     pub read_index_probability: f64,
+    /// Probability an operator's leadership transfer also cuts the leader
+    /// off from every other node as it starts handing over.
+    #[serde(default)]
+    pub transfer_cut_probability: f64,
     /// Raft knobs.
     pub raft: RaftKnobs,
 }

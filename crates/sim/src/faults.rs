@@ -130,11 +130,28 @@ pub enum Point {
     Campaigned,
     /// It applied a committed entry.
     Applied,
+    /// As leader, it started handing leadership over (a transfer).
+    HandingOver,
 }
 
 impl Point {
     /// Every point, in declaration order.
-    pub const ALL: [Point; 7] = [
+    pub const ALL: [Point; 8] = [
+        Point::VoteGranted,
+        Point::VoteDurable,
+        Point::AppendDurable,
+        Point::Acked,
+        Point::BecameLeader,
+        Point::Campaigned,
+        Point::Applied,
+        Point::HandingOver,
+    ];
+
+    /// The points [`generate_triggered`] draws from: every one that any
+    /// run reaches (a handover happens only where the operator transfers
+    /// leadership, and is drawn with the transfer, see
+    /// [`generate_membership`]).
+    const DRAWN: [Point; 7] = [
         Point::VoteGranted,
         Point::VoteDurable,
         Point::AppendDurable,
@@ -155,6 +172,7 @@ impl Point {
             Point::BecameLeader => "became-leader",
             Point::Campaigned => "campaigned",
             Point::Applied => "applied",
+            Point::HandingOver => "handing-over",
         }
     }
 }
@@ -433,7 +451,7 @@ pub fn generate_triggered(config: &SimConfig, rng: &mut Xoshiro256PlusPlus) -> V
     }
     let mut t = exp_gap(rng, config.triggered_interval_us);
     while t < config.chaos_us {
-        let point = Point::ALL[rng.gen_range(0..Point::ALL.len())];
+        let point = Point::DRAWN[rng.gen_range(0..Point::DRAWN.len())];
         let node = if rng.gen_bool(0.5) {
             None
         } else {
@@ -547,6 +565,21 @@ pub fn generate_membership(config: &SimConfig, rng: &mut Xoshiro256PlusPlus) -> 
                 1 => out.push(crash_of(rng, config, node, before)),
                 2 => cut_off(rng, config, node, before, &mut out),
                 _ => {}
+            }
+            let p = config.transfer_cut_probability;
+            if p > 0.0 && rng.gen_bool(p.min(1.0)) {
+                // The leader is cut off as it hands over: it may keep
+                // believing it leads while the target wins without it.
+                out.push(TimedFault {
+                    at_us: t,
+                    fault: Fault::On {
+                        point: Point::HandingOver,
+                        node: None,
+                        action: Action::Isolate {
+                            heal_after_us: rng.gen_range(1..=config.partition_us_max.max(1)),
+                        },
+                    },
+                });
             }
             out.push(TimedFault {
                 at_us: t,

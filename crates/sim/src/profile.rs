@@ -149,6 +149,9 @@ pub struct Profile {
     pub membership_changes_per_sec: Range,
     /// Leadership transfers asked per simulated second, in such seeds.
     pub transfers_per_sec: Range,
+    /// Probability an operator's transfer also cuts the leader off as it
+    /// starts handing over (where leases must end with the transfer).
+    pub transfer_cut_probability: f64,
     /// Probability a seed's nodes compact their logs behind snapshots.
     pub snapshot_probability: f64,
     /// In such seeds, probability the policy is tiny (a snapshot every 1
@@ -201,6 +204,7 @@ const BASE: Profile = Profile {
     reconfig_probability: 0.0,
     membership_changes_per_sec: r(1.0, 4.0),
     transfers_per_sec: r(0.2, 2.0),
+    transfer_cut_probability: 0.0,
     snapshot_probability: 0.5,
     tiny_snapshots_probability: 0.2,
 };
@@ -338,6 +342,8 @@ const READS: Profile = Profile {
     reconfig_probability: 1.0,
     membership_changes_per_sec: r(0.0, 0.0),
     transfers_per_sec: r(1.0, 4.0),
+    // Half the transfers cut their leader off as it hands over.
+    transfer_cut_probability: 0.5,
     swarm_off_probability: 0.0,
     // Clients give up on a cut-off leader quickly and find the new one,
     // while others still read at the old: where stale reads would show.
@@ -489,6 +495,7 @@ impl Profile {
         config.membership_interval_us = interval_us(changes_per_sec);
         if transfers_on {
             config.transfer_interval_us = interval_us(transfers_per_sec);
+            config.transfer_cut_probability = self.transfer_cut_probability;
         }
     }
 
@@ -558,6 +565,7 @@ impl Profile {
             snapshot_every: 0,
             bit_flip_probability: 0.0,
             read_index_probability: 0.0,
+            transfer_cut_probability: 0.0,
             raft: RaftKnobs {
                 election_timeout_ticks_min: 10,
                 heartbeat_interval_ticks: 2,

@@ -60,6 +60,7 @@ impl PointWatch {
                 (node, Point::Campaigned, term)
             }
             SimEvent::Applied { node, .. } => (node, Point::Applied, term_of(node)),
+            SimEvent::TransferStarted { node, .. } => (node, Point::HandingOver, term_of(node)),
             _ => return,
         };
         self.hit(hit.0, hit.1, hit.2);
