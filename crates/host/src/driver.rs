@@ -35,8 +35,8 @@ use crate::io::{Answer, Effects, HostFault, StateMachine, Storage};
 use bytes::Bytes;
 use raft_core::membership::ConfChange;
 use raft_core::{
-    CompactError, Entry, LogIndex, Message, NodeId, ProposeError, RaftNode, Ready, Snapshot, Term,
-    TransferError,
+    CompactError, Entry, LogIndex, Message, NodeId, ProposeError, RaftNode, Ready, Role, Snapshot,
+    Term, TransferError,
 };
 use std::collections::VecDeque;
 
@@ -223,12 +223,28 @@ impl<S: StateMachine, T> Driver<S, T> {
     // ----- inputs ----------------------------------------------------------
 
     /// One tick of logical time.
+    ///
+    /// Most ticks only count (three in four in the simulator's default
+    /// sweep): no batch, and the role, term, vote and known leader as they
+    /// were. Then there is nothing to write, send, apply or report, and
+    /// nothing the node's invariants look at has moved, so the tick ends
+    /// there.
     pub fn tick<St: Storage, E: Effects<T, S::Output>>(&mut self, storage: &mut St, fx: &mut E) {
         if self.stopped {
             return;
         }
+        let seen = self.observed();
         self.raft.tick();
+        if !self.raft.has_ready() && self.observed() == seen {
+            return;
+        }
         self.after_input(storage, fx);
+    }
+
+    /// What [`Effects::node_state`] reports of the node, besides batches.
+    fn observed(&self) -> (Role, Term, Option<NodeId>, Option<NodeId>) {
+        let r = &self.raft;
+        (r.role(), r.term(), r.vote(), r.leader())
     }
 
     /// A message from the network (or from this node to itself).
