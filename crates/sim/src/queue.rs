@@ -152,13 +152,17 @@ fn key(at_us: u64, seq: u64, slot: u32) -> u128 {
 /// 16 bytes) over a slab of events, so sifting moves keys rather than whole
 /// messages and compares one integer. Clock ticks, a third or more of all
 /// events and at most a few per node, wait apart in a short list (scanned
-/// for the earliest) instead of in the heap; the order is the same, since
-/// every event's key carries its place in one global sequence.
+/// for the earliest, at a tick's turn only: the earliest is remembered)
+/// instead of in the heap; the order is the same, since every event's key
+/// carries its place in one global sequence.
 #[derive(Default)]
 pub struct EventQueue {
     heap: BinaryHeap<Reverse<u128>>,
     /// Pending ticks: (key, node, incarnation).
     ticks: Vec<(u128, usize, u64)>,
+    /// The earliest pending tick: (its key, its place in `ticks`), kept
+    /// as ticks come and go, so other events' turns scan nothing.
+    first_tick: Option<(u128, usize)>,
     slots: Vec<Option<Event>>,
     free: Vec<u32>,
     next_seq: u64,
@@ -186,12 +190,18 @@ impl EventQueue {
             self.error.get_or_insert(QueueError::Full);
             return;
         }
-        if let Event::Tick { node, incarnation } = event {
-            self.next_seq += 1;
-            self.ticks
-                .push((key(at_us, self.next_seq, 0), node, incarnation));
-            return;
-        }
+        let event = match event {
+            Event::Tick { node, incarnation } => {
+                self.next_seq += 1;
+                let k = key(at_us, self.next_seq, 0);
+                if self.first_tick.map_or(true, |(first, _)| k < first) {
+                    self.first_tick = Some((k, self.ticks.len()));
+                }
+                self.ticks.push((k, node, incarnation));
+                return;
+            }
+            event => event,
+        };
         let slot = match self.free.pop() {
             Some(i) => {
                 self.slots[i as usize] = Some(event);
@@ -214,16 +224,16 @@ impl EventQueue {
 
     /// Takes the next event and moves time to it.
     pub fn pop(&mut self) -> Option<Event> {
-        let earliest_tick = self
-            .ticks
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, t)| t.0)
-            .map(|(i, t)| (i, t.0));
         let heap_top = self.heap.peek().map(|Reverse(k)| *k);
-        if let Some((i, k)) = earliest_tick {
+        if let Some((k, i)) = self.first_tick {
             if heap_top.map_or(true, |h| k < h) {
                 let (_, node, incarnation) = self.ticks.swap_remove(i);
+                self.first_tick = self
+                    .ticks
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, t)| t.0)
+                    .map(|(i, t)| (t.0, i));
                 let at_us = (k >> 64) as u64;
                 debug_assert!(at_us >= self.now_us, "ticks are in the future");
                 self.now_us = at_us;
@@ -319,6 +329,45 @@ mod tests {
             .collect();
         assert_eq!(order, ["tick1", "heal", "tick0", "client", "tick2"]);
         assert!(q.is_empty());
+    }
+
+    proptest::proptest! {
+        /// Pushes (ticks or not, at now plus a small delay, so ties are
+        /// common) and pops interleaved: the queue pops exactly what a
+        /// plain list ordered by (time, push order) does.
+        #[test]
+        fn the_queue_pops_in_time_then_push_order(
+            steps in proptest::collection::vec((0..3u8, 0..4u64, proptest::bool::ANY), 0..200)
+        ) {
+            let mut q = EventQueue::default();
+            let mut model: Vec<(u64, usize, bool)> = Vec::new();
+            for (n, &(what, delay, tick)) in steps.iter().enumerate() {
+                if what < 2 {
+                    let at = q.now_us() + delay;
+                    let event = if tick {
+                        Event::Tick { node: n, incarnation: 0 }
+                    } else {
+                        Event::ClientStart { client: n }
+                    };
+                    q.push_at(at, event);
+                    model.push((at, n, tick));
+                    continue;
+                }
+                let expected = model
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, &(at, n, _))| (at, n))
+                    .map(|(i, _)| i)
+                    .map(|i| model.remove(i));
+                let got = q.pop().map(|e| match e {
+                    Event::Tick { node, .. } => (q.now_us(), node, true),
+                    Event::ClientStart { client } => (q.now_us(), client, false),
+                    _ => unreachable!("only ticks and client starts are pushed"),
+                });
+                proptest::prop_assert_eq!(got, expected);
+            }
+            proptest::prop_assert_eq!(q.len(), model.len());
+        }
     }
 
     #[test]
