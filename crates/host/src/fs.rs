@@ -268,9 +268,18 @@ impl FileSystem for SimFs {
 // ----- on disk ---------------------------------------------------------------
 
 /// A [`FileSystem`] over a directory on disk.
+///
+/// Files appended to stay open (one `open` per file, not one per append or
+/// sync), and a file created by an append makes the directory itself
+/// synced at the next sync: until then the new file's name may not
+/// survive a crash, whatever was synced inside it.
 #[derive(Debug)]
 pub struct RealFs {
     dir: PathBuf,
+    /// Files open for appending, by name.
+    appending: BTreeMap<String, std::fs::File>,
+    /// A file was created since the directory was last synced.
+    dir_unsynced: bool,
 }
 
 impl RealFs {
@@ -281,7 +290,11 @@ impl RealFs {
     pub fn open(dir: impl AsRef<Path>) -> Result<RealFs, FsError> {
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|e| fs_err(&dir.display().to_string(), e))?;
-        Ok(RealFs { dir })
+        Ok(RealFs {
+            dir,
+            appending: BTreeMap::new(),
+            dir_unsynced: false,
+        })
     }
 
     /// The directory.
@@ -309,22 +322,43 @@ impl RealFs {
 impl FileSystem for RealFs {
     fn append(&mut self, file: &str, data: &[u8]) -> Result<(), FsError> {
         use std::io::Write as _;
-        let path = self.path(file)?;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| fs_err(file, e))?;
-        f.write_all(data).map_err(|e| fs_err(file, e))
+        if !self.appending.contains_key(file) {
+            let path = self.path(file)?;
+            let opened = std::fs::OpenOptions::new().append(true).open(&path);
+            let f = match opened {
+                Ok(f) => f,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    self.dir_unsynced = true;
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&path)
+                        .map_err(|e| fs_err(file, e))?
+                }
+                Err(e) => return Err(fs_err(file, e)),
+            };
+            self.appending.insert(file.to_owned(), f);
+        }
+        match self.appending.get_mut(file) {
+            Some(f) => f.write_all(data).map_err(|e| fs_err(file, e)),
+            None => Err(fs_err(file, io::Error::other("not open"))),
+        }
     }
 
     fn sync(&mut self, file: &str) -> Result<(), FsError> {
-        let path = self.path(file)?;
-        match std::fs::File::open(path) {
-            Ok(f) => f.sync_all().map_err(|e| fs_err(file, e)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(fs_err(file, e)),
+        match self.appending.get(file) {
+            Some(f) => f.sync_all().map_err(|e| fs_err(file, e))?,
+            None => match std::fs::File::open(self.path(file)?) {
+                Ok(f) => f.sync_all().map_err(|e| fs_err(file, e))?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(fs_err(file, e)),
+            },
         }
+        if self.dir_unsynced {
+            self.sync_dir()?;
+            self.dir_unsynced = false;
+        }
+        Ok(())
     }
 
     fn replace(&mut self, file: &str, data: &[u8]) -> Result<(), FsError> {
@@ -334,8 +368,12 @@ impl FileSystem for RealFs {
         let mut f = std::fs::File::create(&tmp).map_err(|e| fs_err(file, e))?;
         f.write_all(data).map_err(|e| fs_err(file, e))?;
         f.sync_all().map_err(|e| fs_err(file, e))?;
+        // A handle open on the old file would append to it, not to this.
+        self.appending.remove(file);
         std::fs::rename(&tmp, &path).map_err(|e| fs_err(file, e))?;
-        self.sync_dir()
+        self.sync_dir()?;
+        self.dir_unsynced = false;
+        Ok(())
     }
 
     fn truncate(&mut self, file: &str, len: u64) -> Result<(), FsError> {
@@ -359,6 +397,7 @@ impl FileSystem for RealFs {
 
     fn remove(&mut self, file: &str) -> Result<(), FsError> {
         let path = self.path(file)?;
+        self.appending.remove(file);
         match std::fs::remove_file(path) {
             Ok(()) => self.sync_dir(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -399,9 +438,19 @@ mod tests {
             fs.list().expect("list"),
             vec!["a".to_string(), "b".to_string()]
         );
+        // Appends after a replacement or a removal go to the new file.
+        fs.append("b", b" three").expect("append");
+        assert_eq!(fs.read("b").expect("read"), Some(b"two three".to_vec()));
         fs.remove("a").expect("remove");
         assert_eq!(fs.read("a").expect("read"), None);
         fs.remove("a").expect("removing a missing file is fine");
+        fs.append("a", b"again").expect("append");
+        fs.sync("a").expect("sync");
+        assert_eq!(fs.read("a").expect("read"), Some(b"again".to_vec()));
+        fs.replace("a", b"new").expect("replace");
+        fs.append("a", b"er").expect("append");
+        assert_eq!(fs.read("a").expect("read"), Some(b"newer".to_vec()));
+        fs.sync("missing").expect("syncing a missing file is fine");
     }
 
     #[test]
