@@ -15,6 +15,9 @@ cargo fmt --all --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "cargo doc -D warnings (broken or private links in the rustdoc)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+
 step "every rule break of the power set still applies (ci/power.sh --check)"
 ci/power.sh --check
 

@@ -1,5 +1,5 @@
 //! Applies the fault schedule: each timed [`Fault`] fires during the chaos
-//! phase against the network ([`Net`]) or a node ([`Nodes`]).
+//! phase against the network ([`crate::net::Net`]) or a node ([`Nodes`]).
 //!
 //! Targets that depend on the run (`Target::Leader`) are resolved when the
 //! fault fires; with no leader in place, a node is drawn from a stream of

@@ -2,9 +2,9 @@
 //!
 //! Every state change a handler makes is announced once, as a [`SimEvent`],
 //! to [`Observers::emit`], which hands it to each observer in a fixed order:
-//! the trace hash, the counters ([`count`]), the safety checker ([`check`]),
-//! and, when asked for, the text trace ([`text`]) and the timeline
-//! ([`record`]). Handlers do their own job and emit; they never call an
+//! the trace hash, the counters (`count.rs`), the safety checker
+//! (`check.rs`), and, when asked for, the text trace (`text.rs`) and the
+//! timeline (`record.rs`). Handlers do their own job and emit; they never call an
 //! observer directly. An observer only reads events: it never changes the
 //! run (the engine reads the checker's verdict between steps).
 //!
