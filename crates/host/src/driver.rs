@@ -230,15 +230,34 @@ impl<S: StateMachine, T> Driver<S, T> {
     /// nothing the node's invariants look at has moved, so the tick ends
     /// there.
     pub fn tick<St: Storage, E: Effects<T, S::Output>>(&mut self, storage: &mut St, fx: &mut E) {
+        if !self.tick_only_counts() {
+            self.after_tick(storage, fx);
+        }
+    }
+
+    /// The first half of [`Driver::tick`], for a host that would rather not
+    /// set up its storage and effects for a tick that only counts: ticks
+    /// the node, and tells whether that was all. When it returns false,
+    /// finish the tick with [`Driver::after_tick`].
+    pub fn tick_only_counts(&mut self) -> bool {
         if self.stopped {
-            return;
+            return true;
         }
         let seen = self.observed();
         self.raft.tick();
-        if !self.raft.has_ready() && self.observed() == seen {
-            return;
+        !self.raft.has_ready() && self.observed() == seen
+    }
+
+    /// The second half of [`Driver::tick`]: writes, sends, applies and
+    /// reports what the tick started.
+    pub fn after_tick<St: Storage, E: Effects<T, S::Output>>(
+        &mut self,
+        storage: &mut St,
+        fx: &mut E,
+    ) {
+        if !self.stopped {
+            self.after_input(storage, fx);
         }
-        self.after_input(storage, fx);
     }
 
     /// What [`Effects::node_state`] reports of the node, besides batches.
