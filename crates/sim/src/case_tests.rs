@@ -107,6 +107,14 @@ fn bad_cases_name_the_field() {
     assert!(e.message.contains("on/off"), "{e}");
     let e = error_of("set drop_probability=2\n");
     assert_eq!(e.field, "config.drop_probability", "{e}");
+    for knob in [
+        "bit_flip_probability",
+        "read_index_probability",
+        "transfer_cut_probability",
+    ] {
+        let e = error_of(&format!("set {knob}=1.5\n"));
+        assert_eq!(e.field, format!("config.{knob}"), "{e}");
+    }
     let e = error_of("set raft.election_timeout_ticks_min=1\n");
     assert_eq!(e.field, "config.raft", "{e}");
     let e = error_of("clients 100000\n");
