@@ -133,6 +133,8 @@ pub struct Driver<S: StateMachine, T> {
     reads: Vec<reads::WaitingRead<T>>,
     /// The last read's context (raft-core's token for it).
     next_read: u64,
+    /// Ticks handed to the node (how long reads wait is told in them).
+    ticks: u64,
 }
 
 impl<S: StateMachine, T> Driver<S, T> {
@@ -158,6 +160,7 @@ impl<S: StateMachine, T> Driver<S, T> {
             stopped: false,
             reads: Vec::new(),
             next_read: 0,
+            ticks: 0,
         }
     }
 
@@ -244,6 +247,7 @@ impl<S: StateMachine, T> Driver<S, T> {
             return true;
         }
         let seen = self.observed();
+        self.ticks += 1;
         self.raft.tick();
         !self.raft.has_ready() && self.observed() == seen
     }

@@ -780,3 +780,42 @@ fn a_read_is_answered_from_the_state_machine_without_a_log_entry() {
     let mut f: KvDriver = Driver::new(node(1, &[0, 1, 2]), KvStore::new());
     assert!(f.read(get_query(3), 9, &mut disk, &mut fx).is_err());
 }
+
+/// Rule: the driver tells how long its oldest read has waited for
+/// raft-core's index, in ticks; a follower's read its leader never
+/// answers is refused after a minimum election timeout.
+#[test]
+fn a_followers_unanswered_read_waits_a_bounded_number_of_ticks() {
+    let mut f: KvDriver = Driver::new(node(1, &[0, 1, 2]), KvStore::new());
+    let (mut disk, mut fx) = (Disk::default(), Recorder::default());
+    let heartbeat = Message {
+        from: NodeId(0),
+        to: NodeId(1),
+        term: Term(1),
+        body: MessageBody::Heartbeat {
+            commit: LogIndex(0),
+            read_round: 0,
+        },
+    };
+    f.step(heartbeat, &mut disk, &mut fx);
+    assert_eq!(f.raft().leader(), Some(NodeId(0)));
+    assert_eq!(f.oldest_unindexed_read_ticks(), None);
+    f.follower_read(get_query(1), 11, &mut disk, &mut fx)
+        .expect("n1 follows n0");
+    assert_eq!(f.oldest_unindexed_read_ticks(), Some(0));
+    f.tick(&mut disk, &mut fx);
+    f.tick(&mut disk, &mut fx);
+    assert_eq!(f.oldest_unindexed_read_ticks(), Some(2));
+    let timeout = f.raft().config().election_timeout_ticks_min;
+    for _ in 2..timeout {
+        f.tick(&mut disk, &mut fx);
+    }
+    assert_eq!(f.oldest_unindexed_read_ticks(), None);
+    assert!(
+        fx.answers
+            .iter()
+            .any(|(t, a)| *t == 11 && matches!(a, Answer::ReadRefused)),
+        "{:?}",
+        fx.answers
+    );
+}

@@ -46,6 +46,20 @@ fn a_short_default_sweep_passes() {
     for (what, count) in snapshots {
         assert!(count > 0, "no {what} in {seeds} {name} seeds");
     }
+    // The same for reads without the log: a mutant that makes every
+    // ReadIndex, lease or follower read refused, or never answered, passes
+    // every check (clients give up and read again, through the log).
+    // MUTANTS_PROFILE=reads judges read mutants by that profile's seeds.
+    if name == "chaos" || name == "reads" {
+        let reads = [
+            ("reads_read_index", st.reads_read_index),
+            ("reads_lease", st.reads_lease),
+            ("reads_follower", st.reads_follower),
+        ];
+        for (what, count) in reads {
+            assert!(count > 0, "no {what} in {seeds} {name} seeds");
+        }
+    }
     if name == "reconfig" {
         // A mutant that makes membership changes silently not happen
         // passes every check: the sweep must also have changed the

@@ -443,7 +443,7 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         s.mean_sim_seconds_per_seed,
         s.mean_events_per_seed
     )?;
-    let rows: [(&str, u64); 40] = [
+    let rows: [(&str, u64); 41] = [
         ("elections", st.elections),
         ("leaders elected", st.leaders_elected),
         ("max term", st.max_term),
@@ -475,6 +475,7 @@ fn print_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         ("histories linearizable", st.linearizability_checked),
         ("histories unknown (budget)", st.linearizability_unknown),
         ("most search steps on a key", st.linearizability_steps_max),
+        ("longest follower read wait (ticks)", st.read_wait_ticks_max),
         ("durable writes checked", st.durable_writes_checked),
         ("config changes proposed", st.config_changes_proposed),
         ("config changes committed", st.config_changes_committed),

@@ -42,6 +42,16 @@ pub const INBOX_CAPACITY: usize = 10_000;
 /// Most missed ticks replayed when a paused node resumes.
 pub const MISSED_TICKS_MAX: u32 = 1_000;
 
+/// A follower read gets its index from the leader, or is refused, within
+/// this many of the follower's minimum election timeouts, in its own
+/// ticks: raft-core refuses what its leader has not answered within one.
+/// (A leader's own reads have no such bound: a new leader serves none
+/// before it commits an entry of its term, which waits for followers far
+/// behind to catch up; one without check-quorum holds them while a
+/// partition lasts. Nor does the wait for the state machine to reach the
+/// index: a follower far behind may need a snapshot first.)
+pub const FOLLOWER_READ_WAIT_TIMEOUTS: u64 = 2;
+
 /// Who a proposal answers: a client's attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientToken {
@@ -415,6 +425,26 @@ impl Nodes {
         }
         let n = &mut self.nodes[node];
         n.view.ticks += 1;
+        let waiting = n
+            .driver
+            .as_ref()
+            .and_then(Driver::oldest_unindexed_read_ticks);
+        if let Some(waited) = waiting.filter(|_| n.view.role != Role::Leader) {
+            let timeout = u64::from(self.config.raft.election_timeout_ticks_min);
+            let bound = FOLLOWER_READ_WAIT_TIMEOUTS * timeout;
+            let stats = cx.obs.stats_mut();
+            stats.read_wait_ticks_max = stats.read_wait_ticks_max.max(waited);
+            if waited > bound {
+                let expected = format!(
+                    "a follower read gets its index from the leader or is refused within \
+                     {bound} of the follower's ticks"
+                );
+                let found = format!("n{node} has kept a read without an index for {waited} ticks");
+                let v = Violation::new(Property::Liveness, cx.obs.event_index(), expected, found)
+                    .with_nodes(&[node]);
+                cx.run.fail_liveness(v, cx.obs);
+            }
+        }
         if self.config.raft.check_quorum && n.is_leader() {
             let rounds = 2 * u64::from(self.config.raft.election_timeout_ticks_min);
             let membership = n.driver.as_ref().map(|d| d.raft().membership());

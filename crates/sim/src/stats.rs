@@ -95,6 +95,12 @@ pub struct RunStats {
     /// close a pass came to being unknown).
     #[serde(default)]
     pub linearizability_steps_max: u64,
+    /// The longest a follower read waited for its index (or refusal), in
+    /// the follower's ticks (against the bound of
+    /// `FOLLOWER_READ_WAIT_TIMEOUTS` election timeouts: how close a run
+    /// came).
+    #[serde(default)]
+    pub read_wait_ticks_max: u64,
     /// Client reads answered through the log (an entry applied like a
     /// write).
     #[serde(default)]
@@ -202,6 +208,7 @@ impl RunStats {
         self.linearizability_steps_max = self
             .linearizability_steps_max
             .max(o.linearizability_steps_max);
+        self.read_wait_ticks_max = self.read_wait_ticks_max.max(o.read_wait_ticks_max);
         self.durable_writes_checked += o.durable_writes_checked;
         self.config_changes_proposed += o.config_changes_proposed;
         self.config_changes_committed += o.config_changes_committed;

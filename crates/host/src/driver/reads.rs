@@ -29,6 +29,8 @@ pub(super) struct WaitingRead<T> {
     index: Option<LogIndex>,
     /// Served on the leader's lease.
     lease: bool,
+    /// The driver's tick count when it was asked.
+    asked_at: u64,
 }
 
 impl<S: StateMachine, T> Driver<S, T> {
@@ -108,6 +110,7 @@ impl<S: StateMachine, T> Driver<S, T> {
             query,
             index: None,
             lease,
+            asked_at: self.ticks,
         });
         self.after_input(storage, fx);
         Ok(())
@@ -117,6 +120,23 @@ impl<S: StateMachine, T> Driver<S, T> {
     #[must_use]
     pub fn pending_reads(&self) -> usize {
         self.reads.len()
+    }
+
+    /// How long, in this node's ticks, the oldest read still waiting for
+    /// raft-core's index (or refusal) has waited; `None` if none waits for
+    /// one. Raft-core settles every read within a few election timeouts
+    /// (a leader's round, its check-quorum step-down, a follower's timeout
+    /// on its leader's answer; a leader without check-quorum only once it
+    /// hears of a newer term), so a host can watch this; the wait for the
+    /// state machine to reach the index is not counted (a follower far
+    /// behind may need a snapshot first).
+    #[must_use]
+    pub fn oldest_unindexed_read_ticks(&self) -> Option<u64> {
+        self.reads
+            .iter()
+            .filter(|r| r.index.is_none())
+            .map(|r| self.ticks - r.asked_at)
+            .max()
     }
 
     /// Takes in the node's verdicts on reads.

@@ -21,6 +21,7 @@ impl RaftNode {
     // ----- elections -------------------------------------------------------
 
     pub(super) fn tick_election(&mut self) {
+        self.asked_tick();
         self.election_elapsed_ticks += 1;
         if self.may_campaign() && self.election_elapsed_ticks >= self.election_timeout_ticks {
             self.campaign(self.config.pre_vote);

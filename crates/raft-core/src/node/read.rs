@@ -18,7 +18,9 @@
 //! reads and answers `ReadIndexResponse` once confirmed; the follower hands
 //! it out in `read_states` like a leader's (the host serves it once its own
 //! state machine reaches the index). A follower that moves to another term
-//! or role refuses what it still waits for.
+//! or role refuses what it still waits for, and so does one whose leader
+//! has not answered within a minimum election timeout (a lost request or
+//! answer must not leave a read waiting for ever).
 //!
 //! This module owns the pending reads and the rounds. It must never hand
 //! out an index before the round that confirms it, nor an index below the
@@ -79,8 +81,11 @@ pub(super) struct Reads {
     acked: Vec<(NodeId, u64)>,
     /// Confirmed or dropped reads, for the next `Ready`.
     pub(super) out: Vec<ReadState>,
-    /// A follower's reads waiting for the leader's answer.
-    asked: VecDeque<u64>,
+    /// A follower's reads waiting for the leader's answer: (ctx, the
+    /// follower's tick when it asked).
+    asked: VecDeque<(u64, u64)>,
+    /// A follower's clock, in ticks (asked reads time out by it).
+    follower_ticks: u64,
     /// The leader's own clock, in ticks since it took office (leases).
     ticks: u64,
     /// When the round in flight was sent (leases).
@@ -183,7 +188,8 @@ impl RaftNode {
     /// Asks the leader for a read index (a follower read), identified by
     /// `ctx`: [`Ready::read_states`] later holds `ctx` with the index this
     /// node's state machine must reach, or with none if the leader cannot
-    /// serve it (or this node moved to another term first).
+    /// serve it (or this node moved to another term first, or the leader
+    /// did not answer within `election_timeout_ticks_min` of its ticks).
     ///
     /// # Errors
     /// [`ReadError::NotLeader`] (with no leader) if this node knows no
@@ -198,14 +204,14 @@ impl RaftNode {
             });
         };
         if self.reads.asked.len() >= ASKED_MAX {
-            if let Some(old) = self.reads.asked.pop_front() {
+            if let Some((old, _)) = self.reads.asked.pop_front() {
                 self.reads.out.push(ReadState {
                     ctx: old,
                     index: None,
                 });
             }
         }
-        self.reads.asked.push_back(ctx);
+        self.reads.asked.push_back((ctx, self.reads.follower_ticks));
         self.send(leader, self.term, MessageBody::ReadIndex { ctx });
         Ok(())
     }
@@ -237,7 +243,7 @@ impl RaftNode {
 
     /// The leader answered a follower read.
     pub(super) fn read_index_answered(&mut self, ctx: u64, index: Option<LogIndex>) {
-        if let Some(at) = self.reads.asked.iter().position(|&c| c == ctx) {
+        if let Some(at) = self.reads.asked.iter().position(|&(c, _)| c == ctx) {
             self.reads.asked.remove(at);
             self.reads.out.push(ReadState { ctx, index });
         }
@@ -247,7 +253,23 @@ impl RaftNode {
     /// still waits for are refused (their answer would come from a leader
     /// it no longer follows).
     pub(super) fn reads_forget_asked(&mut self) {
-        for ctx in self.reads.asked.drain(..) {
+        for (ctx, _) in self.reads.asked.drain(..) {
+            self.reads.out.push(ReadState { ctx, index: None });
+        }
+    }
+
+    /// One tick of a node that does not lead: a follower read the leader
+    /// has not answered within a minimum election timeout is refused (the
+    /// request or its answer was lost, or the leader is gone), so no read
+    /// waits forever and the client hears at once that it may ask again.
+    pub(super) fn asked_tick(&mut self) {
+        self.reads.follower_ticks += 1;
+        let timeout = u64::from(self.config.election_timeout_ticks_min);
+        while let Some(&(ctx, at)) = self.reads.asked.front() {
+            if self.reads.follower_ticks - at < timeout {
+                break;
+            }
+            self.reads.asked.pop_front();
             self.reads.out.push(ReadState { ctx, index: None });
         }
     }

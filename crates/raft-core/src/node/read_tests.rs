@@ -221,6 +221,37 @@ fn follower_reads_are_refused_where_no_leader_can_answer() {
     );
 }
 
+/// Rule: a follower read the leader does not answer (the request or the
+/// answer was lost) is refused after a minimum election timeout of the
+/// follower's ticks, though the follower still hears its leader: no read
+/// waits for ever.
+#[test]
+fn an_unanswered_follower_read_is_refused_after_an_election_timeout() {
+    let mut c = cluster(&[1, 2, 3]);
+    let term = c[0].term().0;
+    let timeout = c[1].config().election_timeout_ticks_min;
+    c[1].follower_read(9).expect("n2 follows n1");
+    // The ReadIndex request is lost.
+    assert!(outgoing(&handle(&mut c[1]))
+        .iter()
+        .any(|m| matches!(m.body, MessageBody::ReadIndex { ctx: 9 })));
+    for _ in 1..timeout {
+        c[1].tick();
+        c[1].step(heartbeat(1, 2, term, 0));
+        let ready = handle(&mut c[1]);
+        assert!(ready.read_states.is_empty(), "refused too early");
+    }
+    c[1].tick();
+    assert_eq!(c[1].role(), Role::Follower, "still following n1");
+    assert_eq!(
+        handle(&mut c[1]).read_states,
+        vec![ReadState {
+            ctx: 9,
+            index: None
+        }]
+    );
+}
+
 /// Rule: a leader that steps down with a follower's read pending tells
 /// the follower, which refuses it.
 #[test]
