@@ -639,6 +639,7 @@ impl Nodes {
     /// leader, or as a follower read (the leader confirms the index, this
     /// node answers once it has applied it) at a follower.
     fn read(&mut self, node: usize, token: ClientToken, query: Bytes, cx: &mut Ctx<'_>) {
+        self.check_lease(node, cx);
         let mut refused = None;
         self.with_driver(node, cx, |d, disk, io| {
             refused = if d.raft().role() == Role::Leader {
@@ -658,6 +659,41 @@ impl Nodes {
                 cx.net
                     .reply(token.client, token.attempt, reply, cx.queue, cx.obs);
             }
+        }
+    }
+
+    /// A leader that would serve a read on its lease must have heard from a
+    /// quorum within its lease's length (the election timeout less the
+    /// drift bound, in its ticks): raft-core measures the lease from the
+    /// start of the last round a quorum answered, and each of those
+    /// answers came after it, so the quorum cannot have been silent
+    /// longer. Checked against the simulator's own record of who answered
+    /// the leader when, not raft-core's lease clock.
+    fn check_lease(&self, node: usize, cx: &mut Ctx<'_>) {
+        let n = &self.nodes[node];
+        let Some(raft) = n.driver.as_ref().map(Driver::raft) else {
+            return;
+        };
+        if !(raft.role() == Role::Leader && raft.config().read_lease && raft.lease_holds()) {
+            return;
+        }
+        let k = &self.config.raft;
+        let lease = u64::from(k.election_timeout_ticks_min)
+            .saturating_sub(u64::from(k.clock_drift_bound_ticks));
+        let membership = raft.membership();
+        let silent = quorum_silent_ticks(&n.view.answered_at_tick, n.view.ticks, node, membership);
+        if let Some(silent) = silent.filter(|&s| s >= lease) {
+            let expected = format!(
+                "a leader reads on its lease only while a quorum answered it within the \
+                 lease ({lease} ticks)"
+            );
+            let found = format!(
+                "n{node} would read on its lease in term {} with a quorum silent for {silent} ticks",
+                raft.term().0
+            );
+            let v = Violation::new(Property::LeaderLease, cx.obs.event_index(), expected, found)
+                .with_nodes(&[node]);
+            cx.run.fail_safety(v, cx.obs);
         }
     }
 
