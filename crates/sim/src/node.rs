@@ -42,15 +42,7 @@ pub const INBOX_CAPACITY: usize = 10_000;
 /// Most missed ticks replayed when a paused node resumes.
 pub const MISSED_TICKS_MAX: u32 = 1_000;
 
-/// A follower read gets its index from the leader, or is refused, within
-/// this many of the follower's minimum election timeouts, in its own
-/// ticks: raft-core refuses what its leader has not answered within one.
-/// (A leader's own reads have no such bound: a new leader serves none
-/// before it commits an entry of its term, which waits for followers far
-/// behind to catch up; one without check-quorum holds them while a
-/// partition lasts. Nor does the wait for the state machine to reach the
-/// index: a follower far behind may need a snapshot first.)
-pub const FOLLOWER_READ_WAIT_TIMEOUTS: u64 = 2;
+pub use reads::FOLLOWER_READ_WAIT_TIMEOUTS;
 
 /// Who a proposal answers: a client's attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -423,28 +415,9 @@ impl Nodes {
         if !counted {
             self.with_driver(node, cx, |d, disk, io| d.after_tick(disk, io));
         }
+        self.nodes[node].view.ticks += 1;
+        self.check_follower_read_wait(node, cx);
         let n = &mut self.nodes[node];
-        n.view.ticks += 1;
-        let waiting = n
-            .driver
-            .as_ref()
-            .and_then(Driver::oldest_unindexed_read_ticks);
-        if let Some(waited) = waiting.filter(|_| n.view.role != Role::Leader) {
-            let timeout = u64::from(self.config.raft.election_timeout_ticks_min);
-            let bound = FOLLOWER_READ_WAIT_TIMEOUTS * timeout;
-            let stats = cx.obs.stats_mut();
-            stats.read_wait_ticks_max = stats.read_wait_ticks_max.max(waited);
-            if waited > bound {
-                let expected = format!(
-                    "a follower read gets its index from the leader or is refused within \
-                     {bound} of the follower's ticks"
-                );
-                let found = format!("n{node} has kept a read without an index for {waited} ticks");
-                let v = Violation::new(Property::Liveness, cx.obs.event_index(), expected, found)
-                    .with_nodes(&[node]);
-                cx.run.fail_liveness(v, cx.obs);
-            }
-        }
         if self.config.raft.check_quorum && n.is_leader() {
             let rounds = 2 * u64::from(self.config.raft.election_timeout_ticks_min);
             let membership = n.driver.as_ref().map(|d| d.raft().membership());
@@ -635,68 +608,6 @@ impl Nodes {
         }
     }
 
-    /// Serves a client's get without a log entry: by ReadIndex at the
-    /// leader, or as a follower read (the leader confirms the index, this
-    /// node answers once it has applied it) at a follower.
-    fn read(&mut self, node: usize, token: ClientToken, query: Bytes, cx: &mut Ctx<'_>) {
-        self.check_lease(node, cx);
-        let mut refused = None;
-        self.with_driver(node, cx, |d, disk, io| {
-            refused = if d.raft().role() == Role::Leader {
-                if d.raft().config().read_lease {
-                    d.lease_read(query, token, disk, io).err()
-                } else {
-                    d.read(query, token, disk, io).err()
-                }
-            } else {
-                d.follower_read(query, token, disk, io).err()
-            };
-        });
-        match refused {
-            None => self.finish(node, cx),
-            Some(raft_core::ReadError::NotLeader { leader }) => {
-                let reply = Reply::Redirect(leader.map(|l| l.0 as usize));
-                cx.net
-                    .reply(token.client, token.attempt, reply, cx.queue, cx.obs);
-            }
-        }
-    }
-
-    /// A leader that would serve a read on its lease must have heard from a
-    /// quorum within its lease's length (the election timeout less the
-    /// drift bound, in its ticks): raft-core measures the lease from the
-    /// start of the last round a quorum answered, and each of those
-    /// answers came after it, so the quorum cannot have been silent
-    /// longer. Checked against the simulator's own record of who answered
-    /// the leader when, not raft-core's lease clock.
-    fn check_lease(&self, node: usize, cx: &mut Ctx<'_>) {
-        let n = &self.nodes[node];
-        let Some(raft) = n.driver.as_ref().map(Driver::raft) else {
-            return;
-        };
-        if !(raft.role() == Role::Leader && raft.config().read_lease && raft.lease_holds()) {
-            return;
-        }
-        let k = &self.config.raft;
-        let lease = u64::from(k.election_timeout_ticks_min)
-            .saturating_sub(u64::from(k.clock_drift_bound_ticks));
-        let membership = raft.membership();
-        let silent = quorum_silent_ticks(&n.view.answered_at_tick, n.view.ticks, node, membership);
-        if let Some(silent) = silent.filter(|&s| s >= lease) {
-            let expected = format!(
-                "a leader reads on its lease only while a quorum answered it within the \
-                 lease ({lease} ticks)"
-            );
-            let found = format!(
-                "n{node} would read on its lease in term {} with a quorum silent for {silent} ticks",
-                raft.term().0
-            );
-            let v = Violation::new(Property::LeaderLease, cx.obs.event_index(), expected, found)
-                .with_nodes(&[node]);
-            cx.run.fail_safety(v, cx.obs);
-        }
-    }
-
     // ----- the disk --------------------------------------------------------
 
     /// Starts a sync of everything written so far, unless one is running.
@@ -784,6 +695,7 @@ fn efficiency_broken(b: Broken, node: usize, cx: &mut Ctx<'_>) {
 mod io;
 mod life;
 mod members;
+mod reads;
 mod snapshots;
 mod transfers;
 

@@ -1,0 +1,113 @@
+//! Reads without the log at a node: handing a client's get to the driver
+//! (ReadIndex or a lease at the leader, a follower read elsewhere), and
+//! the simulator's own checks on them, which do not take raft-core's
+//! bookkeeping on trust: a lease read needs a quorum's recent answers, and
+//! a follower read may not wait for its index for ever.
+
+use super::{ClientToken, Ctx, Nodes};
+use crate::leadership::quorum_silent_ticks;
+use crate::workload::Reply;
+use bytes::Bytes;
+use checker::{Property, Violation};
+use host::Driver;
+use raft_core::Role;
+
+/// A follower read gets its index from the leader, or is refused, within
+/// this many of the follower's minimum election timeouts, in its own
+/// ticks: raft-core refuses what its leader has not answered within one.
+/// (A leader's own reads have no such bound: a new leader serves none
+/// before it commits an entry of its term, which waits for followers far
+/// behind to catch up; one without check-quorum holds them while a
+/// partition lasts. Nor does the wait for the state machine to reach the
+/// index: a follower far behind may need a snapshot first.)
+pub const FOLLOWER_READ_WAIT_TIMEOUTS: u64 = 2;
+
+impl Nodes {
+    /// Serves a client's get without a log entry: by ReadIndex at the
+    /// leader, or as a follower read (the leader confirms the index, this
+    /// node answers once it has applied it) at a follower.
+    pub(super) fn read(&mut self, node: usize, token: ClientToken, query: Bytes, cx: &mut Ctx<'_>) {
+        self.check_lease(node, cx);
+        let mut refused = None;
+        self.with_driver(node, cx, |d, disk, io| {
+            refused = if d.raft().role() == Role::Leader {
+                if d.raft().config().read_lease {
+                    d.lease_read(query, token, disk, io).err()
+                } else {
+                    d.read(query, token, disk, io).err()
+                }
+            } else {
+                d.follower_read(query, token, disk, io).err()
+            };
+        });
+        match refused {
+            None => self.finish(node, cx),
+            Some(raft_core::ReadError::NotLeader { leader }) => {
+                let reply = Reply::Redirect(leader.map(|l| l.0 as usize));
+                cx.net
+                    .reply(token.client, token.attempt, reply, cx.queue, cx.obs);
+            }
+        }
+    }
+
+    /// A leader that would serve a read on its lease must have heard from a
+    /// quorum within its lease's length (the election timeout less the
+    /// drift bound, in its ticks): raft-core measures the lease from the
+    /// start of the last round a quorum answered, and each of those
+    /// answers came after it, so the quorum cannot have been silent
+    /// longer. Checked against the simulator's own record of who answered
+    /// the leader when, not raft-core's lease clock.
+    fn check_lease(&self, node: usize, cx: &mut Ctx<'_>) {
+        let n = &self.nodes[node];
+        let Some(raft) = n.driver.as_ref().map(Driver::raft) else {
+            return;
+        };
+        if !(raft.role() == Role::Leader && raft.config().read_lease && raft.lease_holds()) {
+            return;
+        }
+        let k = &self.config.raft;
+        let lease = u64::from(k.election_timeout_ticks_min)
+            .saturating_sub(u64::from(k.clock_drift_bound_ticks));
+        let membership = raft.membership();
+        let silent = quorum_silent_ticks(&n.view.answered_at_tick, n.view.ticks, node, membership);
+        if let Some(silent) = silent.filter(|&s| s >= lease) {
+            let expected = format!(
+                "a leader reads on its lease only while a quorum answered it within the \
+                 lease ({lease} ticks)"
+            );
+            let found = format!(
+                "n{node} would read on its lease in term {} with a quorum silent for {silent} ticks",
+                raft.term().0
+            );
+            let v = Violation::new(Property::LeaderLease, cx.obs.event_index(), expected, found)
+                .with_nodes(&[node]);
+            cx.run.fail_safety(v, cx.obs);
+        }
+    }
+
+    /// A follower read gets its index or a refusal in time (see
+    /// [`FOLLOWER_READ_WAIT_TIMEOUTS`]); checked at each of the node's ticks.
+    pub(super) fn check_follower_read_wait(&mut self, node: usize, cx: &mut Ctx<'_>) {
+        let n = &self.nodes[node];
+        let waiting = n
+            .driver
+            .as_ref()
+            .and_then(Driver::oldest_unindexed_read_ticks);
+        if let Some(waited) = waiting.filter(|_| n.view.role != Role::Leader) {
+            let timeout = u64::from(self.config.raft.election_timeout_ticks_min);
+            let bound = FOLLOWER_READ_WAIT_TIMEOUTS * timeout;
+            let stats = cx.obs.stats_mut();
+            stats.read_wait_ticks_max = stats.read_wait_ticks_max.max(waited);
+            if waited > bound {
+                let expected = format!(
+                    "a follower read gets its index from the leader or is refused within \
+                     {bound} of the follower's ticks"
+                );
+                let found = format!("n{node} has kept a read without an index for {waited} ticks");
+                let v = Violation::new(Property::Liveness, cx.obs.event_index(), expected, found)
+                    .with_nodes(&[node]);
+                cx.run.fail_liveness(v, cx.obs);
+            }
+        }
+    }
+}
