@@ -233,6 +233,11 @@ pub struct Nodes {
     /// How each client read is served (drawn only when reads may go by
     /// ReadIndex).
     read_rng: Xoshiro256PlusPlus,
+    /// Reads handed to a node without the log and not answered yet: the
+    /// node, the client's token, and the highest commit index any node
+    /// knew when the read arrived (the index it must be served at, or
+    /// above).
+    read_floors: Vec<(usize, ClientToken, LogIndex)>,
 }
 
 impl Nodes {
@@ -295,6 +300,7 @@ impl Nodes {
             flip_rng: rng::stream(seed, Stream::BitFlips),
             damaged: false,
             read_rng: rng::stream(seed, Stream::Reads),
+            read_floors: Vec::new(),
         }
     }
 
@@ -360,6 +366,7 @@ impl Nodes {
             },
             limits: &self.limits,
             timeout_draws: &mut self.timeout_draws,
+            read_floors: &mut self.read_floors,
             last_before,
             input,
             cluster_index: self.cluster.0,

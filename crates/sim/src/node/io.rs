@@ -34,6 +34,9 @@ pub struct NodeIo<'a> {
     pub(super) confs_committed: &'a mut Vec<Entry>,
     /// The node's durable hard state (syncs complete between inputs).
     pub(super) durable: HardState,
+    /// Reads handed to nodes without the log, with their floors (see
+    /// `Nodes::read_floors`).
+    pub(super) read_floors: &'a mut Vec<(usize, ClientToken, LogIndex)>,
 }
 
 impl NodeIo<'_> {
@@ -109,6 +112,59 @@ impl NodeIo<'_> {
         }
     }
 
+    /// A read handed to this node without the log was served at `index`
+    /// (`None`: refused): at or above every index committed anywhere
+    /// before it arrived, or it may miss a write that completed first.
+    /// Checked against the commit indexes the simulator saw, not against
+    /// a client's timing: a stale read shows whether or not a client
+    /// happened to observe the write.
+    ///
+    /// A client's request may arrive twice (a late copy), so one token may
+    /// wait more than once, with different floors, and its answers need not
+    /// come in arrival order: each answer is taken for the most demanding
+    /// copy it satisfies (the highest floor at or below its index; a
+    /// refusal for the highest), which leaves the lower floors for the
+    /// answers still to come.
+    fn read_answered(&mut self, token: ClientToken, index: Option<LogIndex>) {
+        let node = self.node;
+        let copies = self
+            .read_floors
+            .iter()
+            .enumerate()
+            .filter(|(_, &(n, t, _))| n == node && t == token);
+        let reach = index.unwrap_or(LogIndex(u64::MAX));
+        let satisfied = copies
+            .clone()
+            .filter(|(_, &(_, _, floor))| floor <= reach)
+            .max_by_key(|(_, &(_, _, floor))| floor)
+            .map(|(i, _)| i);
+        if let Some(i) = satisfied {
+            self.read_floors.remove(i);
+            return;
+        }
+        let Some((i, &(_, _, floor))) = copies.min_by_key(|(_, &(_, _, floor))| floor) else {
+            return;
+        };
+        self.read_floors.remove(i);
+        let Some(index) = index else {
+            return;
+        };
+        let found = format!(
+            "n{node} served c{}'s read at index {}, below index {} committed before it arrived",
+            token.client, index.0, floor.0
+        );
+        let v = Violation::new(
+            Property::Linearizability,
+            self.obs.event_index(),
+            "a read without the log is served at an index no lower than any committed before \
+             it arrived",
+            found,
+        )
+        .with_nodes(&[node])
+        .with_index(index.0);
+        self.run.fail_safety(v, self.obs);
+    }
+
     fn efficiency_broken(&mut self, b: Broken) {
         let found = format!("n{} broke the {} rule: {}", self.node, b.rule, b.found);
         let v = Violation::new(
@@ -152,6 +208,11 @@ impl Transport for NodeIo<'_> {
 impl Effects<ClientToken, Applied> for NodeIo<'_> {
     fn answer(&mut self, token: ClientToken, answer: Answer<Applied>) {
         let node = self.node;
+        match &answer {
+            Answer::Read { index, .. } => self.read_answered(token, Some(*index)),
+            Answer::ReadRefused => self.read_answered(token, None),
+            _ => {}
+        }
         // A read: through the log (`None`), or without it at an index.
         let served = |obs: &mut Observers, read_index, follower, lease| {
             let e = SimEvent::ReadServed {

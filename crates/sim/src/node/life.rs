@@ -118,6 +118,8 @@ impl Nodes {
         } else {
             0
         };
+        // Its waiting reads go with it (their clients time out).
+        self.read_floors.retain(|&(n, ..)| n != node);
         let n = &mut self.nodes[node];
         let lost = n.disk.crash(usize::try_from(keep).ok());
         n.driver = None;

@@ -261,6 +261,7 @@ impl Nodes {
                 }
             }
         }
+        self.read_floors.retain(|&(n, ..)| n != node);
         cx.obs.emit(SimEvent::ShutDown { node });
     }
 }

@@ -28,6 +28,15 @@ impl Nodes {
     /// node answers once it has applied it) at a follower.
     pub(super) fn read(&mut self, node: usize, token: ClientToken, query: Bytes, cx: &mut Ctx<'_>) {
         self.check_lease(node, cx);
+        // The highest commit index any node knows now: committed, so the
+        // read must see it.
+        let floor = self
+            .nodes
+            .iter()
+            .map(|n| n.view.commit)
+            .max()
+            .unwrap_or_default();
+        self.read_floors.push((node, token, floor));
         let mut refused = None;
         self.with_driver(node, cx, |d, disk, io| {
             refused = if d.raft().role() == Role::Leader {
@@ -40,6 +49,10 @@ impl Nodes {
                 d.follower_read(query, token, disk, io).err()
             };
         });
+        if refused.is_some() {
+            self.read_floors
+                .retain(|&(n, t, _)| (n, t) != (node, token));
+        }
         match refused {
             None => self.finish(node, cx),
             Some(raft_core::ReadError::NotLeader { leader }) => {
