@@ -114,41 +114,16 @@ impl NodeIo<'_> {
 
     /// A read handed to this node without the log was served at `index`
     /// (`None`: refused): at or above every index committed anywhere
-    /// before it arrived, or it may miss a write that completed first.
-    /// Checked against the commit indexes the simulator saw, not against
-    /// a client's timing: a stale read shows whether or not a client
-    /// happened to observe the write.
-    ///
-    /// A client's request may arrive twice (a late copy), so one token may
-    /// wait more than once, with different floors, and its answers need not
-    /// come in arrival order: each answer is taken for the most demanding
-    /// copy it satisfies (the highest floor at or below its index; a
-    /// refusal for the highest), which leaves the lower floors for the
-    /// answers still to come.
+    /// before it arrived (see [`super::reads::take_floor`]), or it may miss
+    /// a write that completed first. Checked against the commit indexes
+    /// the simulator saw, not against a client's timing: a stale read
+    /// shows whether or not a client happened to observe the write.
     fn read_answered(&mut self, token: ClientToken, index: Option<LogIndex>) {
         let node = self.node;
-        let copies = self
-            .read_floors
-            .iter()
-            .enumerate()
-            .filter(|(_, &(n, t, _))| n == node && t == token);
-        let reach = index.unwrap_or(LogIndex(u64::MAX));
-        let satisfied = copies
-            .clone()
-            .filter(|(_, &(_, _, floor))| floor <= reach)
-            .max_by_key(|(_, &(_, _, floor))| floor)
-            .map(|(i, _)| i);
-        if let Some(i) = satisfied {
-            self.read_floors.remove(i);
-            return;
-        }
-        let Some((i, &(_, _, floor))) = copies.min_by_key(|(_, &(_, _, floor))| floor) else {
+        let Some(floor) = super::reads::take_floor(self.read_floors, node, token, index) else {
             return;
         };
-        self.read_floors.remove(i);
-        let Some(index) = index else {
-            return;
-        };
+        let index = index.unwrap_or_default();
         let found = format!(
             "n{node} served c{}'s read at index {}, below index {} committed before it arrived",
             token.client, index.0, floor.0

@@ -10,6 +10,7 @@ use crate::workload::Reply;
 use bytes::Bytes;
 use checker::{Property, Violation};
 use host::Driver;
+use raft_core::LogIndex;
 use raft_core::Role;
 
 /// A follower read gets its index from the leader, or is refused, within
@@ -122,5 +123,77 @@ impl Nodes {
                 cx.run.fail_liveness(v, cx.obs);
             }
         }
+    }
+}
+
+/// Takes the read of `token` at `node` answered at `index` (`None`:
+/// refused) out of `floors`: the floor it broke, if it was served below
+/// every floor the token waits with.
+///
+/// A client's request may arrive twice (a late copy), so one token may
+/// wait more than once, with different floors, and its answers need not
+/// come in arrival order: each answer is taken for the most demanding copy
+/// it satisfies (the highest floor at or below its index; a refusal for
+/// the highest), which leaves the lower floors for the answers still to
+/// come.
+pub(super) fn take_floor(
+    floors: &mut Vec<(usize, ClientToken, LogIndex)>,
+    node: usize,
+    token: ClientToken,
+    index: Option<LogIndex>,
+) -> Option<LogIndex> {
+    let copies = floors
+        .iter()
+        .enumerate()
+        .filter(|(_, &(n, t, _))| n == node && t == token);
+    let reach = index.unwrap_or(LogIndex(u64::MAX));
+    let satisfied = copies
+        .clone()
+        .filter(|(_, &(_, _, floor))| floor <= reach)
+        .max_by_key(|(_, &(_, _, floor))| floor)
+        .map(|(i, _)| i);
+    if let Some(i) = satisfied {
+        floors.remove(i);
+        return None;
+    }
+    let (i, &(_, _, floor)) = copies.min_by_key(|(_, &(_, _, floor))| floor)?;
+    floors.remove(i);
+    Some(floor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const C: ClientToken = ClientToken {
+        client: 2,
+        attempt: 5,
+    };
+
+    #[test]
+    fn a_read_below_its_floor_is_caught_and_copies_match_the_most_demanding() {
+        let i = LogIndex;
+        // Served at its floor or above: fine; below: the floor it broke.
+        let mut floors = vec![(1, C, i(7))];
+        assert_eq!(take_floor(&mut floors, 1, C, Some(i(7))), None);
+        assert!(floors.is_empty());
+        floors.push((1, C, i(7)));
+        assert_eq!(take_floor(&mut floors, 1, C, Some(i(6))), Some(i(7)));
+        assert!(floors.is_empty());
+        // Another node's or another token's read is not this one.
+        floors.push((0, C, i(9)));
+        assert_eq!(take_floor(&mut floors, 1, C, Some(i(1))), None);
+        assert_eq!(floors.len(), 1);
+        // Two copies of one request (floors 21 and 22), answered out of
+        // order at 22 then 21: both fine.
+        let mut floors = vec![(1, C, i(21)), (1, C, i(22))];
+        assert_eq!(take_floor(&mut floors, 1, C, Some(i(22))), None);
+        assert_eq!(take_floor(&mut floors, 1, C, Some(i(21))), None);
+        assert!(floors.is_empty());
+        // A refusal satisfies the most demanding copy; the other must
+        // still be served at its floor.
+        let mut floors = vec![(1, C, i(21)), (1, C, i(22))];
+        assert_eq!(take_floor(&mut floors, 1, C, None), None);
+        assert_eq!(take_floor(&mut floors, 1, C, Some(i(20))), Some(i(21)));
     }
 }
